@@ -1,0 +1,945 @@
+//! Runtime of a generated edgecheck harness: typed input generation (edge values and proptest
+//! strategies), the engines, panic capture, the per-input watchdog and the report lines the
+//! tool reads back. Copied verbatim into every harness; the per-target code lives in `targets/`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::RefCell;
+use std::fs::{File, OpenOptions};
+use std::hash::Hash;
+use std::io::Write;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use proptest::strategy::{BoxedStrategy, Just, Strategy};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+
+/// Literal values mined from the changed function's body.
+pub struct Lits {
+    pub ints: &'static [i128],
+    pub floats: &'static [f64],
+    pub strs: &'static [&'static str],
+    pub bytes: &'static [&'static [u8]],
+    pub chars: &'static [char],
+}
+
+/// How many top-level argument combinations the edge engine tries at most.
+const TOP_EDGE_CAP: usize = 60_000;
+/// How many edge values a type nested inside another contributes.
+const NESTED_EDGE_CAP: usize = 48;
+/// Distinct findings per target after which the engines stop looking.
+const MAX_FINDINGS: usize = 8;
+
+/// A type the harness can generate: deterministic edge values, a random strategy biased toward
+/// those edges, and Rust source that rebuilds a value (for reports and regression tests).
+pub trait Gen: Clone + std::fmt::Debug + Sync + 'static {
+    /// Edge values, simplest first, at most about `cap` of them.
+    fn edges_capped(l: &Lits, cap: usize) -> Vec<Self>;
+    fn edges(l: &Lits) -> Vec<Self> {
+        Self::edges_capped(l, NESTED_EDGE_CAP)
+    }
+    fn strategy(l: &Lits) -> BoxedStrategy<Self>;
+    /// A Rust expression of this (owned) type that evaluates to `self`.
+    fn src(&self) -> String;
+    /// Extra whole sequences to try for `Vec<Self>`/`&[Self]` (byte strings for `u8`).
+    fn seq_lits(_l: &Lits) -> Vec<Vec<Self>> {
+        Vec::new()
+    }
+}
+
+fn push_unique<T: PartialEq>(out: &mut Vec<T>, v: T) {
+    if !out.contains(&v) {
+        out.push(v);
+    }
+}
+
+/// Union of the edge values (weight 1) and a broader strategy (weight 2).
+fn biased<T: Clone + std::fmt::Debug + 'static>(edges: Vec<T>, broad: BoxedStrategy<T>) -> BoxedStrategy<T> {
+    if edges.is_empty() {
+        return broad;
+    }
+    proptest::prop_oneof![1 => proptest::sample::select(edges), 2 => broad].boxed()
+}
+
+macro_rules! gen_int {
+    ($($t:ident),*) => {$(
+        impl Gen for $t {
+            fn edges_capped(l: &Lits, cap: usize) -> Vec<Self> {
+                let mut out: Vec<$t> = Vec::new();
+                for v in [0i128, 1, -1] {
+                    if let Ok(v) = <$t>::try_from(v) { push_unique(&mut out, v); }
+                }
+                push_unique(&mut out, <$t>::MAX);
+                push_unique(&mut out, <$t>::MIN);
+                for lit in l.ints {
+                    for v in [*lit, lit.wrapping_sub(1), lit.wrapping_add(1)] {
+                        if let Ok(v) = <$t>::try_from(v) { push_unique(&mut out, v); }
+                    }
+                }
+                push_unique(&mut out, <$t>::MAX - 1);
+                push_unique(&mut out, <$t>::MIN + 1);
+                let more: [i128; 30] = [
+                    2, -2, 3, 4, 5, 7, 8, 10, 16, 31, 32, 63, 64, 100, 127, 128, 255, 256, 1000,
+                    1024, 4096, 65535, 65536, i32::MAX as i128, i32::MIN as i128,
+                    u32::MAX as i128, 1 << 32, i64::MAX as i128, i64::MIN as i128, u64::MAX as i128,
+                ];
+                for v in more {
+                    if let Ok(v) = <$t>::try_from(v) { push_unique(&mut out, v); }
+                }
+                // Values whose double, or whose square, just overflows.
+                let half = <$t>::MAX / 2;
+                push_unique(&mut out, half);
+                push_unique(&mut out, half + 1);
+                push_unique(&mut out, ((<$t>::MAX as f64).sqrt() as $t).saturating_add(1));
+                out.truncate(cap.max(4));
+                out
+            }
+            fn strategy(l: &Lits) -> BoxedStrategy<Self> {
+                let small = (-16i32..=300).prop_filter_map("in range", |v| <$t>::try_from(v).ok());
+                let broad = proptest::prop_oneof![1 => small, 3 => proptest::arbitrary::any::<$t>()].boxed();
+                biased(Self::edges(l), broad)
+            }
+            fn src(&self) -> String {
+                if *self == <$t>::MAX {
+                    format!("{}::MAX", stringify!($t))
+                } else if *self == <$t>::MIN && <$t>::MIN != 0 {
+                    format!("{}::MIN", stringify!($t))
+                } else {
+                    format!("{}", self)
+                }
+            }
+        }
+    )*};
+}
+gen_int!(i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize);
+
+impl Gen for u8 {
+    fn edges_capped(l: &Lits, cap: usize) -> Vec<Self> {
+        let mut out: Vec<u8> = vec![0, 1, u8::MAX];
+        for lit in l.ints {
+            for v in [*lit, lit.wrapping_sub(1), lit.wrapping_add(1)] {
+                if let Ok(v) = u8::try_from(v) {
+                    push_unique(&mut out, v);
+                }
+            }
+        }
+        for v in [254u8, 2, 3, 7, 8, 10, 16, 31, 32, 48, 57, 65, 90, 97, 122, 127, 128, 0xC3, 0xF0] {
+            push_unique(&mut out, v);
+        }
+        out.truncate(cap.max(4));
+        out
+    }
+    fn strategy(l: &Lits) -> BoxedStrategy<Self> {
+        biased(Self::edges(l), proptest::arbitrary::any::<u8>().boxed())
+    }
+    fn src(&self) -> String {
+        format!("{}", self)
+    }
+    fn seq_lits(l: &Lits) -> Vec<Vec<Self>> {
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        let seeds: Vec<Vec<u8>> = l
+            .bytes
+            .iter()
+            .map(|b| b.to_vec())
+            .chain(l.strs.iter().map(|s| s.as_bytes().to_vec()))
+            .collect();
+        for b in &seeds {
+            push_unique(&mut out, b.clone());
+            for extra in 1..=3usize {
+                let mut longer = b.clone();
+                longer.extend(std::iter::repeat(0u8).take(extra));
+                push_unique(&mut out, longer);
+            }
+            let mut high = b.clone();
+            high.extend([0xFF, 0xFF, 0xFF, 0xFF]);
+            push_unique(&mut out, high);
+            for k in 1..b.len() {
+                push_unique(&mut out, b[..k].to_vec());
+            }
+        }
+        out
+    }
+}
+
+macro_rules! gen_float {
+    ($($t:ident),*) => {$(
+        impl Gen for $t {
+            fn edges_capped(l: &Lits, cap: usize) -> Vec<Self> {
+                let mut out: Vec<$t> = Vec::new();
+                let mut add = |v: $t| if !out.iter().any(|o: &$t| o.to_bits() == v.to_bits()) { out.push(v) };
+                for v in [0.0, 1.0, -1.0, <$t>::NAN, <$t>::INFINITY, <$t>::NEG_INFINITY, -0.0] { add(v); }
+                for lit in l.floats { add(*lit as $t); }
+                for lit in l.ints { add(*lit as $t); }
+                for v in [0.5, 2.0, -0.5, <$t>::MIN_POSITIVE, <$t>::MIN_POSITIVE / 2.0, <$t>::MAX, <$t>::MIN,
+                          <$t>::EPSILON, 1.0 + <$t>::EPSILON, 100.0, 1e10, -1e10, 0.1, 255.0, 256.0] {
+                    add(v);
+                }
+                out.truncate(cap.max(4));
+                out
+            }
+            fn strategy(l: &Lits) -> BoxedStrategy<Self> {
+                let broad = proptest::prop_oneof![
+                    3 => proptest::arbitrary::any::<$t>(),
+                    1 => (-1000i32..1000).prop_map(|v| v as $t),
+                ].boxed();
+                biased(Self::edges(l), broad)
+            }
+            fn src(&self) -> String {
+                let t = stringify!($t);
+                if self.is_nan() {
+                    format!("{}::NAN", t)
+                } else if self.is_infinite() {
+                    format!("{}::{}", t, if *self > 0.0 { "INFINITY" } else { "NEG_INFINITY" })
+                } else if *self == <$t>::MAX {
+                    format!("{}::MAX", t)
+                } else if *self == <$t>::MIN {
+                    format!("{}::MIN", t)
+                } else {
+                    format!("{:?}", self)
+                }
+            }
+        }
+    )*};
+}
+gen_float!(f32, f64);
+
+impl Gen for bool {
+    fn edges_capped(_l: &Lits, _cap: usize) -> Vec<Self> {
+        vec![false, true]
+    }
+    fn strategy(_l: &Lits) -> BoxedStrategy<Self> {
+        proptest::arbitrary::any::<bool>().boxed()
+    }
+    fn src(&self) -> String {
+        format!("{}", self)
+    }
+}
+
+impl Gen for () {
+    fn edges_capped(_l: &Lits, _cap: usize) -> Vec<Self> {
+        vec![()]
+    }
+    fn strategy(_l: &Lits) -> BoxedStrategy<Self> {
+        Just(()).boxed()
+    }
+    fn src(&self) -> String {
+        "()".to_string()
+    }
+}
+
+/// Characters that break code written for ASCII: multi-byte, 4-byte, combining, whitespace,
+/// control, and the case-mapping oddities.
+const EDGE_CHARS: &[char] = &[
+    'a', ' ', 'é', '😀', '\0', 'Z', '0', '€', '\n', 'ß', 'İ', '\u{301}', '\t', '9', '\u{7f}', '\u{80}',
+    '\u{10FFFF}', '\u{FEFF}', 'ǅ', '-', '#', '=', ':', '/', '\\', '"', '.', ',',
+];
+
+impl Gen for char {
+    fn edges_capped(l: &Lits, cap: usize) -> Vec<Self> {
+        let mut out: Vec<char> = Vec::new();
+        for c in l.chars.iter().chain(EDGE_CHARS) {
+            push_unique(&mut out, *c);
+        }
+        out.truncate(cap.max(4));
+        out
+    }
+    fn strategy(l: &Lits) -> BoxedStrategy<Self> {
+        let broad = proptest::prop_oneof![
+            2 => proptest::char::range('a', 'z'),
+            1 => proptest::char::range(' ', '~'),
+            1 => proptest::arbitrary::any::<char>(),
+        ]
+        .boxed();
+        biased(Self::edges(l), broad)
+    }
+    fn src(&self) -> String {
+        format!("{:?}", self)
+    }
+}
+
+/// Char boundaries of `s`, so prefixes of literals stay valid strings.
+fn prefixes(s: &str) -> impl Iterator<Item = &str> {
+    s.char_indices().skip(1).map(move |(i, _)| &s[..i])
+}
+
+impl Gen for String {
+    fn edges_capped(l: &Lits, cap: usize) -> Vec<Self> {
+        let mut out: Vec<String> = Vec::new();
+        for s in ["", "a", " ", "é", "😀", "ab", "a b", "é😀", " a ", "\n", "0", "-1", "abc", "ß", "İ"] {
+            push_unique(&mut out, s.to_string());
+        }
+        for lit in l.strs {
+            push_unique(&mut out, lit.to_string());
+            push_unique(&mut out, format!("{lit}a"));
+            push_unique(&mut out, format!("a{lit}"));
+            push_unique(&mut out, format!("{lit}é"));
+            push_unique(&mut out, format!("é{lit}"));
+            push_unique(&mut out, format!(" {lit} "));
+            push_unique(&mut out, format!("{lit}{lit}"));
+            for p in prefixes(lit) {
+                push_unique(&mut out, p.to_string());
+            }
+        }
+        for c in l.chars {
+            push_unique(&mut out, c.to_string());
+            push_unique(&mut out, format!("{c}a"));
+            push_unique(&mut out, format!("a{c}"));
+        }
+        for s in [
+            "a\u{301}", "\t\t", "Aé", "x😀y", "  ", "\r\n", "65536", "4294967296", "-0", "+1",
+            "99999999999999999999", "1.5", "NaN", "a=b", "=", "#", "a:b", ":", "/", "ÿ", "日本語",
+        ] {
+            push_unique(&mut out, s.to_string());
+        }
+        push_unique(&mut out, "a".repeat(257));
+        push_unique(&mut out, "é".repeat(100));
+        out.truncate(cap.max(8));
+        out
+    }
+    fn strategy(l: &Lits) -> BoxedStrategy<Self> {
+        let chars = char::strategy(l);
+        let built = proptest::collection::vec(chars, 0..24).prop_map(|cs| cs.into_iter().collect::<String>());
+        let lits: Vec<String> = l.strs.iter().map(|s| s.to_string()).collect();
+        let broad = if lits.is_empty() {
+            built.boxed()
+        } else {
+            let around = (proptest::sample::select(lits), built.clone(), built.clone())
+                .prop_map(|(lit, pre, post)| format!("{pre}{lit}{post}"));
+            proptest::prop_oneof![2 => built, 1 => around].boxed()
+        };
+        biased(Self::edges(l), broad)
+    }
+    fn src(&self) -> String {
+        format!("String::from({:?})", self)
+    }
+}
+
+impl<T: Gen> Gen for Vec<T> {
+    fn edges_capped(l: &Lits, cap: usize) -> Vec<Self> {
+        let e = T::edges(l);
+        let mut out: Vec<Vec<T>> = vec![Vec::new()];
+        let seqs = T::seq_lits(l);
+        out.extend(seqs.iter().take(cap / 2).cloned());
+        out.extend(e.iter().take(12).map(|a| vec![a.clone()]));
+        for a in e.iter().take(4) {
+            for b in e.iter().take(4) {
+                out.push(vec![a.clone(), b.clone()]);
+            }
+        }
+        for a in e.iter().take(3) {
+            out.push(vec![a.clone(); 3]);
+        }
+        for n in [3usize, 5, 16] {
+            if e.len() >= n {
+                let v: Vec<T> = e[..n].to_vec();
+                let mut r = v.clone();
+                r.reverse();
+                out.push(v);
+                out.push(r);
+            }
+        }
+        if let Some(a) = e.get(1).or(e.first()) {
+            out.push(vec![a.clone(); 257]);
+        }
+        out.truncate(cap.max(8));
+        out
+    }
+    fn strategy(l: &Lits) -> BoxedStrategy<Self> {
+        let broad = proptest::collection::vec(T::strategy(l), 0..24).boxed();
+        biased(Self::edges(l), broad)
+    }
+    fn src(&self) -> String {
+        format!("vec![{}]", join_src(self.iter()))
+    }
+}
+
+fn join_src<'a, T: Gen>(items: impl Iterator<Item = &'a T>) -> String {
+    items.map(|v| v.src()).collect::<Vec<_>>().join(", ")
+}
+
+impl<T: Gen, const N: usize> Gen for [T; N] {
+    fn edges_capped(l: &Lits, cap: usize) -> Vec<Self> {
+        let e = T::edges(l);
+        if e.is_empty() {
+            return Vec::new();
+        }
+        let mut out: Vec<[T; N]> = e.iter().take(cap.max(2)).map(|a| std::array::from_fn(|_| a.clone())).collect();
+        out.push(std::array::from_fn(|i| e[i % e.len()].clone()));
+        out.push(std::array::from_fn(|i| e[(e.len() - 1) - (i % e.len())].clone()));
+        out
+    }
+    fn strategy(l: &Lits) -> BoxedStrategy<Self> {
+        let broad = proptest::collection::vec(T::strategy(l), N..=N)
+            .prop_map(|v| match <[T; N]>::try_from(v) {
+                Ok(a) => a,
+                Err(_) => unreachable!("the strategy makes exactly N elements"),
+            })
+            .boxed();
+        biased(Self::edges(l), broad)
+    }
+    fn src(&self) -> String {
+        format!("[{}]", join_src(self.iter()))
+    }
+}
+
+impl<T: Gen> Gen for Option<T> {
+    fn edges_capped(l: &Lits, cap: usize) -> Vec<Self> {
+        let mut out = vec![None];
+        out.extend(T::edges_capped(l, cap.saturating_sub(1)).into_iter().map(Some));
+        out
+    }
+    fn strategy(l: &Lits) -> BoxedStrategy<Self> {
+        proptest::prop_oneof![1 => Just(None), 4 => T::strategy(l).prop_map(Some)].boxed()
+    }
+    fn src(&self) -> String {
+        match self {
+            None => "None".to_string(),
+            Some(v) => format!("Some({})", v.src()),
+        }
+    }
+}
+
+impl<T: Gen, E: Gen> Gen for Result<T, E> {
+    fn edges_capped(l: &Lits, cap: usize) -> Vec<Self> {
+        let mut out: Vec<Self> = T::edges_capped(l, cap / 2).into_iter().map(Ok).collect();
+        out.extend(E::edges_capped(l, cap / 2).into_iter().map(Err));
+        out
+    }
+    fn strategy(l: &Lits) -> BoxedStrategy<Self> {
+        proptest::prop_oneof![3 => T::strategy(l).prop_map(Ok), 1 => E::strategy(l).prop_map(Err)].boxed()
+    }
+    fn src(&self) -> String {
+        match self {
+            Ok(v) => format!("Ok({})", v.src()),
+            Err(e) => format!("Err({})", e.src()),
+        }
+    }
+}
+
+impl<T: Gen> Gen for Box<T> {
+    fn edges_capped(l: &Lits, cap: usize) -> Vec<Self> {
+        T::edges_capped(l, cap).into_iter().map(Box::new).collect()
+    }
+    fn strategy(l: &Lits) -> BoxedStrategy<Self> {
+        T::strategy(l).prop_map(Box::new).boxed()
+    }
+    fn src(&self) -> String {
+        format!("Box::new({})", (**self).src())
+    }
+}
+
+macro_rules! gen_map {
+    ($map:ident, $ctor:path, $path:literal, $($bound:path),*) => {
+        impl<K: Gen $(+ $bound)*, V: Gen> Gen for $map<K, V> {
+            fn edges_capped(l: &Lits, cap: usize) -> Vec<Self> {
+                let ks = K::edges(l);
+                let vs = V::edges(l);
+                let mut out = vec![$map::new()];
+                for k in ks.iter().take(6) {
+                    for v in vs.iter().take(3) {
+                        out.push([(k.clone(), v.clone())].into_iter().collect());
+                    }
+                }
+                if let (Some(v), true) = (vs.first(), ks.len() >= 2) {
+                    out.push(ks.iter().take(8).map(|k| (k.clone(), v.clone())).collect());
+                }
+                out.truncate(cap.max(4));
+                out
+            }
+            fn strategy(l: &Lits) -> BoxedStrategy<Self> {
+                $ctor(K::strategy(l), V::strategy(l), 0..10).boxed()
+            }
+            fn src(&self) -> String {
+                if self.is_empty() {
+                    return format!("{}::new()", $path);
+                }
+                let entries: Vec<String> = self.iter().map(|(k, v)| format!("({}, {})", k.src(), v.src())).collect();
+                format!("{}::from([{}])", $path, entries.join(", "))
+            }
+        }
+    };
+}
+gen_map!(HashMap, proptest::collection::hash_map, "std::collections::HashMap", Hash, Eq);
+gen_map!(BTreeMap, proptest::collection::btree_map, "std::collections::BTreeMap", Ord);
+
+macro_rules! gen_set {
+    ($set:ident, $ctor:path, $path:literal, $($bound:path),*) => {
+        impl<K: Gen $(+ $bound)*> Gen for $set<K> {
+            fn edges_capped(l: &Lits, cap: usize) -> Vec<Self> {
+                let ks = K::edges(l);
+                let mut out = vec![$set::new()];
+                out.extend(ks.iter().take(10).map(|k| [k.clone()].into_iter().collect()));
+                for n in [2usize, 3, 8] {
+                    if ks.len() >= n {
+                        out.push(ks.iter().take(n).cloned().collect());
+                    }
+                }
+                out.truncate(cap.max(4));
+                out
+            }
+            fn strategy(l: &Lits) -> BoxedStrategy<Self> {
+                $ctor(K::strategy(l), 0..10).boxed()
+            }
+            fn src(&self) -> String {
+                if self.is_empty() {
+                    return format!("{}::new()", $path);
+                }
+                format!("{}::from([{}])", $path, join_src(self.iter()))
+            }
+        }
+    };
+}
+gen_set!(HashSet, proptest::collection::hash_set, "std::collections::HashSet", Hash, Eq);
+gen_set!(BTreeSet, proptest::collection::btree_set, "std::collections::BTreeSet", Ord);
+
+/// Index tuples over lists of the given lengths, simplest first: every combination of the first
+/// `k` values of each list comes before any that uses a later value, for growing `k`.
+pub fn cube_order(lens: &[usize], cap: usize) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    if lens.iter().any(|&n| n == 0) {
+        return out;
+    }
+    let max_len = lens.iter().copied().max().unwrap_or(0);
+    for level in 0..max_len {
+        let mut idx = vec![0usize; lens.len()];
+        loop {
+            if idx.iter().any(|&i| i == level) {
+                out.push(idx.clone());
+                if out.len() >= cap {
+                    return out;
+                }
+            }
+            // Next index tuple in the (level+1)-cube clipped to each list's length.
+            let mut pos = 0;
+            loop {
+                if pos == idx.len() {
+                    break;
+                }
+                let limit = (level + 1).min(lens[pos]);
+                idx[pos] += 1;
+                if idx[pos] < limit {
+                    break;
+                }
+                idx[pos] = 0;
+                pos += 1;
+            }
+            if pos == idx.len() {
+                break;
+            }
+        }
+    }
+    out
+}
+
+macro_rules! gen_tuple {
+    ($(($($name:ident $idx:tt),+)),*) => {$(
+        impl<$($name: Gen),+> Gen for ($($name,)+) {
+            fn edges_capped(l: &Lits, cap: usize) -> Vec<Self> {
+                let lists = ($($name::edges_capped(l, if cap >= TOP_EDGE_CAP { 96 } else { NESTED_EDGE_CAP }),)+);
+                let lens = [$(lists.$idx.len()),+];
+                cube_order(&lens, cap).into_iter().map(|ix| ($(lists.$idx[ix[$idx]].clone(),)+)).collect()
+            }
+            fn strategy(l: &Lits) -> BoxedStrategy<Self> {
+                ($($name::strategy(l),)+).boxed()
+            }
+            fn src(&self) -> String {
+                let parts: Vec<String> = vec![$(self.$idx.src()),+];
+                if parts.len() == 1 { format!("({},)", parts[0]) } else { format!("({})", parts.join(", ")) }
+            }
+        }
+    )*};
+}
+gen_tuple!(
+    (A 0),
+    (A 0, B 1),
+    (A 0, B 1, C 2),
+    (A 0, B 1, C 2, D 3),
+    (A 0, B 1, C 2, D 3, E 4),
+    (A 0, B 1, C 2, D 3, E 4, F 5),
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6),
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7)
+);
+
+// ---------------------------------------------------------------------------------------------
+// Options, report lines, panic capture.
+
+/// What the tool asked this process to do (one JSON argument).
+pub struct Opts {
+    pub target: String,
+    pub engines: Vec<String>,
+    pub budget: Duration,
+    pub timeout: Duration,
+    pub seed: u64,
+    pub results: PathBuf,
+    /// Replay mode after a crash: write every input here before calling.
+    pub record: Option<PathBuf>,
+    pub malloc_limit_mb: usize,
+}
+
+impl Opts {
+    pub fn from_args() -> Opts {
+        let arg = std::env::args().nth(1).unwrap_or_else(|| {
+            eprintln!("usage: edgecheck-harness '<json options>' (this binary is run by cargo-edgecheck)");
+            std::process::exit(2)
+        });
+        let v: serde_json::Value = serde_json::from_str(&arg).unwrap_or_else(|e| {
+            eprintln!("edgecheck-harness: bad options: {e}");
+            std::process::exit(2)
+        });
+        let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        let n = |k: &str, d: u64| v.get(k).and_then(|x| x.as_u64()).unwrap_or(d);
+        Opts {
+            target: s("target").unwrap_or_default(),
+            engines: v
+                .get("engines")
+                .and_then(|e| e.as_array())
+                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                .unwrap_or_else(|| vec!["edge".into(), "proptest".into()]),
+            budget: Duration::from_millis(n("budget_ms", 10_000)),
+            timeout: Duration::from_millis(n("timeout_ms", 1_000)),
+            seed: n("seed", 0),
+            results: PathBuf::from(s("results").unwrap_or_else(|| "edgecheck-results.jsonl".into())),
+            record: s("record").map(PathBuf::from),
+            malloc_limit_mb: n("malloc_limit_mb", 2048) as usize,
+        }
+    }
+}
+
+static START: OnceLock<Instant> = OnceLock::new();
+static RESULTS: OnceLock<Mutex<File>> = OnceLock::new();
+static EXECS: AtomicU64 = AtomicU64::new(0);
+static ENGINE: Mutex<&'static str> = Mutex::new("edge");
+
+fn elapsed_ms() -> u64 {
+    START.get().map(|s| s.elapsed().as_millis() as u64).unwrap_or(0)
+}
+
+/// Appends one JSON line to the results file, which the tool reads when the process ends.
+fn emit(v: serde_json::Value) {
+    if let Some(f) = RESULTS.get() {
+        let mut f = f.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(f, "{v}");
+        let _ = f.flush();
+    }
+}
+
+/// A captured panic: message and source location.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Caught {
+    pub message: String,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Caught {
+    fn key(&self) -> (String, u32, u32) {
+        (self.file.clone(), self.line, self.column)
+    }
+}
+
+thread_local! {
+    static LAST_PANIC: RefCell<Option<Caught>> = const { RefCell::new(None) };
+}
+
+/// A quiet hook: remember what panicked where, print nothing, capture no backtrace.
+fn install_panic_hook() {
+    panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = if let Some(s) = payload.downcast_ref::<&str>() {
+            s.to_string()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "Box<dyn Any>".to_string()
+        };
+        let (file, line, column) = info
+            .location()
+            .map(|l| (l.file().to_string(), l.line(), l.column()))
+            .unwrap_or_default();
+        LAST_PANIC.with(|p| *p.borrow_mut() = Some(Caught { message, file, line, column }));
+    }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The input in flight, for the watchdog (hangs) and the allocation limit (huge allocations).
+
+type Renderer = dyn Fn() -> Vec<String> + Sync;
+
+struct InFlight {
+    render: *const Renderer,
+    started: Instant,
+}
+// The pointer is only dereferenced while the call it belongs to is running, under CURRENT's lock.
+unsafe impl Send for InFlight {}
+
+static CURRENT: Mutex<Option<InFlight>> = Mutex::new(None);
+static REPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Renders the input in flight and reports it as a finding of `kind`; then the process ends.
+fn report_in_flight_and_exit(kind: &str, message: String, code: i32) -> ! {
+    REPORTING.store(true, Ordering::SeqCst);
+    let args = {
+        let cur = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: the renderer lives on the caller's stack until the call returns, and the
+        // caller clears CURRENT (taking this lock) before that.
+        cur.as_ref().map(|c| unsafe { (*c.render)() })
+    };
+    let engine = *ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    emit(serde_json::json!({
+        "event": "finding", "engine": engine, "kind": kind, "message": message,
+        "args": args, "elapsed_ms": elapsed_ms(),
+    }));
+    emit(serde_json::json!({"event": "stats", "engine": engine, "execs": EXECS.load(Ordering::Relaxed)}));
+    std::process::exit(code)
+}
+
+/// Watches the call in flight; one that runs past the per-input timeout is a hang.
+fn start_watchdog(timeout: Duration) {
+    let tick = (timeout / 10).clamp(Duration::from_millis(5), Duration::from_millis(100));
+    std::thread::spawn(move || loop {
+        std::thread::sleep(tick);
+        let late = {
+            let cur = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
+            cur.as_ref().is_some_and(|c| c.started.elapsed() > timeout)
+        };
+        if late {
+            report_in_flight_and_exit(
+                "timeout",
+                format!("the call did not return within {} ms", timeout.as_millis()),
+                70,
+            );
+        }
+    });
+}
+
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+static LIMIT_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// The system allocator with a limit: a single allocation, or all live memory, past the limit
+/// is reported as an out-of-memory finding with the input that asked for it.
+pub struct LimitAlloc;
+
+impl LimitAlloc {
+    fn check(&self, size: usize) {
+        let limit = LIMIT_BYTES.load(Ordering::Relaxed);
+        if limit == 0 || REPORTING.load(Ordering::Relaxed) {
+            return;
+        }
+        let live = LIVE_BYTES.load(Ordering::Relaxed);
+        if size > limit || live.saturating_add(size) > limit {
+            report_in_flight_and_exit(
+                "oom",
+                format!(
+                    "allocation of {size} bytes with {live} bytes live exceeds the memory limit of {} MiB",
+                    limit >> 20
+                ),
+                71,
+            );
+        }
+    }
+}
+
+unsafe impl GlobalAlloc for LimitAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.check(layout.size());
+        let p = System.alloc(layout);
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        self.check(layout.size());
+        let p = System.alloc_zeroed(layout);
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size > layout.size() {
+            self.check(new_size - layout.size());
+        }
+        let p = System.realloc(ptr, layout, new_size);
+        if !p.is_null() {
+            LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+            LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calling the target.
+
+/// Calls the target on one input, catching a panic; the input is visible to the watchdog and
+/// the allocation limit while the call runs.
+fn exec<A: Gen>(a: &A, render: fn(&A) -> Vec<String>, call: fn(&A), opts: &Opts) -> Option<Caught> {
+    EXECS.fetch_add(1, Ordering::Relaxed);
+    if let Some(path) = &opts.record {
+        let line = serde_json::to_string(&render(a)).unwrap_or_default();
+        let _ = std::fs::write(path, line);
+    }
+    let renderer = move || render(a);
+    let renderer_ref: &(dyn Fn() -> Vec<String> + Sync + '_) = &renderer;
+    {
+        let mut cur = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
+        *cur = Some(InFlight {
+            // SAFETY (lifetime erasure): cleared below, before `renderer` goes out of scope.
+            render: unsafe {
+                std::mem::transmute::<&(dyn Fn() -> Vec<String> + Sync + '_), *const Renderer>(renderer_ref)
+            },
+            started: Instant::now(),
+        });
+    }
+    LAST_PANIC.with(|p| p.borrow_mut().take());
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| call(a)));
+    *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    match outcome {
+        Ok(()) => None,
+        Err(payload) => {
+            let caught = LAST_PANIC.with(|p| p.borrow_mut().take());
+            drop(payload);
+            Some(caught.unwrap_or_else(|| Caught {
+                message: "panicked (no message)".into(),
+                file: String::new(),
+                line: 0,
+                column: 0,
+            }))
+        }
+    }
+}
+
+fn emit_finding(engine: &str, c: &Caught, args: Vec<String>) {
+    emit(serde_json::json!({
+        "event": "finding", "engine": engine, "kind": "panic", "message": c.message,
+        "file": c.file, "line": c.line, "column": c.column, "args": args,
+        "elapsed_ms": elapsed_ms(),
+    }));
+}
+
+fn set_engine(name: &'static str) {
+    *ENGINE.lock().unwrap_or_else(|e| e.into_inner()) = name;
+}
+
+/// Runs the selected engines on one target within its budget.
+pub fn run<A: Gen + std::fmt::Debug>(opts: &Opts, lits: &Lits, render: fn(&A) -> Vec<String>, call: fn(&A)) {
+    START.get_or_init(Instant::now);
+    let file = OpenOptions::new().create(true).append(true).open(&opts.results).unwrap_or_else(|e| {
+        eprintln!("edgecheck-harness: cannot open {}: {e}", opts.results.display());
+        std::process::exit(2)
+    });
+    let _ = RESULTS.set(Mutex::new(file));
+    install_panic_hook();
+    LIMIT_BYTES.store(opts.malloc_limit_mb << 20, Ordering::Relaxed);
+    start_watchdog(opts.timeout);
+    let deadline = Instant::now() + opts.budget;
+    let mut known: HashSet<(String, u32, u32)> = HashSet::new();
+    let has = |e: &str| opts.engines.iter().any(|x| x == e);
+    if has("edge") {
+        set_engine("edge");
+        // The edge engine gets at most 40% of the budget: it is usually done long before.
+        let edge_deadline = Instant::now() + opts.budget.mul_f32(if has("proptest") { 0.4 } else { 1.0 });
+        run_edge(opts, lits, render, call, edge_deadline, &mut known);
+    }
+    if has("proptest") && known.len() < MAX_FINDINGS {
+        set_engine("proptest");
+        EXECS.store(0, Ordering::Relaxed);
+        run_proptest(opts, lits, render, call, deadline, &mut known);
+    }
+}
+
+fn run_edge<A: Gen>(
+    opts: &Opts,
+    lits: &Lits,
+    render: fn(&A) -> Vec<String>,
+    call: fn(&A),
+    deadline: Instant,
+    known: &mut HashSet<(String, u32, u32)>,
+) {
+    EXECS.store(0, Ordering::Relaxed);
+    let inputs = A::edges_capped(lits, TOP_EDGE_CAP);
+    for (i, a) in inputs.iter().enumerate() {
+        if i % 64 == 0 && Instant::now() > deadline {
+            break;
+        }
+        if let Some(c) = exec(a, render, call, opts) {
+            if known.insert(c.key()) {
+                emit_finding("edge", &c, render(a));
+                if known.len() >= MAX_FINDINGS {
+                    break;
+                }
+            }
+        }
+    }
+    emit(serde_json::json!({"event": "stats", "engine": "edge", "execs": EXECS.load(Ordering::Relaxed)}));
+}
+
+fn run_proptest<A: Gen + std::fmt::Debug>(
+    opts: &Opts,
+    lits: &Lits,
+    render: fn(&A) -> Vec<String>,
+    call: fn(&A),
+    deadline: Instant,
+    known: &mut HashSet<(String, u32, u32)>,
+) {
+    let strategy = A::strategy(lits);
+    let mut batch: u64 = 0;
+    while Instant::now() < deadline && known.len() < MAX_FINDINGS {
+        let mut config = Config::default();
+        config.cases = 256;
+        config.failure_persistence = None;
+        config.max_shrink_iters = 4096;
+        config.max_shrink_time = 3000;
+        config.max_global_rejects = 1 << 20;
+        config.verbose = 0;
+        let mut seed = [0u8; 32];
+        seed[..8].copy_from_slice(&opts.seed.to_le_bytes());
+        seed[8..16].copy_from_slice(&batch.to_le_bytes());
+        batch += 1;
+        let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
+        // The first new failure of a batch is the one shrinking follows; other failures met
+        // while shrinking count as passes so that the minimal input keeps the same bug.
+        let chased: RefCell<Option<(String, u32, u32)>> = RefCell::new(None);
+        let known_now = known.clone();
+        let result = runner.run(&strategy, |a| {
+            if Instant::now() > deadline && chased.borrow().is_none() {
+                return Ok(());
+            }
+            match exec(&a, render, call, opts) {
+                None => Ok(()),
+                Some(c) if known_now.contains(&c.key()) => Ok(()),
+                Some(c) => {
+                    let mut chased = chased.borrow_mut();
+                    match &*chased {
+                        None => {
+                            *chased = Some(c.key());
+                            Err(TestCaseError::fail(c.message))
+                        }
+                        Some(k) if *k == c.key() => Err(TestCaseError::fail(c.message)),
+                        Some(_) => Ok(()),
+                    }
+                }
+            }
+        });
+        if let Err(TestError::Fail(_, minimal)) = result {
+            if let Some(c) = exec(&minimal, render, call, opts) {
+                if known.insert(c.key()) {
+                    emit_finding("proptest", &c, render(&minimal));
+                }
+            } else if let Some(k) = chased.into_inner() {
+                // Flaky: the minimal input passed on replay; remember the location anyway.
+                known.insert(k);
+            }
+        }
+    }
+    emit(serde_json::json!({"event": "stats", "engine": "proptest", "execs": EXECS.load(Ordering::Relaxed)}));
+}

@@ -1,0 +1,44 @@
+//! Typed errors of the tool, each with what went wrong and what to do, and the exit status.
+
+use std::path::PathBuf;
+
+/// An error that stops the whole run. Every variant prints as one line that says what went
+/// wrong and, where the user can act on it, what to do; `main` maps them all to exit status 2.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0} is not inside a git repository: run `git init` there, or name the changes with `--diff FILE` or `--function PATH`")]
+    NotAGitRepo(PathBuf),
+    #[error("unknown base revision `{0}`: give a commit, branch or tag that exists (`git log --oneline` lists them)")]
+    UnknownBase(String),
+    #[error("git failed: `git {args}`: {stderr}")]
+    Git { args: String, stderr: String },
+    #[error("cannot run `{program}`: {source}; is it installed and on PATH?")]
+    Spawn { program: String, #[source] source: std::io::Error },
+    #[error("no Cargo.toml at {0}: pass `--manifest-path` to the crate's manifest, or run inside the crate")]
+    ManifestNotFound(PathBuf),
+    #[error("cargo metadata failed: {0}")]
+    Metadata(String),
+    #[error("no package named `{0}` in this workspace; `cargo metadata --no-deps` lists the packages")]
+    UnknownPackage(String),
+    #[error("{0} does not parse as Rust: {1}; fix the syntax error and run again")]
+    Parse(PathBuf, String),
+    #[error("cannot read the diff file {0}: {1}")]
+    DiffFile(PathBuf, String),
+    #[error("the crate does not build:\n{0}\nfix the build error (it also fails under `cargo build`) and run again")]
+    CrateBuild(String),
+    #[error("no function matches `{0}`: give its path inside the crate, e.g. `text::truncate` or `Stack::pop`")]
+    NoSuchFunction(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{context}: {source}")]
+    Io { context: String, #[source] source: std::io::Error },
+}
+
+impl Error {
+    /// Wraps an I/O error with what the tool was doing when it happened.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io { context: context.into(), source }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
