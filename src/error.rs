@@ -13,12 +13,18 @@ pub enum Error {
     #[error("git failed: `git {args}`: {stderr}")]
     Git { args: String, stderr: String },
     #[error("cannot run `{program}`: {source}; is it installed and on PATH?")]
-    Spawn { program: String, #[source] source: std::io::Error },
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("no Cargo.toml at {0}: pass `--manifest-path` to the crate's manifest, or run inside the crate")]
     ManifestNotFound(PathBuf),
     #[error("cargo metadata failed: {0}")]
     Metadata(String),
-    #[error("no package named `{0}` in this workspace; `cargo metadata --no-deps` lists the packages")]
+    #[error(
+        "no package named `{0}` in this workspace; `cargo metadata --no-deps` lists the packages"
+    )]
     UnknownPackage(String),
     #[error("{0} does not parse as Rust: {1}; fix the syntax error and run again")]
     Parse(PathBuf, String),
@@ -31,13 +37,20 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]
-    Io { context: String, #[source] source: std::io::Error },
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
     /// Wraps an I/O error with what the tool was doing when it happened.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io { context: context.into(), source }
+        Error::Io {
+            context: context.into(),
+            source,
+        }
     }
 }
 

@@ -1,0 +1,137 @@
+//! Compiles the harness with cargo (release, overflow checks and debug assertions on), reading cargo's JSON messages to pin each error on a file and line.
+
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use cargo_metadata::diagnostic::DiagnosticLevel;
+use cargo_metadata::Message;
+
+use crate::error::{Error, Result};
+
+/// The cfg under which injected entry modules exist.
+pub const EDGECHECK_CFG: &str = "edgecheck";
+
+/// How to build the harness.
+#[derive(Debug, Clone)]
+pub struct BuildSpec {
+    pub harness_dir: PathBuf,
+    pub target_dir: PathBuf,
+    pub jobs: usize,
+}
+
+/// A compiler error, where it points.
+#[derive(Debug, Clone)]
+pub struct Diag {
+    /// Absolute path of the primary span's file, when there is one.
+    pub file: Option<PathBuf>,
+    pub line: usize,
+    /// 1-based char column of the primary span's start.
+    pub column: usize,
+    /// The error as rustc prints it.
+    pub rendered: String,
+}
+
+/// What a build gave.
+#[derive(Debug)]
+pub enum Outcome {
+    Built { binary: PathBuf },
+    Failed { errors: Vec<Diag>, stderr: String },
+}
+
+/// Runs `cargo build` on the harness. `progress` is told the name of each crate as it is
+/// compiled, for the progress line.
+pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
+    // Our cfg, declared so `unexpected_cfgs` stays quiet; lints capped so a crate's
+    // `#![deny(warnings)]` cannot reject the injected code.
+    rustflags.push_str(&format!(
+        " --cfg {EDGECHECK_CFG} --check-cfg=cfg({EDGECHECK_CFG}) --cap-lints=warn"
+    ));
+    let mut child = Command::new(&cargo)
+        .args([
+            "build",
+            "--release",
+            "--message-format=json-diagnostic-rendered-ansi",
+            "--bin",
+            "edgecheck-harness",
+        ])
+        .arg("--manifest-path")
+        .arg(spec.harness_dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&spec.target_dir)
+        .arg("-j")
+        .arg(spec.jobs.to_string())
+        .env("RUSTFLAGS", rustflags.trim())
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .current_dir(&spec.harness_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| Error::Spawn {
+            program: cargo.clone(),
+            source,
+        })?;
+    let mut stderr_pipe = child.stderr.take().expect("stderr is piped");
+    let stderr_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr_pipe.read_to_string(&mut s);
+        s
+    });
+    let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let mut errors = Vec::new();
+    let mut binary = None;
+    for message in Message::parse_stream(stdout).flatten() {
+        match message {
+            Message::CompilerArtifact(a) => {
+                progress(&a.target.name);
+                if a.target.name == "edgecheck-harness" {
+                    binary = a.executable.map(|p| p.into_std_path_buf());
+                }
+            }
+            Message::CompilerMessage(m) if m.message.level == DiagnosticLevel::Error => {
+                errors.push(diag(&m.message, &spec.harness_dir));
+            }
+            _ => {}
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| Error::io("waiting for cargo", e))?;
+    let stderr = stderr_reader.join().unwrap_or_default();
+    match (status.success(), binary) {
+        (true, Some(binary)) => Ok(Outcome::Built { binary }),
+        _ => Ok(Outcome::Failed { errors, stderr }),
+    }
+}
+
+fn diag(d: &cargo_metadata::diagnostic::Diagnostic, base: &Path) -> Diag {
+    let primary = d.spans.iter().find(|s| s.is_primary).or(d.spans.first());
+    let rendered = d.rendered.clone().unwrap_or_else(|| d.message.clone());
+    match primary {
+        Some(s) => {
+            let p = PathBuf::from(&s.file_name);
+            let file = if p.is_absolute() { p } else { base.join(p) };
+            Diag {
+                file: Some(file),
+                line: s.line_start,
+                column: s.column_start,
+                rendered,
+            }
+        }
+        None => Diag {
+            file: None,
+            line: 0,
+            column: 0,
+            rendered,
+        },
+    }
+}
+
+/// Removes ANSI colour codes from compiler output shown in plain-text places.
+pub fn strip_ansi(s: &str) -> String {
+    console::strip_ansi_codes(s).into_owned()
+}

@@ -1,0 +1,175 @@
+//! The command line: `cargo edgecheck [OPTIONS]`, parsed with clap.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Parser, ValueEnum};
+
+const ABOUT: &str = "Finds the edge cases a code change missed";
+
+const LONG_ABOUT: &str = "\
+Finds the edge cases a code change missed.
+
+Takes the functions that changed since the base revision (committed and uncommitted changes),
+generates property tests for them, runs them within a time budget, and reports every input on
+which the new code panics, overflows, hangs or runs out of memory, with the smallest input found
+and a regression test to paste. Generated code lives under <target-dir>/edgecheck; the crate's
+own files are only read.
+
+Exit status: 0 when nothing was found, 1 when there are findings, 2 on a usage or environment
+error (not a git repository, unknown base, manifest not found, the crate does not build).";
+
+/// `cargo edgecheck` options.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "cargo-edgecheck", bin_name = "cargo edgecheck", version, about = ABOUT, long_about = LONG_ABOUT)]
+pub struct Cli {
+    /// Path to Cargo.toml of the crate or workspace to check.
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+
+    /// Package to check (repeatable); by default the package in the current directory, or every
+    /// member at a workspace root.
+    #[arg(short = 'p', long = "package", value_name = "SPEC")]
+    pub packages: Vec<String>,
+
+    /// Check every member of the workspace.
+    #[arg(long)]
+    pub workspace: bool,
+
+    /// Revision to compare against [default: merge-base of HEAD with origin/HEAD, else main or
+    /// master, else HEAD].
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
+    /// Read the change from a unified diff file instead of git.
+    #[arg(long, value_name = "FILE", conflicts_with = "base")]
+    pub diff: Option<PathBuf>,
+
+    /// Test this function, by path inside the crate (`text::truncate`, `Stack::pop_n`), instead
+    /// of the changed ones. Repeatable.
+    #[arg(long = "function", value_name = "PATH")]
+    pub functions: Vec<String>,
+
+    /// Total time the engines may run, shared among the functions: `30s`, `2m`.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub budget: Duration,
+
+    /// Time one input may take before it counts as a hang.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Functions tested at once, and cargo build jobs [default: number of cores].
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Engines to run, in order.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "edge,proptest"
+    )]
+    pub engines: Vec<Engine>,
+
+    /// Seed of the random engines; the same seed replays the same inputs.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+
+    /// Memory a single input may use before it counts as out-of-memory, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 2048)]
+    pub memory_limit: u64,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+
+    /// Write the report to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Directory for all generated code and builds [default: the workspace's target dir].
+    #[arg(long, value_name = "DIR")]
+    pub target_dir: Option<PathBuf>,
+
+    /// Print no progress.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Say more about each stage (repeat for more).
+    #[arg(short, long, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// When to use colours.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    /// Deterministic boundary values and the literals of the changed code.
+    Edge,
+    /// Random inputs biased toward edge values, with shrinking.
+    Proptest,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Edge => "edge",
+            Engine::Proptest => "proptest",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("{e} (write e.g. `30s`, `2m`, `500ms`)"))?;
+    if d.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(d)
+}
+
+/// The arguments without the `edgecheck` that cargo inserts when run as `cargo edgecheck`.
+pub fn args_from_env() -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).map(|a| a == "edgecheck").unwrap_or(false) {
+        args.remove(1);
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_defaults() {
+        let cli = Cli::try_parse_from(["cargo-edgecheck", "--budget", "2m", "--engines", "edge"])
+            .unwrap();
+        assert_eq!(cli.budget, Duration::from_secs(120));
+        assert_eq!(cli.timeout, Duration::from_secs(1));
+        assert_eq!(cli.engines, vec![Engine::Edge]);
+        assert!(Cli::try_parse_from(["cargo-edgecheck", "--budget", "soon"]).is_err());
+        assert!(Cli::try_parse_from(["cargo-edgecheck", "--base", "x", "--diff", "y"]).is_err());
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

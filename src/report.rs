@@ -1,0 +1,171 @@
+//! The report: JSON (schema `edgecheck-report/1`) or human text, and the progress shown while the tool works.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use console::style;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::triage::Finding;
+
+pub const SCHEMA: &str = "edgecheck-report/1";
+
+/// Everything a run found, in the shape of the JSON report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    /// The base commit the changes were taken against, when git gave them.
+    pub base: Option<String>,
+    pub head: String,
+    pub functions: Vec<FunctionReport>,
+    pub findings: Vec<Finding>,
+    pub timing: Timing,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionReport {
+    pub function: String,
+    pub file: String,
+    pub line: usize,
+    /// `tested` or `skipped`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Inputs tried per engine.
+    pub engines: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timing {
+    pub build_ms: u64,
+    pub run_ms: u64,
+    pub total_ms: u64,
+}
+
+impl Report {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("the report serializes") + "\n"
+    }
+
+    /// The report for a person: each finding with its input, message, location and test; then
+    /// what was tested and what was skipped, and why.
+    pub fn to_human(&self) -> String {
+        let mut s = String::new();
+        for (i, f) in self.findings.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "{} {} in {}  {}",
+                style(format!("{}.", i + 1)).bold(),
+                style(&f.kind).red().bold(),
+                style(&f.function).bold(),
+                style(format!(
+                    "[{} engine, after {:.1}s]",
+                    f.engine,
+                    f.elapsed_ms as f64 / 1000.0
+                ))
+                .dim()
+            );
+            let _ = writeln!(s, "   input:    {}", style(&f.input).cyan());
+            let _ = writeln!(s, "   message:  {}", f.message);
+            if let Some(l) = &f.location {
+                let _ = writeln!(s, "   at:       {}:{}:{}", l.file, l.line, l.column);
+            }
+            let _ = writeln!(s, "   regression test:");
+            for line in f.regression_test.lines() {
+                let _ = writeln!(s, "     {}", style(line).dim());
+            }
+            s.push('\n');
+        }
+        let tested = self
+            .functions
+            .iter()
+            .filter(|f| f.status == "tested")
+            .count();
+        let skipped: Vec<&FunctionReport> = self
+            .functions
+            .iter()
+            .filter(|f| f.status == "skipped")
+            .collect();
+        if !skipped.is_empty() {
+            let _ = writeln!(s, "{}", style("skipped:").yellow().bold());
+            for f in &skipped {
+                let _ = writeln!(
+                    s,
+                    "   {} ({}:{}): {}",
+                    f.function,
+                    f.file,
+                    f.line,
+                    f.reason.as_deref().unwrap_or("no reason given")
+                );
+            }
+            s.push('\n');
+        }
+        let execs: u64 = self.functions.iter().flat_map(|f| f.engines.values()).sum();
+        let verdict = match self.findings.len() {
+            0 => style("no edge case found".to_string()).green().bold(),
+            1 => style("1 finding".to_string()).red().bold(),
+            n => style(format!("{n} findings")).red().bold(),
+        };
+        let _ = writeln!(
+            s,
+            "{verdict}: tested {tested} of {} changed functions with {execs} inputs (build {:.1}s, run {:.1}s)",
+            self.functions.len(),
+            self.timing.build_ms as f64 / 1000.0,
+            self.timing.run_ms as f64 / 1000.0,
+        );
+        s
+    }
+}
+
+/// Progress on stderr while the tool works; silent when stderr is not a terminal or with `-q`.
+pub struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Progress {
+        let bar = if quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new_spinner()
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{spinner:.cyan} {msg}").expect("valid template"),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Progress { bar }
+    }
+
+    /// A step without a known length: `building harness`, …
+    pub fn step(&self, msg: impl Into<String>) {
+        self.bar.set_message(msg.into());
+    }
+
+    /// Switches to a bar over `total` targets.
+    pub fn start_targets(&self, total: u64, budget: Duration) {
+        self.bar.set_length(total);
+        self.bar.set_position(0);
+        self.bar.set_style(
+            ProgressStyle::with_template("{spinner:.cyan} running [{bar:30.cyan/dim}] {pos}/{len} targets, {elapsed} of ~{msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        self.bar
+            .set_message(humantime::format_duration(budget).to_string());
+    }
+
+    pub fn target_done(&self) {
+        self.bar.inc(1);
+    }
+
+    /// Prints a line above the progress display.
+    pub fn println(&self, line: impl AsRef<str>) {
+        self.bar.println(line.as_ref());
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,1472 @@
+//! Changed functions: parses the crate with syn, maps files to module paths, and picks every function a changed line touches.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
+
+use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+use syn::{
+    Attribute, Expr, ExprLit, ExprUnary, ImplItem, Item, ItemImpl, ItemMod, Lit, Meta, Token, Type,
+    UnOp, Visibility,
+};
+
+use crate::diff::{ChangeSet, FileChange};
+use crate::error::{Error, Result};
+
+/// The library target of one package, as `select` needs it.
+#[derive(Debug, Clone)]
+pub struct CrateSource {
+    /// The crate name as written in Rust paths (`my_crate`, dashes turned into underscores).
+    pub name: String,
+    /// Absolute path of the crate root file (`…/src/lib.rs`).
+    pub root_file: PathBuf,
+}
+
+/// One module of the crate, file or inline, reachable from the crate root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Module {
+    /// Module path from the crate root; empty for the root itself.
+    pub path: Vec<String>,
+    /// Absolute path of the file that holds the module's items.
+    pub file: PathBuf,
+    /// For an inline `mod x { … }`: the 1-based line and 0-based column (in chars) of its
+    /// closing brace, where injected code goes. `None` for a file module (code goes at the end).
+    pub inline_close: Option<(usize, usize)>,
+    /// The `#[cfg(…)]` attributes on this module's `mod` declaration, as source text
+    /// (e.g. `#[cfg(feature = "x")]`), so a re-export of it can carry the same condition.
+    pub cfg_attrs: Vec<String>,
+    /// The module is test code (`#[cfg(test)]`, or inside such a module).
+    pub is_test: bool,
+}
+
+/// Where a function is declared.
+#[derive(Debug, Clone)]
+pub enum FnKind {
+    /// A free function in a module.
+    Free,
+    /// A function in an inherent `impl Type { … }` block.
+    Inherent {
+        self_ty: Box<syn::Type>,
+        impl_generics: syn::Generics,
+    },
+    /// A function in a trait impl `impl Trait for Type { … }`.
+    TraitImpl {
+        self_ty: Box<syn::Type>,
+        trait_path: syn::Path,
+        impl_generics: syn::Generics,
+    },
+}
+
+/// Literal values found in a function body, to seed the engines with the values the code
+/// compares against.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Literals {
+    pub ints: Vec<i128>,
+    pub floats: Vec<f64>,
+    pub strs: Vec<String>,
+    pub bytes: Vec<Vec<u8>>,
+    pub chars: Vec<char>,
+}
+
+/// A function that the change touched (or that `--function` named).
+#[derive(Debug, Clone)]
+pub struct ChangedFn {
+    /// Module path of the module the function is declared in (for methods: the module of the impl).
+    pub module: Vec<String>,
+    /// The function's own name.
+    pub name: String,
+    pub kind: FnKind,
+    /// Path for reports: `crate_name::a::b::name`, or `crate_name::a::Type::name` for methods
+    /// (the type printed without generics).
+    pub display_path: String,
+    /// Absolute path of the file it is in.
+    pub file: PathBuf,
+    /// 1-based line of the `fn` signature's first token (after attributes) and of the body's closing brace.
+    pub line: usize,
+    pub end_line: usize,
+    pub sig: syn::Signature,
+    /// Declared with any `pub` visibility.
+    pub is_pub: bool,
+    /// The doc comment text, lines joined with `\n`.
+    pub doc: String,
+    /// `#[cfg(…)]` attributes on the function (and on its impl block), as source text.
+    pub cfg_attrs: Vec<String>,
+    pub literals: Literals,
+    /// Why the function cannot be tested at all, when that is known from its declaration alone
+    /// (test code, `extern` block item, …). `plan` decides the rest.
+    pub skip: Option<String>,
+}
+
+/// Most literal values kept per kind: enough to seed the engines, bounded for huge functions.
+const MAX_LITERALS: usize = 64;
+
+/// Longer string literals are messages or data blobs, not values worth trying as inputs.
+const MAX_LITERAL_BYTES: usize = 256;
+
+/// Attributes (by their last path segment) that make a function a test rather than code under test.
+const TEST_ATTRS: &[&str] = &[
+    "test",
+    "bench",
+    "rstest",
+    "test_case",
+    "quickcheck",
+    "wasm_bindgen_test",
+];
+
+/// Skip reason for `async fn`: a harness would need an executor.
+const SKIP_ASYNC: &str = "async functions are not supported yet";
+/// Skip reason for `unsafe fn`: random inputs do not respect its safety contract.
+const SKIP_UNSAFE: &str =
+    "unsafe function: calling it with arbitrary inputs may be undefined behaviour";
+
+/// Parses every module file reachable from the crate root.
+pub fn scan_modules(src: &CrateSource) -> Result<Vec<Module>> {
+    let root = clean_path(&src.root_file);
+    let dir = ModDir {
+        dir: parent_dir(&root),
+        relative: None,
+    };
+    let mut scanner = Scanner::default();
+    let parent = Parent {
+        path: &[],
+        file: &root,
+        dir: &dir,
+        is_test: false,
+        gated: false,
+    };
+    scanner.file_module(&parent, Vec::new(), &root, dir.clone(), Vec::new())?;
+    Ok(scanner.modules)
+}
+
+/// The functions whose span meets a changed line. `repo_root` is what the paths in `changes`
+/// are relative to.
+pub fn select_changed(
+    src: &CrateSource,
+    modules: &[Module],
+    changes: &ChangeSet,
+    repo_root: &Path,
+) -> Result<Vec<ChangedFn>> {
+    let changed = changed_files(changes, repo_root)?;
+    let mut files = FileCache::default();
+    let mut out = Vec::new();
+    for module in modules.iter().filter(|m| !m.is_test) {
+        let Some(change) = changed.get(&canonical(&module.file)) else {
+            continue;
+        };
+        let ast = files.get(&module.file)?;
+        if let Some(items) = module_items(ast, module) {
+            out.extend(module_fns(src, module, items, &mut |c| {
+                change.touches(c.start, c.end)
+            }));
+        }
+    }
+    Ok(sorted_unique(out))
+}
+
+/// The functions named by `--function` patterns.
+pub fn select_by_path(
+    src: &CrateSource,
+    modules: &[Module],
+    patterns: &[String],
+) -> Result<Vec<ChangedFn>> {
+    let wanted: Vec<Vec<String>> = patterns.iter().map(|p| pattern_segments(src, p)).collect();
+    let mut matched = vec![false; wanted.len()];
+    let mut files = FileCache::default();
+    let mut out = Vec::new();
+    for module in modules.iter().filter(|m| !m.is_test) {
+        let ast = files.get(&module.file)?;
+        let Some(items) = module_items(ast, module) else {
+            continue;
+        };
+        let mut keep = |c: &Candidate| mark_matches(&c.path_segments(), &wanted, &mut matched);
+        out.extend(module_fns(src, module, items, &mut keep));
+    }
+    if let Some(i) = matched.iter().position(|hit| !hit) {
+        return Err(Error::NoSuchFunction(patterns[i].clone()));
+    }
+    Ok(sorted_unique(out))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Module scan
+
+/// Where a module's `mod x;` children are looked up, following rustc's rules.
+#[derive(Debug, Clone)]
+struct ModDir {
+    /// The directory `mod x;` and `#[path]` are resolved against.
+    dir: PathBuf,
+    /// Set for a non-mod-rs file `a.rs`: its children live one level down, in `a/`, but a
+    /// `#[path]` on them stays relative to `dir`.
+    relative: Option<String>,
+}
+
+/// The module a `mod` declaration appears in.
+struct Parent<'a> {
+    path: &'a [String],
+    file: &'a Path,
+    dir: &'a ModDir,
+    is_test: bool,
+    /// Some enclosing declaration carries a `#[cfg]`, so a missing file may be compiled out.
+    gated: bool,
+}
+
+/// The walk over `mod` declarations from the crate root.
+#[derive(Default)]
+struct Scanner {
+    modules: Vec<Module>,
+    /// Files on the current chain of declarations, to stop a `#[path]` cycle.
+    stack: Vec<PathBuf>,
+    files: FileCache,
+}
+
+impl Scanner {
+    /// Records the file module `file` (declared in `decl`) and walks its items.
+    fn file_module(
+        &mut self,
+        decl: &Parent,
+        path: Vec<String>,
+        file: &Path,
+        dir: ModDir,
+        cfg_attrs: Vec<String>,
+    ) -> Result<()> {
+        if self.stack.iter().any(|f| f == file) {
+            let msg = format!(
+                "circular module declaration: {} includes itself",
+                file.display()
+            );
+            return Err(Error::Parse(decl.file.to_path_buf(), msg));
+        }
+        let ast = self.files.get(file)?.clone();
+        let is_test = decl.is_test;
+        self.modules.push(Module {
+            path: path.clone(),
+            file: file.to_path_buf(),
+            inline_close: None,
+            cfg_attrs,
+            is_test,
+        });
+        self.stack.push(file.to_path_buf());
+        let me = Parent {
+            path: &path,
+            file,
+            dir: &dir,
+            is_test,
+            gated: decl.gated,
+        };
+        let walked = self.items(&me, &ast.items);
+        self.stack.pop();
+        walked
+    }
+
+    /// Follows every `mod` declaration among one module's items.
+    fn items(&mut self, parent: &Parent, items: &[Item]) -> Result<()> {
+        for item in items {
+            if let Item::Mod(m) = item {
+                self.declared_mod(parent, m)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the module `m` declares (inline or file) and everything under it.
+    fn declared_mod(&mut self, parent: &Parent, m: &ItemMod) -> Result<()> {
+        let name = m.ident.to_string();
+        let mut path = parent.path.to_vec();
+        path.push(name.clone());
+        let cfg_attrs = cfg_attrs(&m.attrs);
+        let is_test = parent.is_test || has_test_cfg(&m.attrs);
+        let gated = parent.gated || !cfg_attrs.is_empty();
+        let path_attr = path_attr(&m.attrs);
+        let bare = unraw(&name);
+        let Some((brace, items)) = &m.content else {
+            let child = Parent {
+                is_test,
+                gated,
+                ..*parent
+            };
+            return match resolve_file(parent.dir, bare, path_attr.as_deref()) {
+                Ok((file, dir)) => self.file_module(&child, path, &file, dir, cfg_attrs),
+                Err(_) if gated => Ok(()),
+                Err(tried) => Err(missing_module(&path, parent.file, &tried)),
+            };
+        };
+        let inline_close = Some(close_position(brace));
+        let file = parent.file.to_path_buf();
+        self.modules.push(Module {
+            path: path.clone(),
+            file,
+            inline_close,
+            cfg_attrs,
+            is_test,
+        });
+        let dir = inline_dir(parent.dir, bare, path_attr.as_deref());
+        let me = Parent {
+            path: &path,
+            file: parent.file,
+            dir: &dir,
+            is_test,
+            gated,
+        };
+        self.items(&me, items)
+    }
+}
+
+/// The error for a `mod x;` with no file, naming the files rustc would have looked for.
+fn missing_module(path: &[String], declared_in: &Path, tried: &[PathBuf]) -> Error {
+    let tried: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
+    let context = format!(
+        "module `{}` declared in {} has no source file (looked for {})",
+        path.join("::"),
+        declared_in.display(),
+        tried.join(" and ")
+    );
+    Error::io(context, std::io::Error::from(std::io::ErrorKind::NotFound))
+}
+
+/// The file of `mod name;` and where its own children live, or the candidates that were missing.
+fn resolve_file(
+    dir: &ModDir,
+    name: &str,
+    path_attr: Option<&str>,
+) -> std::result::Result<(PathBuf, ModDir), Vec<PathBuf>> {
+    if let Some(p) = path_attr {
+        // rustc treats every `#[path]` file like a mod.rs: its children are its siblings.
+        let file = clean_path(&dir.dir.join(p));
+        return match file.is_file() {
+            true => Ok((
+                file.clone(),
+                ModDir {
+                    dir: parent_dir(&file),
+                    relative: None,
+                },
+            )),
+            false => Err(vec![file]),
+        };
+    }
+    let mut base = dir.dir.clone();
+    base.extend(&dir.relative);
+    let flat = base.join(format!("{name}.rs"));
+    let nested = base.join(name).join("mod.rs");
+    if flat.is_file() {
+        Ok((
+            flat,
+            ModDir {
+                dir: base,
+                relative: Some(name.to_string()),
+            },
+        ))
+    } else if nested.is_file() {
+        Ok((
+            nested,
+            ModDir {
+                dir: base.join(name),
+                relative: None,
+            },
+        ))
+    } else {
+        Err(vec![flat, nested])
+    }
+}
+
+/// Where the children of an inline `mod name { … }` live.
+fn inline_dir(dir: &ModDir, name: &str, path_attr: Option<&str>) -> ModDir {
+    // On an inline module rustc takes `#[path]` as a directory, relative to the current one.
+    if let Some(p) = path_attr {
+        return ModDir {
+            dir: clean_path(&dir.dir.join(p)),
+            relative: None,
+        };
+    }
+    let mut base = dir.dir.clone();
+    base.extend(&dir.relative);
+    ModDir {
+        dir: base.join(name),
+        relative: None,
+    }
+}
+
+/// Position of the closing `}` of a braced block: 1-based line, 0-based column in chars.
+fn close_position(brace: &syn::token::Brace) -> (usize, usize) {
+    let end = brace.span.close().end();
+    (end.line, end.column.saturating_sub(1))
+}
+
+/// The value of a `#[path = "…"]` attribute.
+fn path_attr(attrs: &[Attribute]) -> Option<String> {
+    attrs
+        .iter()
+        .find(|a| a.path().is_ident("path"))
+        .and_then(|a| match &a.meta {
+            Meta::NameValue(nv) => str_value(&nv.value),
+            _ => None,
+        })
+}
+
+/// The value of a string literal expression.
+fn str_value(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s.value()),
+        _ => None,
+    }
+}
+
+/// The path without `.` components, so module files print and compare cleanly.
+fn clean_path(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect()
+}
+
+/// The directory of a file (empty for a bare file name).
+fn parent_dir(file: &Path) -> PathBuf {
+    file.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// An identifier without its `r#` prefix, as it appears in file names and user patterns.
+fn unraw(ident: &str) -> &str {
+    ident.strip_prefix("r#").unwrap_or(ident)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+/// Parsed files by path, so a file shared by several modules is parsed once.
+#[derive(Default)]
+struct FileCache {
+    parsed: HashMap<PathBuf, Rc<syn::File>>,
+}
+
+impl FileCache {
+    /// The parsed file, reading and parsing it on first use.
+    fn get(&mut self, path: &Path) -> Result<&Rc<syn::File>> {
+        if !self.parsed.contains_key(path) {
+            let ast = parse_file(path)?;
+            self.parsed.insert(path.to_path_buf(), Rc::new(ast));
+        }
+        Ok(&self.parsed[path])
+    }
+}
+
+/// Reads and parses one source file; a syntax error names its line and column.
+fn parse_file(path: &Path) -> Result<syn::File> {
+    let text = fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    syn::parse_file(&text).map_err(|e| {
+        let at = e.span().start();
+        Error::Parse(
+            path.to_path_buf(),
+            format!("{}:{}: {}", at.line, at.column + 1, e),
+        )
+    })
+}
+
+/// The items of `module` in its parsed file: the whole file, or the inline module whose
+/// closing brace is at `inline_close`.
+fn module_items<'a>(ast: &'a syn::File, module: &Module) -> Option<&'a [Item]> {
+    match module.inline_close {
+        None => Some(&ast.items),
+        Some(close) => find_inline(&ast.items, close),
+    }
+}
+
+/// The items of the inline module (at any depth) that closes at `close`. Matching on the brace
+/// position, not the name, keeps two cfg'd `mod imp { … }` of one name apart.
+fn find_inline(items: &[Item], close: (usize, usize)) -> Option<&[Item]> {
+    items.iter().find_map(|item| match item {
+        Item::Mod(ItemMod {
+            content: Some((brace, inner)),
+            ..
+        }) if close_position(brace) == close => Some(&inner[..]),
+        Item::Mod(ItemMod {
+            content: Some((_, inner)),
+            ..
+        }) => find_inline(inner, close),
+        _ => None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Selection
+
+/// Changed files by canonical absolute path; paths that no longer exist are dropped.
+fn changed_files<'a>(
+    changes: &'a ChangeSet,
+    repo_root: &Path,
+) -> Result<HashMap<PathBuf, &'a FileChange>> {
+    let root = fs::canonicalize(repo_root).map_err(|e| {
+        Error::io(
+            format!("cannot resolve the repository root {}", repo_root.display()),
+            e,
+        )
+    })?;
+    Ok(changes
+        .files
+        .iter()
+        .filter_map(|(rel, change)| fs::canonicalize(root.join(rel)).ok().map(|p| (p, change)))
+        .collect())
+}
+
+/// The canonical form of a path, or the path itself when it cannot be resolved.
+fn canonical(path: &Path) -> PathBuf {
+    fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// What a filter sees of a function before its full record is built.
+struct Candidate<'a> {
+    module: &'a [String],
+    self_ty: Option<String>,
+    name: String,
+    /// First line of the item, its attributes and doc comment included.
+    start: usize,
+    /// Line of the body's closing brace.
+    end: usize,
+}
+
+impl Candidate<'_> {
+    /// Module path, type name for methods, and function name, without `r#` prefixes.
+    fn path_segments(&self) -> Vec<String> {
+        let mut segs: Vec<String> = self.module.iter().map(|s| unraw(s).to_string()).collect();
+        segs.extend(self.self_ty.clone());
+        segs.push(unraw(&self.name).to_string());
+        segs
+    }
+}
+
+/// One function declaration, free or in an impl, with what its record needs.
+struct FnDecl<'a> {
+    attrs: &'a [Attribute],
+    is_pub: bool,
+    sig: &'a syn::Signature,
+    block: &'a syn::Block,
+    /// First line of the item, attributes included.
+    start: usize,
+}
+
+/// The impl block around a method, or nothing for a free function.
+struct ImplCtx<'a> {
+    attrs: &'a [Attribute],
+    kind: FnKind,
+    type_name: String,
+}
+
+/// The non-test functions among one module's own items that `keep` accepts.
+fn module_fns(
+    src: &CrateSource,
+    module: &Module,
+    items: &[Item],
+    keep: &mut dyn FnMut(&Candidate) -> bool,
+) -> Vec<ChangedFn> {
+    let mut out = Vec::new();
+    for item in items {
+        match item {
+            Item::Fn(f) if !is_test_code(&f.attrs) => {
+                let is_pub = !matches!(f.vis, Visibility::Inherited);
+                let decl = FnDecl {
+                    attrs: &f.attrs,
+                    is_pub,
+                    sig: &f.sig,
+                    block: &f.block,
+                    start: first_line(f),
+                };
+                out.extend(consider(src, module, None, &decl, keep));
+            }
+            Item::Impl(imp) if !is_test_code(&imp.attrs) => {
+                out.extend(impl_fns(src, module, imp, keep))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The non-test methods of one impl block that `keep` accepts.
+fn impl_fns(
+    src: &CrateSource,
+    module: &Module,
+    imp: &ItemImpl,
+    keep: &mut dyn FnMut(&Candidate) -> bool,
+) -> Vec<ChangedFn> {
+    let ctx = impl_ctx(imp);
+    let mut out = Vec::new();
+    for item in &imp.items {
+        let ImplItem::Fn(f) = item else { continue };
+        if is_test_code(&f.attrs) {
+            continue;
+        }
+        let is_pub = imp.trait_.is_some() || !matches!(f.vis, Visibility::Inherited);
+        let decl = FnDecl {
+            attrs: &f.attrs,
+            is_pub,
+            sig: &f.sig,
+            block: &f.block,
+            start: first_line(f),
+        };
+        out.extend(consider(src, module, Some(&ctx), &decl, keep));
+    }
+    out
+}
+
+/// The kind and printable type name of an impl block's methods.
+fn impl_ctx(imp: &ItemImpl) -> ImplCtx<'_> {
+    let self_ty = imp.self_ty.clone();
+    let impl_generics = imp.generics.clone();
+    let kind = match &imp.trait_ {
+        Some((_, trait_path, _)) => FnKind::TraitImpl {
+            self_ty,
+            trait_path: trait_path.clone(),
+            impl_generics,
+        },
+        None => FnKind::Inherent {
+            self_ty,
+            impl_generics,
+        },
+    };
+    ImplCtx {
+        attrs: &imp.attrs,
+        kind,
+        type_name: type_name(&imp.self_ty),
+    }
+}
+
+/// The record for `decl` when `keep` accepts it.
+fn consider(
+    src: &CrateSource,
+    module: &Module,
+    imp: Option<&ImplCtx>,
+    decl: &FnDecl,
+    keep: &mut dyn FnMut(&Candidate) -> bool,
+) -> Option<ChangedFn> {
+    let candidate = Candidate {
+        module: &module.path,
+        self_ty: imp.map(|i| i.type_name.clone()),
+        name: decl.sig.ident.to_string(),
+        start: decl.start,
+        end: decl.block.brace_token.span.close().start().line,
+    };
+    keep(&candidate).then(|| changed_fn(src, module, imp, decl, candidate))
+}
+
+/// The full record of one selected function.
+fn changed_fn(
+    src: &CrateSource,
+    module: &Module,
+    imp: Option<&ImplCtx>,
+    decl: &FnDecl,
+    c: Candidate,
+) -> ChangedFn {
+    let mut display = vec![src.name.clone()];
+    display.extend(module.path.iter().cloned());
+    display.extend(c.self_ty.clone());
+    display.push(c.name.clone());
+    let mut cfgs = imp.map(|i| cfg_attrs(i.attrs)).unwrap_or_default();
+    cfgs.extend(cfg_attrs(decl.attrs));
+    ChangedFn {
+        module: module.path.clone(),
+        name: c.name,
+        kind: imp.map(|i| i.kind.clone()).unwrap_or(FnKind::Free),
+        display_path: display.join("::"),
+        file: module.file.clone(),
+        line: decl.sig.fn_token.span.start().line,
+        end_line: c.end,
+        sig: decl.sig.clone(),
+        is_pub: decl.is_pub,
+        doc: doc_text(decl.attrs),
+        cfg_attrs: cfgs,
+        literals: collect_literals(decl.block),
+        skip: skip_reason(decl.sig),
+    }
+}
+
+/// First line of an item, counting its attributes and doc comment.
+fn first_line(item: &impl Spanned) -> usize {
+    item.span().start().line
+}
+
+/// Why a function cannot be called from a generated harness, judged from its signature.
+fn skip_reason(sig: &syn::Signature) -> Option<String> {
+    if sig.asyncness.is_some() {
+        Some(SKIP_ASYNC.to_string())
+    } else if sig.unsafety.is_some() {
+        Some(SKIP_UNSAFE.to_string())
+    } else {
+        None
+    }
+}
+
+/// The name a method's self type is reported under: the last path segment without generics.
+fn type_name(ty: &Type) -> String {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => match p.path.segments.last() {
+            Some(seg) => seg.ident.to_string(),
+            None => source_text(ty),
+        },
+        Type::Reference(r) => type_name(&r.elem),
+        Type::Paren(p) => type_name(&p.elem),
+        Type::Group(g) => type_name(&g.elem),
+        _ => source_text(ty),
+    }
+}
+
+/// Results ordered by file and line, each function once (a file mounted at two module paths
+/// keeps the first, which is the one reached first from the crate root).
+fn sorted_unique(mut fns: Vec<ChangedFn>) -> Vec<ChangedFn> {
+    fns.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    let mut seen = HashSet::new();
+    fns.retain(|f| seen.insert((f.file.clone(), f.line, f.name.clone(), method_type(&f.kind))));
+    fns
+}
+
+/// The self type name of a method, or nothing for a free function.
+fn method_type(kind: &FnKind) -> Option<String> {
+    match kind {
+        FnKind::Free => None,
+        FnKind::Inherent { self_ty, .. } | FnKind::TraitImpl { self_ty, .. } => {
+            Some(type_name(self_ty))
+        }
+    }
+}
+
+/// Whether `full` ends with any of the patterns' segments, flagging each pattern that matched.
+fn mark_matches(full: &[String], patterns: &[Vec<String>], matched: &mut [bool]) -> bool {
+    let mut any = false;
+    for (segs, hit) in patterns.iter().zip(matched.iter_mut()) {
+        if !segs.is_empty() && full.ends_with(segs) {
+            *hit = true;
+            any = true;
+        }
+    }
+    any
+}
+
+/// The segments of a `--function` pattern, without a leading `crate` or crate name and
+/// without generic arguments.
+fn pattern_segments(src: &CrateSource, pattern: &str) -> Vec<String> {
+    let mut segs: Vec<String> = pattern
+        .trim()
+        .trim_start_matches("::")
+        .split("::")
+        .map(|s| s.split('<').next().unwrap_or("").trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| unraw(s).to_string())
+        .collect();
+    let crate_name = src.name.replace('-', "_");
+    if segs.len() > 1 && (segs[0] == "crate" || segs[0].replace('-', "_") == crate_name) {
+        segs.remove(0);
+    }
+    segs
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attributes
+
+/// The `#[cfg(…)]` attributes among `attrs`, as source text.
+fn cfg_attrs(attrs: &[Attribute]) -> Vec<String> {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .map(source_text)
+        .collect()
+}
+
+/// Source text as written, falling back to printed tokens when spans carry no source.
+fn source_text(node: &(impl Spanned + ToTokens)) -> String {
+    node.span()
+        .source_text()
+        .unwrap_or_else(|| node.to_token_stream().to_string())
+}
+
+/// Whether the attributes mark test code: a test attribute or a `#[cfg]` that needs `test`.
+fn is_test_code(attrs: &[Attribute]) -> bool {
+    has_test_cfg(attrs)
+        || attrs.iter().any(|a| {
+            a.path()
+                .segments
+                .last()
+                .is_some_and(|s| TEST_ATTRS.contains(&s.ident.to_string().as_str()))
+        })
+}
+
+/// Whether some `#[cfg(…)]` holds only when `test` is set.
+fn has_test_cfg(attrs: &[Attribute]) -> bool {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .filter_map(|a| a.parse_args::<Meta>().ok())
+        .any(|m| cfg_needs_test(&m))
+}
+
+/// Whether a cfg predicate implies `test` (`test`, `all(test, …)`, `any(test, all(test, …))`).
+fn cfg_needs_test(meta: &Meta) -> bool {
+    match meta {
+        Meta::Path(p) => p.is_ident("test"),
+        Meta::List(list) => {
+            let Ok(nested) = list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
+            else {
+                return false;
+            };
+            if list.path.is_ident("all") {
+                nested.iter().any(cfg_needs_test)
+            } else if list.path.is_ident("any") {
+                !nested.is_empty() && nested.iter().all(cfg_needs_test)
+            } else {
+                false
+            }
+        }
+        Meta::NameValue(_) => false,
+    }
+}
+
+/// The doc comment text, one leading space trimmed per line, lines joined with `\n`.
+fn doc_text(attrs: &[Attribute]) -> String {
+    let mut lines = Vec::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("doc")) {
+        let Meta::NameValue(nv) = &attr.meta else {
+            continue;
+        };
+        let Some(text) = str_value(&nv.value) else {
+            continue;
+        };
+        // split, not lines(): an empty `///` line separates paragraphs and must stay.
+        lines.extend(
+            text.split('\n')
+                .map(|l| l.strip_prefix(' ').unwrap_or(l).to_string()),
+        );
+    }
+    lines.join("\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Literals
+
+/// The literal values in a function body.
+fn collect_literals(block: &syn::Block) -> Literals {
+    let mut collector = LitCollector::default();
+    collector.visit_block(block);
+    collector.lits
+}
+
+/// Gathers literals from expressions, patterns and macro arguments.
+#[derive(Default)]
+struct LitCollector {
+    lits: Literals,
+}
+
+impl<'ast> Visit<'ast> for LitCollector {
+    /// A negated literal counts with both signs.
+    fn visit_expr(&mut self, expr: &'ast Expr) {
+        if let Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr: inner,
+            ..
+        }) = expr
+        {
+            if let Expr::Lit(lit) = &**inner {
+                self.add(&lit.lit);
+                self.add_negated(&lit.lit);
+                return;
+            }
+        }
+        visit::visit_expr(self, expr);
+    }
+
+    /// A literal in an expression, pattern, array length, ….
+    fn visit_lit(&mut self, lit: &'ast Lit) {
+        self.add(lit);
+    }
+
+    /// Macro arguments are unparsed tokens to syn, but `assert!(n < 10)` compares against values too.
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        self.add_tokens(mac.tokens.clone());
+    }
+}
+
+impl LitCollector {
+    /// Records one literal's value under its kind.
+    fn add(&mut self, lit: &Lit) {
+        let lits = &mut self.lits;
+        match lit {
+            Lit::Int(i) => {
+                if let Ok(v) = i.base10_parse::<i128>() {
+                    push_unique(&mut lits.ints, v);
+                }
+            }
+            Lit::Float(f) => {
+                if let Ok(v) = f.base10_parse::<f64>() {
+                    push_float(&mut lits.floats, v);
+                }
+            }
+            Lit::Str(s) => {
+                let v = s.value();
+                if v.len() <= MAX_LITERAL_BYTES {
+                    push_unique(&mut lits.strs, v);
+                }
+            }
+            Lit::ByteStr(b) => {
+                let v = b.value();
+                if v.len() <= MAX_LITERAL_BYTES {
+                    push_unique(&mut lits.bytes, v);
+                }
+            }
+            Lit::Byte(b) => push_unique(&mut lits.ints, i128::from(b.value())),
+            Lit::Char(c) => push_unique(&mut lits.chars, c.value()),
+            _ => {}
+        }
+    }
+
+    /// Records the negation of a numeric literal.
+    fn add_negated(&mut self, lit: &Lit) {
+        match lit {
+            Lit::Int(i) => {
+                if let Some(v) = i.base10_parse::<i128>().ok().and_then(i128::checked_neg) {
+                    push_unique(&mut self.lits.ints, v);
+                }
+            }
+            Lit::Float(f) => {
+                if let Ok(v) = f.base10_parse::<f64>() {
+                    push_float(&mut self.lits.floats, -v);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Records the literals in a macro's tokens; a `-` right after an operator, a comma or the
+    /// start counts as a sign.
+    fn add_tokens(&mut self, tokens: TokenStream) {
+        let mut sign_possible = true;
+        let mut negate = false;
+        for tt in tokens {
+            match tt {
+                TokenTree::Group(g) => {
+                    self.add_tokens(g.stream());
+                    (sign_possible, negate) = (false, false);
+                }
+                TokenTree::Punct(p) => {
+                    negate = sign_possible && p.as_char() == '-';
+                    sign_possible = true;
+                }
+                TokenTree::Literal(l) => {
+                    let lit = Lit::new(l);
+                    self.add(&lit);
+                    if negate {
+                        self.add_negated(&lit);
+                    }
+                    (sign_possible, negate) = (false, false);
+                }
+                TokenTree::Ident(_) => (sign_possible, negate) = (false, false),
+            }
+        }
+    }
+}
+
+/// Appends `value` unless present or the list is full.
+fn push_unique<T: PartialEq>(list: &mut Vec<T>, value: T) {
+    if list.len() < MAX_LITERALS && !list.contains(&value) {
+        list.push(value);
+    }
+}
+
+/// Appends a float unless the same bits are present (so `-0.0` and `0.0` both stay).
+fn push_float(list: &mut Vec<f64>, value: f64) {
+    if list.len() < MAX_LITERALS && !list.iter().any(|v| v.to_bits() == value.to_bits()) {
+        list.push(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// Writes `text` to `root/rel`, creating directories.
+    fn write(root: &Path, rel: &str, text: &str) {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    /// A crate named `demo` rooted at `root/src/lib.rs`.
+    fn demo(root: &Path) -> CrateSource {
+        CrateSource {
+            name: "demo".into(),
+            root_file: root.join("src/lib.rs"),
+        }
+    }
+
+    /// Module paths joined with `::`, each with its file relative to `root`.
+    fn layout(modules: &[Module], root: &Path) -> Vec<(String, String)> {
+        modules
+            .iter()
+            .map(|m| {
+                (
+                    m.path.join("::"),
+                    m.file.strip_prefix(root).unwrap().display().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// A change set with added line ranges and deletion points for one file.
+    fn change(rel: &str, added: &[(usize, usize)], deleted_at: &[usize]) -> ChangeSet {
+        let fc = FileChange {
+            added: added.to_vec(),
+            deleted_at: deleted_at.to_vec(),
+            is_new: false,
+        };
+        ChangeSet {
+            base: None,
+            files: BTreeMap::from([(PathBuf::from(rel), fc)]),
+        }
+    }
+
+    /// Display paths of the selected functions.
+    fn names(fns: &[ChangedFn]) -> Vec<&str> {
+        fns.iter().map(|f| f.display_path.as_str()).collect()
+    }
+
+    /// Scans the crate at `root` and selects by `changes`.
+    fn select(root: &Path, changes: &ChangeSet) -> Vec<ChangedFn> {
+        let src = demo(root);
+        let modules = scan_modules(&src).unwrap();
+        select_changed(&src, &modules, changes, root).unwrap()
+    }
+
+    /// Byte offset of a 1-based line and 0-based char column.
+    fn offset(text: &str, (line, col): (usize, usize)) -> usize {
+        let start: usize = text
+            .split_inclusive('\n')
+            .take(line - 1)
+            .map(str::len)
+            .sum();
+        start + text[start..].char_indices().nth(col).unwrap().0
+    }
+
+    /// mod.rs and non-mod-rs files both nest their children correctly.
+    #[test]
+    fn nested_file_modules_in_both_styles() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "src/lib.rs", "mod a;\nmod b;\n");
+        write(root, "src/a.rs", "mod c;\n");
+        write(root, "src/a/c.rs", "mod e;\n");
+        write(root, "src/a/c/e.rs", "");
+        write(root, "src/b/mod.rs", "mod d;\n");
+        write(root, "src/b/d.rs", "");
+        let modules = scan_modules(&demo(root)).unwrap();
+        let expected = [
+            ("", "src/lib.rs"),
+            ("a", "src/a.rs"),
+            ("a::c", "src/a/c.rs"),
+            ("a::c::e", "src/a/c/e.rs"),
+            ("b", "src/b/mod.rs"),
+            ("b::d", "src/b/d.rs"),
+        ];
+        let expected: Vec<_> = expected
+            .iter()
+            .map(|(p, f)| (p.to_string(), f.to_string()))
+            .collect();
+        assert_eq!(layout(&modules, root), expected);
+        assert!(modules
+            .iter()
+            .all(|m| m.inline_close.is_none() && !m.is_test && m.cfg_attrs.is_empty()));
+    }
+
+    /// `#[path]` on file and inline modules resolves the way rustc does.
+    #[test]
+    fn path_attributes_follow_rustc() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let lib = "#[path = \"other/x_impl.rs\"] mod x;\nmod a;\nmod outer { mod inner; }\n#[path = \"w\"] mod inl { mod q; }\n";
+        write(root, "src/lib.rs", lib);
+        // A #[path] file behaves like mod.rs: its children are its siblings.
+        write(root, "src/other/x_impl.rs", "mod y;\n");
+        write(root, "src/other/y.rs", "");
+        // In a non-mod-rs file, #[path] is relative to the file's own directory...
+        write(
+            root,
+            "src/a.rs",
+            "#[path = \"z.rs\"] mod z;\nmod m { mod n; }\n",
+        );
+        write(root, "src/z.rs", "");
+        // ...while inline modules nest under the file's name.
+        write(root, "src/a/m/n.rs", "");
+        write(root, "src/outer/inner.rs", "");
+        write(root, "src/w/q.rs", "");
+        let modules = scan_modules(&demo(root)).unwrap();
+        let expected = [
+            ("", "src/lib.rs"),
+            ("x", "src/other/x_impl.rs"),
+            ("x::y", "src/other/y.rs"),
+            ("a", "src/a.rs"),
+            ("a::z", "src/z.rs"),
+            ("a::m", "src/a.rs"),
+            ("a::m::n", "src/a/m/n.rs"),
+            ("outer", "src/lib.rs"),
+            ("outer::inner", "src/outer/inner.rs"),
+            ("inl", "src/lib.rs"),
+            ("inl::q", "src/w/q.rs"),
+        ];
+        let expected: Vec<_> = expected
+            .iter()
+            .map(|(p, f)| (p.to_string(), f.to_string()))
+            .collect();
+        assert_eq!(layout(&modules, root), expected);
+    }
+
+    /// Text inserted at `inline_close` lands just before the `}`, with columns in chars.
+    #[test]
+    fn inline_close_is_the_closing_brace() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let lib = "mod one {\n    fn f() {}\n}\nmod two { mod three { const S: &str = \"é\u{1F600}\"; } }\n";
+        write(root, "src/lib.rs", lib);
+        let modules = scan_modules(&demo(root)).unwrap();
+        let paths: Vec<_> = modules.iter().map(|m| m.path.join("::")).collect();
+        assert_eq!(paths, ["", "one", "two", "two::three"]);
+        assert_eq!(modules[1].inline_close, Some((3, 0)));
+        for m in &modules[1..] {
+            let mut text = lib.to_string();
+            let at = offset(&text, m.inline_close.unwrap());
+            text.insert_str(at, "/*X*/");
+            assert_eq!(&text[at..at + 6], "/*X*/}", "module {:?}", m.path);
+            syn::parse_file(&text).unwrap();
+        }
+        // Column counts chars: the `}` of `three` comes after a 2-byte and a 4-byte char.
+        let three = modules[3].inline_close.unwrap();
+        let line = lib.lines().nth(three.0 - 1).unwrap();
+        assert_eq!(line.chars().nth(three.1), Some('}'));
+        assert_ne!(line.as_bytes()[three.1], b'}');
+    }
+
+    /// cfg text and test flags are recorded; a missing file is an error unless cfg'd.
+    #[test]
+    fn cfg_modules_and_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let lib = "#[cfg(feature = \"nope\")]\nmod gone;\n#[cfg(unix)] mod u;\n#[cfg(test)]\nmod tests { mod inner {} }\n#[cfg(all(test, unix))] mod t2 {}\n#[cfg(not(test))] mod nt {}\n";
+        write(root, "src/lib.rs", lib);
+        write(root, "src/u.rs", "");
+        let modules = scan_modules(&demo(root)).unwrap();
+        let paths: Vec<_> = modules.iter().map(|m| m.path.join("::")).collect();
+        assert_eq!(paths, ["", "u", "tests", "tests::inner", "t2", "nt"]);
+        assert_eq!(modules[1].cfg_attrs, ["#[cfg(unix)]"]);
+        assert_eq!(modules[2].cfg_attrs, ["#[cfg(test)]"]);
+        let tests: Vec<bool> = modules.iter().map(|m| m.is_test).collect();
+        assert_eq!(tests, [false, false, true, true, true, false]);
+
+        write(root, "src/lib.rs", "mod missing;\n");
+        let err = scan_modules(&demo(root)).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("`missing`") && msg.contains("missing.rs") && msg.contains("mod.rs"),
+            "{msg}"
+        );
+    }
+
+    /// A syntax error comes back as `Error::Parse` with its position.
+    #[test]
+    fn parse_error_names_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "src/lib.rs", "mod bad;\n");
+        write(root, "src/bad.rs", "fn ok() {}\n\nfn broken( {\n");
+        match scan_modules(&demo(root)) {
+            Err(Error::Parse(path, msg)) => {
+                assert!(path.ends_with("src/bad.rs"));
+                assert!(msg.starts_with("3:") || msg.starts_with("4:"), "{msg}");
+            }
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+    }
+
+    /// A module with one function of each shape, at known lines.
+    const SHAPES: &str = "\
+/// Cuts `s`.
+///
+/// # Panics
+/// never
+pub fn truncate(s: &str) -> &str {
+    s
+}
+
+struct Stack<T>(Vec<T>);
+
+impl<T: Clone> Stack<T> {
+    pub(crate) fn pop_n(&mut self, n: usize) {
+        let _ = n;
+    }
+
+    fn helper(&self) {}
+}
+
+impl<T> Default for Stack<T> {
+    fn default() -> Self {
+        Stack(Vec::new())
+    }
+}
+
+async fn later() {}
+unsafe fn raw() {}
+const fn fixed() -> u8 { 1 }
+";
+
+    /// Free fns, inherent and trait-impl methods are picked by the lines they span.
+    #[test]
+    fn selects_functions_by_changed_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "src/lib.rs", "pub mod text;\n");
+        write(root, "src/text.rs", SHAPES);
+        let fns = select(
+            root,
+            &change("src/text.rs", &[(6, 6), (13, 13), (21, 21)], &[]),
+        );
+        assert_eq!(
+            names(&fns),
+            [
+                "demo::text::truncate",
+                "demo::text::Stack::pop_n",
+                "demo::text::Stack::default"
+            ]
+        );
+
+        let [truncate, pop_n, default] = &fns[..] else {
+            unreachable!()
+        };
+        assert_eq!((truncate.line, truncate.end_line), (5, 7));
+        assert_eq!(truncate.doc, "Cuts `s`.\n\n# Panics\nnever");
+        assert!(truncate.is_pub && matches!(truncate.kind, FnKind::Free));
+        assert_eq!(truncate.module, ["text"]);
+        assert!(truncate.file.ends_with("src/text.rs"));
+        assert_eq!((pop_n.line, pop_n.end_line, pop_n.is_pub), (12, 14, true));
+        assert!(
+            matches!(&pop_n.kind, FnKind::Inherent { impl_generics, .. } if impl_generics.params.len() == 1)
+        );
+        assert!(
+            matches!(&default.kind, FnKind::TraitImpl { trait_path, .. } if trait_path.is_ident("Default"))
+        );
+        assert!(default.is_pub && default.skip.is_none());
+
+        // A change outside any function selects nothing.
+        assert!(select(root, &change("src/text.rs", &[(8, 9)], &[])).is_empty());
+    }
+
+    /// A changed doc comment line or a deletion point inside a function selects it.
+    #[test]
+    fn doc_lines_and_deletions_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "src/lib.rs", SHAPES);
+        assert_eq!(
+            names(&select(root, &change("src/lib.rs", &[(3, 3)], &[]))),
+            ["demo::truncate"]
+        );
+        // A line deleted just before `}` of `helper`, and one before the closing brace of `default`.
+        let fns = select(root, &change("src/lib.rs", &[], &[16, 22]));
+        assert_eq!(names(&fns), ["demo::Stack::helper", "demo::Stack::default"]);
+        assert!(!fns[0].is_pub);
+    }
+
+    /// async and unsafe fns carry a skip reason; const fns do not.
+    #[test]
+    fn skip_reasons_for_async_and_unsafe() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "src/lib.rs", SHAPES);
+        let fns = select(root, &change("src/lib.rs", &[(25, 27)], &[]));
+        assert_eq!(names(&fns), ["demo::later", "demo::raw", "demo::fixed"]);
+        assert_eq!(fns[0].skip.as_deref(), Some(SKIP_ASYNC));
+        assert_eq!(fns[1].skip.as_deref(), Some(SKIP_UNSAFE));
+        assert_eq!(fns[2].skip, None);
+    }
+
+    /// Tests, cfg(test) code, items in fn bodies and macro output are not returned.
+    #[test]
+    fn test_code_and_nested_items_are_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let lib = "\
+fn outer() {
+    fn nested() {}
+    struct L;
+    impl L { fn m() {} }
+}
+#[test]
+fn t() {}
+#[cfg(test)]
+fn helper() {}
+#[cfg(test)]
+impl S { fn m() {} }
+#[cfg(test)]
+mod tests {
+    fn inside() {}
+}
+#[tokio::test]
+async fn t2() {}
+macro_rules! mk { () => { fn made() {} } }
+mk!();
+";
+        write(root, "src/lib.rs", lib);
+        let fns = select(root, &change("src/lib.rs", &[(1, 20)], &[]));
+        assert_eq!(names(&fns), ["demo::outer"]);
+    }
+
+    /// Functions of inline modules (even two of one name) belong to those modules.
+    #[test]
+    fn inline_modules_own_their_functions() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let lib = "pub fn top() {}\n#[cfg(feature = \"a\")]\nmod imp {\n    pub fn f() {}\n}\n#[cfg(not(feature = \"a\"))]\nmod imp {\n    pub fn g() {}\n}\n";
+        write(root, "src/lib.rs", lib);
+        let fns = select(root, &change("src/lib.rs", &[(1, 9)], &[]));
+        assert_eq!(names(&fns), ["demo::top", "demo::imp::f", "demo::imp::g"]);
+        assert_eq!(fns[1].module, ["imp"]);
+    }
+
+    /// A method carries the cfgs of its impl block and its own.
+    #[test]
+    fn cfg_attrs_come_from_impl_and_fn() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let lib = "struct S;\n#[cfg(feature = \"x\")]\nimpl S {\n    #[cfg(unix)]\n    fn m(&self) {}\n}\n";
+        write(root, "src/lib.rs", lib);
+        let fns = select(root, &change("src/lib.rs", &[(5, 5)], &[]));
+        assert_eq!(
+            fns[0].cfg_attrs,
+            ["#[cfg(feature = \"x\")]", "#[cfg(unix)]"]
+        );
+    }
+
+    /// A repo root with `..` and `.` still matches the change set keys.
+    #[test]
+    fn repo_root_may_be_non_canonical() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        write(&root, "crate/src/lib.rs", "mod a;\n");
+        write(&root, "crate/src/a.rs", "fn f() {}\n");
+        let src = CrateSource {
+            name: "demo".into(),
+            root_file: root.join("crate/src/lib.rs"),
+        };
+        let modules = scan_modules(&src).unwrap();
+        let odd_root = root.join("crate/../.");
+        let changes = change("crate/src/a.rs", &[(1, 1)], &[]);
+        let fns = select_changed(&src, &modules, &changes, &odd_root).unwrap();
+        assert_eq!(names(&fns), ["demo::a::f"]);
+    }
+
+    /// Numbers (with signs), strings, byte strings and chars come from the body and macros.
+    #[test]
+    fn literals_from_the_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let lib = "\
+fn f(x: i64, s: &str, b: &[u8], c: char) -> f64 {
+    if x > 10 || x == -3 || x == 0xff || x == 10 { return 2.5; }
+    if s == \"héllo\" || b == b\"\\x00ab\" || c == 'é' || b[0] == b'z' { return -0.5; }
+    match x { -7 => {}, 1..=4 => {}, _ => {} }
+    assert!(x != 99, \"bad {}\", -11);
+    let _ = 340282366920938463463374607431768211455u128;
+    0.0
+}
+";
+        write(root, "src/lib.rs", lib);
+        let fns = select(root, &change("src/lib.rs", &[(1, 1)], &[]));
+        let lits = &fns[0].literals;
+        assert_eq!(lits.ints, [10, 3, -3, 255, 0, 122, -7, 1, 4, 99, 11, -11]);
+        assert_eq!(
+            lits.floats.iter().map(|f| f.to_bits()).collect::<Vec<_>>(),
+            [2.5f64, 0.5, -0.5, 0.0].map(f64::to_bits)
+        );
+        assert_eq!(lits.strs, ["héllo", "bad {}"]);
+        assert_eq!(lits.bytes, [b"\x00ab".to_vec()]);
+        assert_eq!(lits.chars, ['é']);
+    }
+
+    /// Literal lists stop at 64 entries and long strings are dropped.
+    #[test]
+    fn literal_lists_are_capped_and_long_strings_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let ints: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+        let long = "x".repeat(300);
+        let lib = format!(
+            "fn f() {{ let _ = [{}]; let _ = \"{long}\"; }}\n",
+            ints.join(", ")
+        );
+        write(root, "src/lib.rs", &lib);
+        let fns = select(root, &change("src/lib.rs", &[(1, 1)], &[]));
+        let lits = &fns[0].literals;
+        assert_eq!(lits.ints, (0..64).collect::<Vec<i128>>());
+        assert!(lits.strs.is_empty());
+    }
+
+    /// Patterns match the end of a function's path, whole segments only.
+    #[test]
+    fn select_by_path_matches_trailing_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "src/lib.rs", "pub mod text;\npub mod stack;\nfn truncate() {}\n#[cfg(test)]\nmod tests { fn truncate() {} }\n");
+        write(root, "src/text.rs", "pub fn truncate() {}\n");
+        write(root, "src/stack.rs", SHAPES);
+        let src = demo(root);
+        let modules = scan_modules(&src).unwrap();
+        let by = |pats: &[&str]| {
+            let pats: Vec<String> = pats.iter().map(|p| p.to_string()).collect();
+            select_by_path(&src, &modules, &pats).map(|fns| {
+                names(&fns)
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            by(&["truncate"]).unwrap(),
+            [
+                "demo::truncate",
+                "demo::stack::truncate",
+                "demo::text::truncate"
+            ]
+        );
+        assert_eq!(by(&["text::truncate"]).unwrap(), ["demo::text::truncate"]);
+        assert_eq!(
+            by(&["crate::text::truncate"]).unwrap(),
+            ["demo::text::truncate"]
+        );
+        assert_eq!(
+            by(&["demo::text::truncate"]).unwrap(),
+            ["demo::text::truncate"]
+        );
+        assert_eq!(
+            by(&["Stack::pop_n"]).unwrap(),
+            ["demo::stack::Stack::pop_n"]
+        );
+        assert_eq!(
+            by(&["stack::Stack::pop_n", "Stack::pop_n"]).unwrap(),
+            ["demo::stack::Stack::pop_n"]
+        );
+        assert_eq!(
+            by(&["Stack::<T>::default"]).unwrap(),
+            ["demo::stack::Stack::default"]
+        );
+        // Segments match whole names, and a pattern must match the end of the path.
+        assert!(matches!(by(&["trunc"]), Err(Error::NoSuchFunction(p)) if p == "trunc"));
+        assert!(matches!(by(&["text"]), Err(Error::NoSuchFunction(_))));
+        assert!(
+            matches!(by(&["truncate", "nope::truncate"]), Err(Error::NoSuchFunction(p)) if p == "nope::truncate")
+        );
+        assert!(matches!(
+            by(&["tests::truncate"]),
+            Err(Error::NoSuchFunction(_))
+        ));
+    }
+}

@@ -1,0 +1,441 @@
+//! Scratch copies of the user's workspace under the target dir, with entry modules injected so the harness reaches private functions; the user's tree is only read.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
+
+use quote::{format_ident, quote};
+
+use crate::error::{Error, Result};
+use crate::plan::CallPlan;
+use crate::select::{ChangedFn, Module};
+
+/// Name of the module injected into every module on the way to a tested function.
+pub const ENTRY_MODULE: &str = "__edgecheck_entry";
+
+/// A function to expose through the entry modules.
+pub struct Exposed<'a> {
+    /// The harness target id; the wrapper is called `f<id>`.
+    pub id: usize,
+    pub func: &'a ChangedFn,
+    pub plan: &'a CallPlan,
+}
+
+/// Where injected code for a target landed in the copy, so a build error there can be pinned on it.
+#[derive(Debug, Clone)]
+pub struct InjectedSpan {
+    /// The file in the scratch copy.
+    pub file: PathBuf,
+    pub line: usize,
+    /// 1-based char columns, inclusive start, exclusive end.
+    pub columns: (usize, usize),
+    /// The target whose wrapper this is; `None` for the module plumbing around wrappers.
+    pub target: Option<usize>,
+}
+
+/// The path inside the entry modules at which a target's wrapper is reached from the crate root:
+/// `__edgecheck_entry::m_a::m_b::f3`.
+pub fn wrapper_path(module: &[String], id: usize) -> Vec<String> {
+    let mut p = vec![ENTRY_MODULE.to_string()];
+    p.extend(
+        module
+            .iter()
+            .map(|m| format!("m_{}", m.trim_start_matches("r#"))),
+    );
+    p.push(format!("f{id}"));
+    p
+}
+
+/// The source files of the workspace at `root`, relative to it: what git tracks plus untracked
+/// files it does not ignore, or, outside git, every file except build output and hidden dirs.
+pub fn workspace_files(root: &Path) -> Result<BTreeMap<PathBuf, Vec<u8>>> {
+    let listed = Command::new("git")
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
+        .current_dir(root)
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .output();
+    let rel_paths: Vec<PathBuf> = match listed {
+        Ok(out) if out.status.success() => out
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()))
+            .collect(),
+        _ => walk(root)?,
+    };
+    let mut files = BTreeMap::new();
+    for rel in rel_paths {
+        let abs = root.join(&rel);
+        // A tracked file deleted in the working tree, or a directory (submodule): nothing to copy.
+        if !abs.is_file() {
+            continue;
+        }
+        let bytes =
+            std::fs::read(&abs).map_err(|e| Error::io(format!("reading {}", abs.display()), e))?;
+        files.insert(rel, bytes);
+    }
+    Ok(files)
+}
+
+/// Every file under `root` but `target/` and hidden directories, for workspaces outside git.
+fn walk(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let dir = root.join(&rel);
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name_str = name.to_string_lossy();
+            let child = rel.join(&name);
+            let ft = match entry.file_type() {
+                Ok(ft) => ft,
+                Err(_) => continue,
+            };
+            if ft.is_dir() {
+                if name_str != "target" && !name_str.starts_with('.') {
+                    stack.push(child);
+                }
+            } else if ft.is_file() {
+                out.push(child);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Rewrites relative `path` dependencies that point outside the workspace to absolute paths, so
+/// they still resolve from the scratch copy.
+pub fn rewrite_manifests(files: &mut BTreeMap<PathBuf, Vec<u8>>, ws_root: &Path) -> Result<()> {
+    for (rel, bytes) in files.iter_mut() {
+        if rel.file_name().and_then(|n| n.to_str()) != Some("Cargo.toml") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(bytes).into_owned();
+        let Ok(mut doc) = text.parse::<toml_edit::DocumentMut>() else {
+            continue; // cargo will report the broken manifest itself
+        };
+        let manifest_dir = ws_root.join(rel.parent().unwrap_or(Path::new("")));
+        let mut changed = false;
+        fix_paths(
+            doc.as_item_mut(),
+            &mut Vec::new(),
+            &manifest_dir,
+            ws_root,
+            &mut changed,
+        );
+        if changed {
+            *bytes = doc.to_string().into_bytes();
+        }
+    }
+    Ok(())
+}
+
+/// Walks a manifest, fixing `path = "…"` keys of dependency-like tables.
+fn fix_paths(
+    item: &mut toml_edit::Item,
+    keys: &mut Vec<String>,
+    dir: &Path,
+    ws_root: &Path,
+    changed: &mut bool,
+) {
+    let in_deps = keys
+        .iter()
+        .any(|k| k.ends_with("dependencies") || k == "patch" || k == "replace");
+    let is_workspace_key = keys.len() == 2 && keys[0] == "package" && keys[1] == "workspace";
+    if let Some(table) = item.as_table_like_mut() {
+        let keys_here: Vec<String> = table.iter().map(|(k, _)| k.to_string()).collect();
+        for k in keys_here {
+            if in_deps && k == "path" {
+                if let Some(v) = table.get_mut(&k) {
+                    absolutize(v, dir, ws_root, changed);
+                }
+                continue;
+            }
+            if let Some(child) = table.get_mut(&k) {
+                keys.push(k);
+                fix_paths(child, keys, dir, ws_root, changed);
+                keys.pop();
+            }
+        }
+    } else if is_workspace_key {
+        absolutize(item, dir, ws_root, changed);
+    }
+}
+
+fn absolutize(v: &mut toml_edit::Item, dir: &Path, ws_root: &Path, changed: &mut bool) {
+    let Some(p) = v.as_str() else { return };
+    let p = Path::new(p);
+    if p.is_absolute() {
+        return;
+    }
+    let resolved = normalize(&dir.join(p));
+    if resolved.starts_with(normalize(ws_root)) {
+        return; // copied along with the workspace: the relative path still holds
+    }
+    *v = toml_edit::value(resolved.to_string_lossy().into_owned());
+    *changed = true;
+}
+
+/// `a/b/../c` → `a/c`, without touching the file system.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Injects the entry modules for `exposed` into the package's files (paths relative to the
+/// workspace root), returning where each piece landed in `copy_root`.
+///
+/// Injected code is one line per module, placed at the end of a file module or just before the
+/// closing brace of an inline one, so every line of the user's code keeps its number and panic
+/// locations read the same as in the user's tree.
+pub fn inject(
+    files: &mut BTreeMap<PathBuf, Vec<u8>>,
+    ws_root: &Path,
+    copy_root: &Path,
+    modules: &[Module],
+    exposed: &[Exposed],
+) -> Result<Vec<InjectedSpan>> {
+    // Every module on the way from the root to a tested function gets an entry module.
+    let mut needed: BTreeSet<Vec<String>> = BTreeSet::new();
+    for e in exposed {
+        for n in 0..=e.func.module.len() {
+            needed.insert(e.func.module[..n].to_vec());
+        }
+    }
+    // Insertions per file: (line, char column or None for end of file, text pieces).
+    let mut per_file: BTreeMap<
+        PathBuf,
+        Vec<(Option<(usize, usize)>, Vec<(String, Option<usize>)>)>,
+    > = BTreeMap::new();
+    for path in &needed {
+        let Some(module) = modules.iter().find(|m| &m.path == path) else {
+            return Err(Error::Usage(format!(
+                "internal: module `{}` was not scanned",
+                path.join("::")
+            )));
+        };
+        let mut pieces: Vec<(String, Option<usize>)> = Vec::new();
+        pieces.push((
+            format!(
+                "#[cfg(edgecheck)] #[doc(hidden)] #[allow(warnings, unused, missing_docs, clippy::all)] pub mod {ENTRY_MODULE} {{ #[allow(unused_imports)] use super::*; "
+            ),
+            None,
+        ));
+        for child in needed
+            .iter()
+            .filter(|c| c.len() == path.len() + 1 && c.starts_with(path))
+        {
+            let child_mod = modules.iter().find(|m| &m.path == child);
+            let cfgs = child_mod.map(|m| m.cfg_attrs.join(" ")).unwrap_or_default();
+            let name = child.last().cloned().unwrap_or_default();
+            pieces.push((
+                format!(
+                    "{cfgs} pub use super::{name}::{ENTRY_MODULE} as m_{}; ",
+                    name.trim_start_matches("r#")
+                ),
+                None,
+            ));
+        }
+        for e in exposed.iter().filter(|e| &e.func.module == path) {
+            pieces.push((wrapper(e), Some(e.id)));
+        }
+        pieces.push(("}".to_string(), None));
+        let rel = module
+            .file
+            .strip_prefix(ws_root)
+            .map_err(|_| {
+                Error::Usage(format!(
+                    "{} is outside the workspace {}",
+                    module.file.display(),
+                    ws_root.display()
+                ))
+            })?
+            .to_path_buf();
+        per_file
+            .entry(rel)
+            .or_default()
+            .push((module.inline_close, pieces));
+    }
+    let mut spans = Vec::new();
+    for (rel, mut inserts) in per_file {
+        let Some(bytes) = files.get_mut(&rel) else {
+            return Err(Error::Usage(format!(
+                "internal: {} is not among the workspace files",
+                rel.display()
+            )));
+        };
+        let mut text = String::from_utf8_lossy(bytes).into_owned();
+        // Later positions first, so earlier ones stay valid; end of file is last of all.
+        inserts.sort_by_key(|(pos, _)| {
+            std::cmp::Reverse(pos.map(|p| (p.0, p.1)).unwrap_or((usize::MAX, 0)))
+        });
+        for (pos, pieces) in inserts {
+            let (offset, line, col0) = match pos {
+                Some((line, col)) => (byte_offset(&text, line, col), line, col),
+                None => {
+                    if !text.ends_with('\n') {
+                        text.push('\n');
+                    }
+                    let line = text.lines().count() + 1;
+                    (text.len(), line, 0)
+                }
+            };
+            let mut col = col0 + 1;
+            let mut line_text = String::new();
+            for (piece, target) in pieces {
+                let width = piece.chars().count();
+                spans.push(InjectedSpan {
+                    file: copy_root.join(&rel),
+                    line,
+                    columns: (col, col + width),
+                    target,
+                });
+                col += width;
+                line_text.push_str(&piece);
+            }
+            if pos.is_none() {
+                line_text.push('\n');
+            }
+            text.insert_str(offset, &line_text);
+        }
+        *bytes = text.into_bytes();
+    }
+    Ok(spans)
+}
+
+/// The byte offset of a 1-based line and 0-based char column.
+fn byte_offset(text: &str, line: usize, col: usize) -> usize {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            return offset + l.char_indices().nth(col).map(|(b, _)| b).unwrap_or(l.len());
+        }
+        offset += l.len();
+    }
+    text.len()
+}
+
+/// `pub fn f3<'a>(a0: &'a str, a1: usize) -> &'a str { super::truncate(a0, a1) }`, on one line.
+fn wrapper(e: &Exposed) -> String {
+    let name = format_ident!("f{}", e.id);
+    let generics = &e.func.sig.generics;
+    let where_clause = &generics.where_clause;
+    let params = e.plan.args.iter().enumerate().map(|(i, a)| {
+        let id = format_ident!("a{}", i);
+        let ty = &a.written;
+        quote!(#id: #ty)
+    });
+    let args = (0..e.plan.args.len()).map(|i| format_ident!("a{}", i));
+    let ret = &e.plan.ret;
+    let callee = &e.plan.callee;
+    let cfgs = e.func.cfg_attrs.join(" ");
+    format!(
+        "{cfgs} {} ",
+        quote!(pub fn #name #generics (#(#params),*) #ret #where_clause { #callee(#(#args),*) })
+    )
+}
+
+/// Makes `dest` hold exactly `files`: writes only files whose content changed (so cargo's
+/// fingerprints see untouched files as untouched), and removes files no longer there.
+pub fn sync_tree(dest: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> Result<()> {
+    std::fs::create_dir_all(dest)
+        .map_err(|e| Error::io(format!("creating {}", dest.display()), e))?;
+    for (rel, bytes) in files {
+        let path = dest.join(rel);
+        if std::fs::read(&path).ok().as_deref() == Some(bytes.as_slice()) {
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+        }
+        std::fs::write(&path, bytes)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    }
+    let mut existing = Vec::new();
+    collect_files(dest, Path::new(""), &mut existing);
+    for rel in existing {
+        if !files.contains_key(&rel) {
+            let _ = std::fs::remove_file(dest.join(&rel));
+        }
+    }
+    Ok(())
+}
+
+fn collect_files(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(root.join(rel)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let child = rel.join(entry.file_name());
+        match entry.file_type() {
+            Ok(ft) if ft.is_dir() => collect_files(root, &child, out),
+            Ok(_) => out.push(child),
+            Err(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_offsets_count_chars() {
+        let text = "ab\néé}\n";
+        assert_eq!(&text[byte_offset(text, 2, 2)..], "}\n");
+        assert_eq!(byte_offset(text, 1, 0), 0);
+    }
+
+    #[test]
+    fn manifests_point_outside_paths_at_the_original() {
+        let mut files = BTreeMap::new();
+        files.insert(
+            PathBuf::from("crates/a/Cargo.toml"),
+            b"[package]\nname = \"a\"\n[dependencies]\nb = { path = \"../b\" }\nx = { path = \"../../../x\" }\n".to_vec(),
+        );
+        rewrite_manifests(&mut files, Path::new("/ws")).unwrap();
+        let text = String::from_utf8(files[&PathBuf::from("crates/a/Cargo.toml")].clone()).unwrap();
+        assert!(text.contains("path = \"../b\""), "{text}");
+        assert!(text.contains("path = \"/x\""), "{text}");
+    }
+
+    #[test]
+    fn sync_writes_only_changes_and_removes_stale_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = BTreeMap::new();
+        files.insert(PathBuf::from("src/lib.rs"), b"fn a() {}".to_vec());
+        files.insert(PathBuf::from("old.rs"), b"x".to_vec());
+        sync_tree(dir.path(), &files).unwrap();
+        let before = std::fs::metadata(dir.path().join("src/lib.rs"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        files.remove(&PathBuf::from("old.rs"));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        sync_tree(dir.path(), &files).unwrap();
+        let after = std::fs::metadata(dir.path().join("src/lib.rs"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(before, after);
+        assert!(!dir.path().join("old.rs").exists());
+    }
+}

@@ -1,0 +1,257 @@
+//! Findings from raw harness reports: the kind of failure, locations mapped back to the user's files, duplicates merged, the input as a Rust call and a ready-to-paste regression test.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::run::RawFinding;
+use crate::select::{ChangedFn, FnKind};
+
+/// One edge case found, as reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Stable across runs for the same function, kind and location.
+    pub id: String,
+    pub function: String,
+    pub kind: String,
+    /// Whether the change introduced it (always true until the base comparison exists).
+    pub introduced: bool,
+    pub engine: String,
+    pub message: String,
+    pub location: Option<Location>,
+    /// The input as a Rust call: `truncate("é", 1)`.
+    pub input: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+    pub elapsed_ms: u64,
+    pub regression_test: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// Maps paths in the scratch copy back to the user's tree, relative to where reports point.
+#[derive(Debug, Clone)]
+pub struct PathMap {
+    /// The scratch copy of the workspace root.
+    pub copy_root: PathBuf,
+    /// The workspace root in the user's tree.
+    pub ws_root: PathBuf,
+    /// What report paths are relative to (the repository root, or the workspace root).
+    pub report_root: PathBuf,
+}
+
+impl PathMap {
+    /// The report path of a file in the copy; other paths (std, dependencies) as they are.
+    pub fn user_path(&self, file: &str) -> String {
+        let p = Path::new(file);
+        match p.strip_prefix(&self.copy_root) {
+            Ok(rel) => self.report_path(&self.ws_root.join(rel)),
+            Err(_) => file.to_string(),
+        }
+    }
+
+    /// A path in the user's tree, relative to the report root when it lies under it.
+    pub fn report_path(&self, p: &Path) -> String {
+        let p = p.strip_prefix(&self.report_root).unwrap_or(p);
+        p.to_string_lossy().replace('\\', "/")
+    }
+}
+
+/// Classifies, maps and deduplicates the raw findings of one function.
+pub fn triage(func: &ChangedFn, raw: &[RawFinding], paths: &PathMap) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    let mut sorted: Vec<&RawFinding> = raw.iter().collect();
+    sorted.sort_by_key(|r| r.elapsed_ms);
+    for r in sorted {
+        let kind = classify(&r.kind, &r.message).to_string();
+        let location = r.location.as_ref().map(|(f, l, c)| Location {
+            file: paths.user_path(f),
+            line: *l,
+            column: *c,
+        });
+        let key_loc = location
+            .as_ref()
+            .map(|l| format!("{}:{}:{}", l.file, l.line, l.column))
+            .unwrap_or_default();
+        let id = stable_id(&format!("{}|{}|{}", func.display_path, kind, key_loc));
+        if out.iter().any(|f| f.id == id) {
+            continue;
+        }
+        let input = match &r.args {
+            Some(args) => format!("{}({})", call_name(func), args.join(", ")),
+            None => "(input not recovered)".to_string(),
+        };
+        let regression_test = regression_test(
+            func,
+            &kind,
+            &r.message,
+            location.as_ref(),
+            r.args.as_deref(),
+            &id,
+        );
+        out.push(Finding {
+            id,
+            function: func.display_path.clone(),
+            kind,
+            introduced: true,
+            engine: r.engine.clone(),
+            message: r.message.clone(),
+            location,
+            input,
+            base: None,
+            head: None,
+            elapsed_ms: r.elapsed_ms,
+            regression_test,
+        });
+    }
+    out
+}
+
+/// `overflow` for arithmetic overflow panics (the harness builds with overflow checks on).
+pub fn classify(raw_kind: &str, message: &str) -> &'static str {
+    match raw_kind {
+        "timeout" => "timeout",
+        "oom" => "oom",
+        "crash" => "crash",
+        "divergence" => "divergence",
+        _ if message.starts_with("attempt to ") && message.ends_with("with overflow") => "overflow",
+        _ => "panic",
+    }
+}
+
+/// How the function is called from its own module: `truncate` or `Stack::new`.
+pub fn call_name(func: &ChangedFn) -> String {
+    match &func.kind {
+        FnKind::Free => func.name.clone(),
+        FnKind::Inherent { self_ty, .. } => format!("{}::{}", type_name(self_ty), func.name),
+        FnKind::TraitImpl {
+            self_ty,
+            trait_path,
+            ..
+        } => {
+            let t = trait_path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default();
+            format!("<{} as {}>::{}", type_name(self_ty), t, func.name)
+        }
+    }
+}
+
+fn type_name(ty: &syn::Type) -> String {
+    match ty {
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default(),
+        other => quote::ToTokens::to_token_stream(other).to_string(),
+    }
+}
+
+/// A `#[test]` that reproduces the finding; it fails until the edge case is handled.
+fn regression_test(
+    func: &ChangedFn,
+    kind: &str,
+    message: &str,
+    location: Option<&Location>,
+    args: Option<&[String]>,
+    id: &str,
+) -> String {
+    let short: String = message
+        .chars()
+        .take(160)
+        .collect::<String>()
+        .replace('\n', " ");
+    let at = location
+        .map(|l| format!(" at {}:{}:{}", l.file, l.line, l.column))
+        .unwrap_or_default();
+    let what = match kind {
+        "timeout" => format!("hangs ({short})"),
+        "oom" => format!("runs out of memory ({short})"),
+        "crash" => format!("crashes the process ({short})"),
+        "overflow" => format!("overflows: {short}{at}"),
+        _ => format!("panics: {short}{at}"),
+    };
+    let call = match args {
+        Some(a) => format!("{}({})", call_name(func), a.join(", ")),
+        None => format!("{}(/* input not recovered */)", call_name(func)),
+    };
+    let test_name = format!(
+        "edgecheck_{}_{}_{}",
+        func.name.trim_start_matches("r#"),
+        kind,
+        &id[..6]
+    )
+    .to_lowercase();
+    format!(
+        "#[test]\nfn {test_name}() {{\n    // Found by cargo-edgecheck: {what}.\n    // Put this in the `#[cfg(test)]` module next to `{}`; it fails until the edge case is handled.\n    let _ = {call};\n}}\n",
+        func.name
+    )
+}
+
+/// FNV-1a, hex: stable across runs, platforms and compiler versions (unlike `DefaultHasher`).
+fn stable_id(s: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overflow_messages_are_overflows() {
+        assert_eq!(
+            classify("panic", "attempt to multiply with overflow"),
+            "overflow"
+        );
+        assert_eq!(
+            classify("panic", "attempt to shift left with overflow"),
+            "overflow"
+        );
+        assert_eq!(classify("panic", "attempt to divide by zero"), "panic");
+        assert_eq!(
+            classify(
+                "panic",
+                "index out of bounds: the len is 0 but the index is 0"
+            ),
+            "panic"
+        );
+        assert_eq!(classify("timeout", ""), "timeout");
+    }
+
+    #[test]
+    fn copy_paths_map_back_to_the_user_tree() {
+        let m = PathMap {
+            copy_root: "/t/edgecheck/head".into(),
+            ws_root: "/repo/ws".into(),
+            report_root: "/repo".into(),
+        };
+        assert_eq!(m.user_path("/t/edgecheck/head/src/lib.rs"), "ws/src/lib.rs");
+        assert_eq!(
+            m.user_path("/rustc/abc/library/core/src/cmp.rs"),
+            "/rustc/abc/library/core/src/cmp.rs"
+        );
+    }
+
+    #[test]
+    fn ids_are_stable() {
+        assert_eq!(stable_id("a"), stable_id("a"));
+        assert_ne!(stable_id("a"), stable_id("b"));
+        assert_eq!(stable_id("").len(), 16);
+    }
+}

@@ -1,0 +1,152 @@
+//! The user's workspace from `cargo metadata`: its root, its target dir, and the library crates to test.
+
+use std::path::{Path, PathBuf};
+
+use cargo_metadata::{MetadataCommand, TargetKind};
+
+use crate::error::{Error, Result};
+use crate::select::CrateSource;
+
+/// The part of the user's workspace this run works on.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// The workspace root directory.
+    pub root: PathBuf,
+    /// Where the harness builds go: `<target-dir>/edgecheck`.
+    pub scratch: PathBuf,
+    /// The packages selected for testing.
+    pub packages: Vec<Package>,
+    /// The workspace's packages that were not selected (`-p`), by name, for messages.
+    pub others: Vec<String>,
+}
+
+/// One package of the workspace.
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub name: String,
+    /// Directory holding the package's Cargo.toml.
+    pub dir: PathBuf,
+    /// The library target, which is what the harness links against; `None` for a binary-only package.
+    pub lib: Option<CrateSource>,
+}
+
+/// What the user asked for on the command line about the workspace.
+#[derive(Debug, Clone, Default)]
+pub struct WorkspaceArgs {
+    pub manifest_path: Option<PathBuf>,
+    pub packages: Vec<String>,
+    pub workspace: bool,
+    pub target_dir: Option<PathBuf>,
+}
+
+/// Reads the workspace with `cargo metadata` and picks the packages to test: those named with
+/// `-p`; all members with `--workspace`; else the package whose directory holds the current
+/// directory, or every member when run at the root of a workspace.
+pub fn load(args: &WorkspaceArgs, cwd: &Path) -> Result<Workspace> {
+    let mut cmd = MetadataCommand::new();
+    cmd.no_deps().current_dir(cwd);
+    if let Some(m) = &args.manifest_path {
+        let m = if m.is_absolute() {
+            m.clone()
+        } else {
+            cwd.join(m)
+        };
+        if !m.is_file() {
+            return Err(Error::ManifestNotFound(m));
+        }
+        cmd.manifest_path(m);
+    } else if find_manifest(cwd).is_none() {
+        return Err(Error::ManifestNotFound(cwd.join("Cargo.toml")));
+    }
+    let meta = cmd.exec().map_err(|e| Error::Metadata(metadata_error(e)))?;
+    let root = meta.workspace_root.clone().into_std_path_buf();
+    let target_dir = match &args.target_dir {
+        Some(t) if t.is_absolute() => t.clone(),
+        Some(t) => cwd.join(t),
+        None => meta.target_directory.clone().into_std_path_buf(),
+    };
+    let members: Vec<Package> = meta
+        .workspace_packages()
+        .into_iter()
+        .map(to_package)
+        .collect();
+    for name in &args.packages {
+        if !members.iter().any(|p| &p.name == name) {
+            return Err(Error::UnknownPackage(name.clone()));
+        }
+    }
+    let here = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
+    let manifest_dir = args
+        .manifest_path
+        .as_ref()
+        .and_then(|m| cwd.join(m).parent().map(Path::to_path_buf));
+    let anchor = manifest_dir
+        .and_then(|d| d.canonicalize().ok())
+        .unwrap_or(here);
+    let chosen = |p: &Package| -> bool {
+        if !args.packages.is_empty() {
+            return args.packages.contains(&p.name);
+        }
+        if args.workspace {
+            return true;
+        }
+        let canonical_root = root.canonicalize().unwrap_or_else(|_| root.clone());
+        if anchor == canonical_root {
+            return true;
+        }
+        let dir = p.dir.canonicalize().unwrap_or_else(|_| p.dir.clone());
+        anchor.starts_with(&dir)
+    };
+    let (packages, others): (Vec<Package>, Vec<Package>) =
+        members.into_iter().partition(|p| chosen(p));
+    Ok(Workspace {
+        root,
+        scratch: target_dir.join("edgecheck"),
+        packages,
+        others: others.into_iter().map(|p| p.name).collect(),
+    })
+}
+
+fn to_package(p: &cargo_metadata::Package) -> Package {
+    let dir = p
+        .manifest_path
+        .parent()
+        .map(|d| d.as_std_path().to_path_buf())
+        .unwrap_or_default();
+    let lib = p
+        .targets
+        .iter()
+        .find(|t| {
+            t.kind
+                .iter()
+                .any(|k| matches!(k, TargetKind::Lib | TargetKind::RLib))
+        })
+        .map(|t| CrateSource {
+            name: t.name.replace('-', "_"),
+            root_file: t.src_path.clone().into_std_path_buf(),
+        });
+    Package {
+        name: p.name.to_string(),
+        dir,
+        lib,
+    }
+}
+
+/// The nearest Cargo.toml at or above `dir`.
+fn find_manifest(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .map(|d| d.join("Cargo.toml"))
+        .find(|m| m.is_file())
+}
+
+/// Cargo's own message, without the command line noise around it.
+fn metadata_error(e: cargo_metadata::Error) -> String {
+    match e {
+        cargo_metadata::Error::CargoMetadata { stderr } => stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.to_string(),
+    }
+}
