@@ -15,6 +15,8 @@ pub const EDGECHECK_CFG: &str = "edgecheck";
 /// How to build the harness.
 #[derive(Debug, Clone)]
 pub struct BuildSpec {
+    /// The harness binary's name.
+    pub name: String,
     pub harness_dir: PathBuf,
     pub target_dir: PathBuf,
     pub jobs: usize,
@@ -55,7 +57,7 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
             "--release",
             "--message-format=json-diagnostic-rendered-ansi",
             "--bin",
-            "edgecheck-harness",
+            &spec.name,
         ])
         .arg("--manifest-path")
         .arg(spec.harness_dir.join("Cargo.toml"))
@@ -88,7 +90,7 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
         match message {
             Message::CompilerArtifact(a) => {
                 progress(&a.target.name);
-                if a.target.name == "edgecheck-harness" {
+                if a.target.name == spec.name {
                     binary = a.executable.map(|p| p.into_std_path_buf());
                 }
             }

@@ -32,9 +32,11 @@ pub struct Target<'a> {
 }
 
 /// The harness crate's files, relative to its directory.
-pub fn render(deps: &[HarnessDep], targets: &[Target]) -> BTreeMap<PathBuf, Vec<u8>> {
+/// `name` is the harness package and binary name, unique per workspace so that harnesses of
+/// several workspaces can share one cargo target dir.
+pub fn render(name: &str, deps: &[HarnessDep], targets: &[Target]) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut files = BTreeMap::new();
-    files.insert(PathBuf::from("Cargo.toml"), manifest(deps).into_bytes());
+    files.insert(PathBuf::from("Cargo.toml"), manifest(name, deps).into_bytes());
     files.insert(PathBuf::from("src/main.rs"), MAIN_RS.as_bytes().to_vec());
     files.insert(
         PathBuf::from("src/runtime.rs"),
@@ -67,8 +69,9 @@ pub fn target_of_file(path: &Path) -> Option<usize> {
     name.strip_prefix('t')?.strip_suffix(".rs")?.parse().ok()
 }
 
-fn manifest(deps: &[HarnessDep]) -> String {
+fn manifest(name: &str, deps: &[HarnessDep]) -> String {
     let mut doc: toml_edit::DocumentMut = CARGO_TOML
+        .replace("{{name}}", name)
         .replace("{{dependencies}}", "")
         .parse()
         .expect("the harness Cargo.toml template is valid TOML");

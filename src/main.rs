@@ -158,7 +158,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
         return Err(Error::NoSuchFunction(cli.functions.join(", ")));
     }
     let paths = PathMap {
-        copy_root: ws.scratch.join("head"),
+        copy_root: ws.work.join("head"),
         ws_root: ws.root.clone(),
         report_root: report_root.clone(),
     };
@@ -216,7 +216,8 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
         ));
         let spans = write_scratch(&ws, &modules_per_package, &selected, &callable)?;
         let spec = build::BuildSpec {
-            harness_dir: ws.scratch.join("harness"),
+            name: ws.harness_name.clone(),
+            harness_dir: ws.work.join("harness"),
             target_dir: ws.scratch.join("target"),
             jobs,
         };
@@ -248,20 +249,14 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
         let spec = run::RunSpec {
             binary,
             workdir: paths.copy_root.clone(),
-            scratch: ws.scratch.join("runs"),
+            scratch: ws.work.join("runs"),
             timeout: cli.timeout,
             jobs,
-            engines: cli.engines.iter().map(|e| e.name().to_string()).collect(),
             seed: cli.seed,
             malloc_limit_mb: cli.memory_limit,
         };
-        let run_jobs = callable
-            .iter()
-            .map(|&t| run::Job {
-                target: t,
-                budget: per_target,
-            })
-            .collect();
+        let engines: Vec<String> = cli.engines.iter().map(|e| e.name().to_string()).collect();
+        let run_jobs = run::plan_jobs(&callable, &engines, jobs, per_target);
         progress.start_targets(callable.len() as u64, per_target * rounds);
         let mut on_done = |_: &run::TargetRun| progress.target_done();
         for r in run::run_all(&spec, run_jobs, &mut on_done)? {
@@ -327,7 +322,7 @@ fn write_scratch(
     selected: &[Selected],
     callable: &[usize],
 ) -> Result<Vec<shadow::InjectedSpan>> {
-    let copy_root = ws.scratch.join("head");
+    let copy_root = ws.work.join("head");
     let mut files = shadow::workspace_files(&ws.root)?;
     shadow::rewrite_manifests(&mut files, &ws.root)?;
     let mut spans = Vec::new();
@@ -378,8 +373,8 @@ fn write_scratch(
             Plan::Skip(_) => None,
         })
         .collect();
-    let harness_dir = ws.scratch.join("harness");
-    let mut harness_files = generate::render(&deps, &targets);
+    let harness_dir = ws.work.join("harness");
+    let mut harness_files = generate::render(&ws.harness_name, &deps, &targets);
     // Keep the harness's lock file; start it from the workspace's so the user's dependency
     // versions are the ones tested.
     let lock = std::fs::read(harness_dir.join("Cargo.lock"))

@@ -22,16 +22,36 @@ pub struct RunSpec {
     pub scratch: PathBuf,
     pub timeout: Duration,
     pub jobs: usize,
-    pub engines: Vec<String>,
     pub seed: u64,
     pub malloc_limit_mb: u64,
 }
 
-/// One target to run for `budget`.
+/// One process to run: a target, for `budget`, with the given engines and seed.
 #[derive(Debug, Clone)]
 pub struct Job {
     pub target: usize,
     pub budget: Duration,
+    pub engines: Vec<String>,
+    /// Which of the target's processes this is: each gets its own seed and files.
+    pub worker: usize,
+}
+
+/// The processes for `targets`, each running for `budget`. When there are fewer targets than
+/// jobs, a target gets several processes: the first runs every engine, the others only the
+/// random ones with other seeds, so that every core works.
+pub fn plan_jobs(targets: &[usize], engines: &[String], jobs: usize, budget: Duration) -> Vec<Job> {
+    let workers = (jobs / targets.len().max(1)).max(1);
+    let random: Vec<String> = engines.iter().filter(|e| e.as_str() != "edge").cloned().collect();
+    let mut out = Vec::new();
+    for &target in targets {
+        out.push(Job { target, budget, engines: engines.to_vec(), worker: 0 });
+        for worker in 1..workers {
+            if !random.is_empty() {
+                out.push(Job { target, budget, engines: random.clone(), worker });
+            }
+        }
+    }
+    out
 }
 
 /// A finding as the harness reported it, before triage.
@@ -81,6 +101,10 @@ pub fn run_all(
         jobs.into_iter().map(|j| (j, None)).collect();
     let mut running: Vec<Running> = Vec::new();
     let mut runs: BTreeMap<usize, TargetRun> = BTreeMap::new();
+    let mut outstanding: BTreeMap<usize, usize> = BTreeMap::new();
+    for (job, _) in &queue {
+        *outstanding.entry(job.target).or_default() += 1;
+    }
     while !queue.is_empty() || !running.is_empty() {
         while running.len() < spec.jobs.max(1) {
             let Some((job, replay_of)) = queue.pop_front() else {
@@ -111,9 +135,14 @@ pub fn run_all(
                 target: done.job.target,
                 ..Default::default()
             });
+            let target = done.job.target;
             if let Some(replay) = finish(done, status, run, t0) {
                 queue.push_back(replay);
-            } else {
+                continue;
+            }
+            let left = outstanding.entry(target).or_default();
+            *left = left.saturating_sub(1);
+            if *left == 0 {
                 on_done(run);
             }
         }
@@ -136,10 +165,10 @@ fn spawn(spec: &RunSpec, job: Job, replay_of: Option<RawFinding>) -> Result<Runn
     }
     let options = serde_json::json!({
         "target": format!("t{}", job.target),
-        "engines": spec.engines,
+        "engines": job.engines,
         "budget_ms": job.budget.as_millis() as u64,
         "timeout_ms": spec.timeout.as_millis() as u64,
-        "seed": spec.seed,
+        "seed": spec.seed.wrapping_add(job.worker as u64 * 0x9E37_79B9),
         "results": results,
         "record": record,
         "malloc_limit_mb": spec.malloc_limit_mb,
@@ -231,10 +260,7 @@ fn finish(
         elapsed_ms: offset + elapsed.as_millis() as u64,
     };
     // Recording every input slows the replay down: give it room to reach the same input.
-    let replay = Job {
-        target: done.job.target,
-        budget: elapsed * 3 + Duration::from_secs(2),
-    };
+    let replay = Job { budget: elapsed * 3 + Duration::from_secs(2), ..done.job };
     Some((replay, Some(crash)))
 }
 

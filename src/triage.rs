@@ -200,7 +200,7 @@ fn regression_test(
 }
 
 /// FNV-1a, hex: stable across runs, platforms and compiler versions (unlike `DefaultHasher`).
-fn stable_id(s: &str) -> String {
+pub fn stable_id(s: &str) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
     for b in s.bytes() {
         h ^= u64::from(b);

@@ -12,8 +12,15 @@ use crate::select::CrateSource;
 pub struct Workspace {
     /// The workspace root directory.
     pub root: PathBuf,
-    /// Where the harness builds go: `<target-dir>/edgecheck`.
+    /// Where everything generated goes: `<target-dir>/edgecheck`. The cargo target dir of the
+    /// harness builds sits directly in it, shared by every workspace that uses this target dir;
+    /// the rest lives in `work`.
     pub scratch: PathBuf,
+    /// This workspace's own part of the scratch dir (copies, harness crate, run files), so runs
+    /// on several workspaces sharing a target dir do not meet.
+    pub work: PathBuf,
+    /// The harness package name, unique to this workspace.
+    pub harness_name: String,
     /// The packages selected for testing.
     pub packages: Vec<Package>,
     /// The workspace's packages that were not selected (`-p`), by name, for messages.
@@ -99,9 +106,14 @@ pub fn load(args: &WorkspaceArgs, cwd: &Path) -> Result<Workspace> {
     };
     let (packages, others): (Vec<Package>, Vec<Package>) =
         members.into_iter().partition(|p| chosen(p));
+    let scratch = target_dir.join("edgecheck");
+    let key = crate::triage::stable_id(&root.to_string_lossy());
+    let harness_name = format!("edgecheck-harness-{}", &key[..8]);
     Ok(Workspace {
         root,
-        scratch: target_dir.join("edgecheck"),
+        work: scratch.join(format!("ws-{}", &key[..8])),
+        scratch,
+        harness_name,
         packages,
         others: others.into_iter().map(|p| p.name).collect(),
     })

@@ -1,0 +1,152 @@
+//! Each kind of edge case the engines must find in a changed function, and a correct change that
+//! must come out clean.
+
+mod common;
+
+use common::*;
+
+const TRUNCATE_BEFORE: &str = r#"/// The first `max` characters of `s`.
+pub fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((end, _)) => &s[..end],
+        None => s,
+    }
+}
+"#;
+
+const TRUNCATE_AFTER: &str = r#"/// The first `max` characters of `s`.
+pub fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    &s[..max]
+}
+"#;
+
+#[test]
+fn panic_on_multibyte_char_in_changed_function() {
+    let repo = changed_crate("strs", TRUNCATE_BEFORE, TRUNCATE_AFTER, true);
+    let run = edgecheck(repo.path(), &["--base", "HEAD~1", "--budget", "4s"]);
+    run.assert_code(1);
+    run.assert_tested("strs::truncate");
+    let f = run.finding("strs::truncate", "panic");
+    let input = str_of(f, "input");
+    assert!(
+        input.starts_with("truncate(") && !input.is_ascii(),
+        "the input should be a call with a multi-byte character: {input}"
+    );
+    assert!(
+        str_of(f, "message").contains("char boundary"),
+        "unexpected message:\n{run}"
+    );
+    assert_eq!(f["location"]["file"], "src/lib.rs", "{run}");
+    assert_eq!(
+        f["location"]["line"],
+        line_of(TRUNCATE_AFTER, "&s[..max]"),
+        "{run}"
+    );
+    assert_eq!(f["introduced"], true);
+    let test = str_of(f, "regression_test");
+    assert!(
+        test.contains("#[test]") && test.contains(input),
+        "the regression test should be a #[test] calling `{input}`:\n{test}"
+    );
+}
+
+#[test]
+fn arithmetic_overflow_is_its_own_kind() {
+    let before = "/// `x` scaled by `factor`, capped at `u32::MAX`.\n\
+                  pub fn scale(x: u32, factor: u32) -> u32 {\n    x.saturating_mul(factor)\n}\n";
+    let after = "/// `x` scaled by `factor`, capped at `u32::MAX`.\n\
+                 pub fn scale(x: u32, factor: u32) -> u32 {\n    x * factor\n}\n";
+    let repo = changed_crate("nums", before, after, true);
+    let run = edgecheck(repo.path(), &["--base", "HEAD~1", "--budget", "3s"]);
+    run.assert_code(1);
+    let f = run.finding("nums::scale", "overflow");
+    assert!(
+        str_of(f, "message").contains("multiply with overflow"),
+        "{run}"
+    );
+    assert_eq!(f["location"]["line"], line_of(after, "x * factor"), "{run}");
+    assert!(
+        run.findings_of("nums::scale", "panic").is_empty(),
+        "an overflow must not also be reported as a plain panic:\n{run}"
+    );
+}
+
+#[test]
+fn hang_is_a_timeout_with_the_input_recovered() {
+    let before = "/// How many times `n` halves before it reaches 1 (0 for 0 and 1).\n\
+                  pub fn halvings(mut n: u64) -> u32 {\n    let mut steps = 0u32;\n    \
+                  while n > 1 {\n        n /= 2;\n        steps += 1;\n    }\n    steps\n}\n";
+    let after = "/// How many times `n` halves before it reaches 1 (0 for 0 and 1).\n\
+                 pub fn halvings(mut n: u64) -> u32 {\n    let mut steps = 0u32;\n    \
+                 while n != 1 {\n        n /= 2;\n        steps = steps.saturating_add(1);\n    }\n    steps\n}\n";
+    let repo = changed_crate("loops", before, after, true);
+    let run = edgecheck(
+        repo.path(),
+        &["--base", "HEAD~1", "--budget", "4s", "--timeout", "300ms"],
+    );
+    run.assert_code(1);
+    let f = run.finding("loops::halvings", "timeout");
+    assert_eq!(str_of(f, "input"), "halvings(0)", "{run}");
+}
+
+#[test]
+fn private_functions_in_inline_and_file_modules_are_reached() {
+    let lib_before = "//! Parsing helpers.\n\nmod text;\n\nmod outer {\n    mod inner {\n        \
+                      /// The element at `i`, or 0 past the end.\n        \
+                      fn at(v: &[u8], i: usize) -> u8 {\n            \
+                      v.get(i).copied().unwrap_or(0)\n        }\n    }\n}\n";
+    let lib_after = lib_before.replace("v.get(i).copied().unwrap_or(0)", "v[i]");
+    let text_before = "/// The first character of `s`, as a string.\n\
+                       fn head(s: &str) -> &str {\n    \
+                       s.chars().next().map_or(\"\", |c| &s[..c.len_utf8()])\n}\n";
+    let text_after = text_before.replace(
+        "s.chars().next().map_or(\"\", |c| &s[..c.len_utf8()])",
+        "&s[..1]",
+    );
+    let repo = repo_with("deep", &[("src/lib.rs", lib_before), ("src/text.rs", text_before)]);
+    write(repo.path(), "src/lib.rs", &lib_after);
+    write(repo.path(), "src/text.rs", &text_after);
+    commit_all(repo.path(), "index directly");
+
+    let run = edgecheck(repo.path(), &["--base", "HEAD~1", "--budget", "4s"]);
+    run.assert_code(1);
+    assert_eq!(
+        run.function_paths(),
+        ["deep::outer::inner::at", "deep::text::head"],
+        "{run}"
+    );
+    let inner = run.finding("deep::outer::inner::at", "panic");
+    assert!(str_of(inner, "message").contains("index out of bounds"), "{run}");
+    assert_eq!(inner["location"]["file"], "src/lib.rs", "{run}");
+    assert_eq!(inner["location"]["line"], line_of(&lib_after, "v[i]"), "{run}");
+    let text = run.finding("deep::text::head", "panic");
+    assert_eq!(text["location"]["file"], "src/text.rs", "{run}");
+    assert_eq!(text["location"]["line"], line_of(&text_after, "&s[..1]"), "{run}");
+}
+
+#[test]
+fn correct_change_has_no_findings() {
+    let before = "/// `x` limited to 0..=100.\npub fn clamp_percent(x: i64) -> i64 {\n    \
+                  if x < 0 {\n        0\n    } else if x > 100 {\n        100\n    } else {\n        x\n    }\n}\n";
+    let after = "/// `x` limited to 0..=100.\npub fn clamp_percent(x: i64) -> i64 {\n    \
+                 x.clamp(0, 100)\n}\n";
+    let repo = changed_crate("fine", before, after, true);
+    let run = edgecheck(repo.path(), &["--base", "HEAD~1", "--budget", "3s"]);
+    run.assert_code(0);
+    assert!(run.findings().is_empty(), "{run}");
+    assert_eq!(run.function_paths(), ["fine::clamp_percent"], "{run}");
+    run.assert_tested("fine::clamp_percent");
+    let engines = run.function("fine::clamp_percent")["engines"]
+        .as_object()
+        .expect("engines is an object");
+    for (engine, count) in engines {
+        assert!(
+            count.as_u64().unwrap_or(0) > 0,
+            "engine {engine} ran no input:\n{run}"
+        );
+    }
+    assert!(engines.contains_key("proptest"), "{run}");
+}
