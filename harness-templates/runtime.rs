@@ -564,6 +564,176 @@ gen_tuple!(
 );
 
 // ---------------------------------------------------------------------------------------------
+// Observing results, to compare the changed code with the code before the change.
+
+static STRICT_FLOATS: AtomicBool = AtomicBool::new(false);
+
+/// A canonical text of a value of a std type: equal texts mean equal values, with NaN equal to
+/// NaN, -0.0 equal to 0.0 (unless strict), and hash maps and sets independent of their order.
+/// Head and base return the same std types, so their texts compare like `PartialEq` would.
+pub trait Canon {
+    fn canon(&self) -> String;
+}
+
+macro_rules! canon_display {
+    ($($t:ty),*) => {$(impl Canon for $t { fn canon(&self) -> String { self.to_string() } })*};
+}
+canon_display!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, bool);
+
+macro_rules! canon_float {
+    ($($t:ty),*) => {$(impl Canon for $t {
+        fn canon(&self) -> String {
+            if self.is_nan() {
+                "NaN".to_string()
+            } else if *self == 0.0 && !STRICT_FLOATS.load(Ordering::Relaxed) {
+                "0.0".to_string()
+            } else {
+                format!("{:?}", self)
+            }
+        }
+    })*};
+}
+canon_float!(f32, f64);
+
+macro_rules! canon_debug {
+    ($($t:ty),*) => {$(impl Canon for $t { fn canon(&self) -> String { format!("{:?}", self) } })*};
+}
+canon_debug!(char, str, String, ());
+
+impl<T: Canon + ?Sized> Canon for &T {
+    fn canon(&self) -> String {
+        (**self).canon()
+    }
+}
+impl<T: Canon + ?Sized> Canon for &mut T {
+    fn canon(&self) -> String {
+        (**self).canon()
+    }
+}
+impl<T: Canon + ?Sized> Canon for Box<T> {
+    fn canon(&self) -> String {
+        (**self).canon()
+    }
+}
+impl Canon for std::borrow::Cow<'_, str> {
+    fn canon(&self) -> String {
+        format!("{:?}", self.as_ref())
+    }
+}
+fn canon_seq<'a, T: Canon + 'a>(items: impl Iterator<Item = &'a T>) -> String {
+    format!("[{}]", items.map(|v| v.canon()).collect::<Vec<_>>().join(", "))
+}
+impl<T: Canon> Canon for [T] {
+    fn canon(&self) -> String {
+        canon_seq(self.iter())
+    }
+}
+impl<T: Canon> Canon for Vec<T> {
+    fn canon(&self) -> String {
+        canon_seq(self.iter())
+    }
+}
+impl<T: Canon, const N: usize> Canon for [T; N] {
+    fn canon(&self) -> String {
+        canon_seq(self.iter())
+    }
+}
+impl<T: Canon> Canon for std::collections::VecDeque<T> {
+    fn canon(&self) -> String {
+        canon_seq(self.iter())
+    }
+}
+impl<T: Canon> Canon for Option<T> {
+    fn canon(&self) -> String {
+        match self {
+            Some(v) => format!("Some({})", v.canon()),
+            None => "None".to_string(),
+        }
+    }
+}
+impl<T: Canon, E: Canon> Canon for Result<T, E> {
+    fn canon(&self) -> String {
+        match self {
+            Ok(v) => format!("Ok({})", v.canon()),
+            Err(e) => format!("Err({})", e.canon()),
+        }
+    }
+}
+fn canon_sorted(mut items: Vec<String>) -> String {
+    items.sort();
+    format!("{{{}}}", items.join(", "))
+}
+impl<K: Canon, V: Canon, S> Canon for HashMap<K, V, S> {
+    fn canon(&self) -> String {
+        canon_sorted(self.iter().map(|(k, v)| format!("{}: {}", k.canon(), v.canon())).collect())
+    }
+}
+impl<K: Canon, V: Canon> Canon for BTreeMap<K, V> {
+    fn canon(&self) -> String {
+        canon_sorted(self.iter().map(|(k, v)| format!("{}: {}", k.canon(), v.canon())).collect())
+    }
+}
+impl<K: Canon, S> Canon for HashSet<K, S> {
+    fn canon(&self) -> String {
+        canon_sorted(self.iter().map(|k| k.canon()).collect())
+    }
+}
+impl<K: Canon> Canon for BTreeSet<K> {
+    fn canon(&self) -> String {
+        canon_sorted(self.iter().map(|k| k.canon()).collect())
+    }
+}
+macro_rules! canon_tuple {
+    ($(($($name:ident $idx:tt),+)),*) => {$(
+        impl<$($name: Canon),+> Canon for ($($name,)+) {
+            fn canon(&self) -> String {
+                let parts: Vec<String> = vec![$(self.$idx.canon()),+];
+                format!("({})", parts.join(", "))
+            }
+        }
+    )*};
+}
+canon_tuple!((A 0), (A 0, B 1), (A 0, B 1, C 2), (A 0, B 1, C 2, D 3), (A 0, B 1, C 2, D 3, E 4), (A 0, B 1, C 2, D 3, E 4, F 5));
+
+/// Wraps a value to observe it through the best means its type has: [`Canon`] for std types,
+/// else `Debug`, else nothing (then only panics are compared). Chosen at compile time by
+/// autoref specialisation: call as `(&&&Obs(&v)).observe()`.
+pub struct Obs<'a, T: ?Sized>(pub &'a T);
+pub trait ViaCanon {
+    fn observe(&self) -> Option<String>;
+}
+impl<T: Canon + ?Sized> ViaCanon for &&Obs<'_, T> {
+    fn observe(&self) -> Option<String> {
+        Some(self.0.canon())
+    }
+}
+pub trait ViaDebug {
+    fn observe(&self) -> Option<String>;
+}
+impl<T: std::fmt::Debug + ?Sized> ViaDebug for &Obs<'_, T> {
+    fn observe(&self) -> Option<String> {
+        Some(format!("{:?}", self.0))
+    }
+}
+pub trait ViaNothing {
+    fn observe(&self) -> Option<String>;
+}
+impl<T: ?Sized> ViaNothing for Obs<'_, T> {
+    fn observe(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The observations of a call (its result, then each `&mut` argument after it) as one text.
+pub fn join_obs(parts: Vec<Option<String>>) -> Option<String> {
+    if parts.iter().all(Option::is_none) {
+        return None;
+    }
+    let shown: Vec<String> = parts.into_iter().map(|p| p.unwrap_or_else(|| "_".to_string())).collect();
+    Some(if shown.len() == 1 { shown.into_iter().next().unwrap_or_default() } else { shown.join("; then the `&mut` argument is ") })
+}
+
+// ---------------------------------------------------------------------------------------------
 // Options, report lines, panic capture.
 
 /// What the tool asked this process to do (one JSON argument).
@@ -576,6 +746,11 @@ pub struct Opts {
     pub results: PathBuf,
     /// Replay mode after a crash: write every input here before calling.
     pub record: Option<PathBuf>,
+    /// Replay mode to check the base: run the same inputs, and at this input call the base
+    /// version only, report what it did and stop.
+    pub base_at: Option<u64>,
+    /// In a replay: how many inputs the edge engine ran in the original run.
+    pub edge_execs: Option<u64>,
     pub malloc_limit_mb: usize,
 }
 
@@ -590,7 +765,8 @@ impl Opts {
             std::process::exit(2)
         });
         let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
-        let n = |k: &str, d: u64| v.get(k).and_then(|x| x.as_u64()).unwrap_or(d);
+        let n = |k: &str| v.get(k).and_then(|x| x.as_u64());
+        STRICT_FLOATS.store(v.get("strict_floats").and_then(|x| x.as_bool()).unwrap_or(false), Ordering::Relaxed);
         Opts {
             target: s("target").unwrap_or_default(),
             engines: v
@@ -598,19 +774,24 @@ impl Opts {
                 .and_then(|e| e.as_array())
                 .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
                 .unwrap_or_else(|| vec!["edge".into(), "proptest".into()]),
-            budget: Duration::from_millis(n("budget_ms", 10_000)),
-            timeout: Duration::from_millis(n("timeout_ms", 1_000)),
-            seed: n("seed", 0),
+            budget: Duration::from_millis(n("budget_ms").unwrap_or(10_000)),
+            timeout: Duration::from_millis(n("timeout_ms").unwrap_or(1_000)),
+            seed: n("seed").unwrap_or(0),
             results: PathBuf::from(s("results").unwrap_or_else(|| "edgecheck-results.jsonl".into())),
             record: s("record").map(PathBuf::from),
-            malloc_limit_mb: n("malloc_limit_mb", 2048) as usize,
+            base_at: n("base_at"),
+            edge_execs: n("edge_execs"),
+            malloc_limit_mb: n("malloc_limit_mb").unwrap_or(2048) as usize,
         }
     }
 }
 
 static START: OnceLock<Instant> = OnceLock::new();
 static RESULTS: OnceLock<Mutex<File>> = OnceLock::new();
+/// Inputs tried by the current engine.
 static EXECS: AtomicU64 = AtomicU64::new(0);
+/// Inputs tried by the process, across engines: the replay position of every input.
+static SEQ: AtomicU64 = AtomicU64::new(0);
 static ENGINE: Mutex<&'static str> = Mutex::new("edge");
 
 fn elapsed_ms() -> u64 {
@@ -636,8 +817,11 @@ pub struct Caught {
 }
 
 impl Caught {
-    fn key(&self) -> (String, u32, u32) {
-        (self.file.clone(), self.line, self.column)
+    fn key(&self) -> String {
+        format!("{}:{}:{}", self.file, self.line, self.column)
+    }
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({"message": self.message, "file": self.file, "line": self.line, "column": self.column})
     }
 }
 
@@ -672,6 +856,9 @@ type Renderer = dyn Fn() -> Vec<String> + Sync;
 struct InFlight {
     render: *const Renderer,
     started: Instant,
+    seq: u64,
+    /// `head` or `base`: which version is running.
+    side: &'static str,
 }
 // The pointer is only dereferenced while the call it belongs to is running, under CURRENT's lock.
 unsafe impl Send for InFlight {}
@@ -682,16 +869,19 @@ static REPORTING: AtomicBool = AtomicBool::new(false);
 /// Renders the input in flight and reports it as a finding of `kind`; then the process ends.
 fn report_in_flight_and_exit(kind: &str, message: String, code: i32) -> ! {
     REPORTING.store(true, Ordering::SeqCst);
-    let args = {
+    let (args, seq, side) = {
         let cur = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
         // SAFETY: the renderer lives on the caller's stack until the call returns, and the
         // caller clears CURRENT (taking this lock) before that.
-        cur.as_ref().map(|c| unsafe { (*c.render)() })
+        match cur.as_ref() {
+            Some(c) => (Some(unsafe { (*c.render)() }), Some(c.seq), c.side),
+            None => (None, None, "head"),
+        }
     };
     let engine = *ENGINE.lock().unwrap_or_else(|e| e.into_inner());
     emit(serde_json::json!({
-        "event": "finding", "engine": engine, "kind": kind, "message": message,
-        "args": args, "elapsed_ms": elapsed_ms(),
+        "event": "finding", "engine": engine, "kind": kind, "message": message, "side": side,
+        "args": args, "seq": seq, "elapsed_ms": elapsed_ms(),
     }));
     emit(serde_json::json!({"event": "stats", "engine": engine, "execs": EXECS.load(Ordering::Relaxed)}));
     std::process::exit(code)
@@ -780,14 +970,35 @@ unsafe impl GlobalAlloc for LimitAlloc {
 // ---------------------------------------------------------------------------------------------
 // Calling the target.
 
-/// Calls the target on one input, catching a panic; the input is visible to the watchdog and
-/// the allocation limit while the call runs.
-fn exec<A: Gen>(a: &A, render: fn(&A) -> Vec<String>, call: fn(&A), opts: &Opts) -> Option<Caught> {
-    EXECS.fetch_add(1, Ordering::Relaxed);
-    if let Some(path) = &opts.record {
-        let line = serde_json::to_string(&render(a)).unwrap_or_default();
-        let _ = std::fs::write(path, line);
+/// One generated target: how to render an input, and how to call each version on it. A call
+/// returns the observation of its result when `observe` is set (only needed to compare).
+pub struct Target<A> {
+    pub render: fn(&A) -> Vec<String>,
+    pub head: fn(&A, bool) -> Option<String>,
+    pub base: Option<fn(&A, bool) -> Option<String>>,
+}
+
+/// What one version did with an input.
+#[derive(Clone, Debug)]
+enum Seen {
+    Returned(Option<String>),
+    Panicked(Caught),
+}
+
+impl Seen {
+    fn json(&self) -> serde_json::Value {
+        match self {
+            Seen::Returned(v) => serde_json::json!({"returned": v}),
+            Seen::Panicked(c) => serde_json::json!({"panicked": c.json()}),
+        }
     }
+}
+
+/// Calls one version on one input, catching a panic; the input is visible to the watchdog and
+/// the allocation limit while the call runs.
+fn call_side<A: Gen>(a: &A, t: &Target<A>, side: &'static str, seq: u64, observe: bool) -> Seen {
+    let f = if side == "base" { t.base.expect("base is called only when there is one") } else { t.head };
+    let render = t.render;
     let renderer = move || render(a);
     let renderer_ref: &(dyn Fn() -> Vec<String> + Sync + '_) = &renderer;
     {
@@ -798,17 +1009,19 @@ fn exec<A: Gen>(a: &A, render: fn(&A) -> Vec<String>, call: fn(&A), opts: &Opts)
                 std::mem::transmute::<&(dyn Fn() -> Vec<String> + Sync + '_), *const Renderer>(renderer_ref)
             },
             started: Instant::now(),
+            seq,
+            side,
         });
     }
     LAST_PANIC.with(|p| p.borrow_mut().take());
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| call(a)));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| f(a, observe)));
     *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = None;
     match outcome {
-        Ok(()) => None,
+        Ok(v) => Seen::Returned(v),
         Err(payload) => {
             let caught = LAST_PANIC.with(|p| p.borrow_mut().take());
             drop(payload);
-            Some(caught.unwrap_or_else(|| Caught {
+            Seen::Panicked(caught.unwrap_or_else(|| Caught {
                 message: "panicked (no message)".into(),
                 file: String::new(),
                 line: 0,
@@ -818,12 +1031,57 @@ fn exec<A: Gen>(a: &A, render: fn(&A) -> Vec<String>, call: fn(&A), opts: &Opts)
     }
 }
 
-fn emit_finding(engine: &str, c: &Caught, args: Vec<String>) {
-    emit(serde_json::json!({
-        "event": "finding", "engine": engine, "kind": "panic", "message": c.message,
-        "file": c.file, "line": c.line, "column": c.column, "args": args,
-        "elapsed_ms": elapsed_ms(),
-    }));
+/// What an input revealed, if anything: a head panic (with what the base did), or a divergence.
+#[derive(Clone, Debug)]
+struct Hit {
+    /// Deduplication key: the head panic's location, or `divergence`.
+    key: String,
+    head: Seen,
+    base: Option<Seen>,
+}
+
+/// Runs head (and base, when there is one) on one input.
+fn exec<A: Gen>(a: &A, t: &Target<A>, opts: &Opts) -> Option<Hit> {
+    EXECS.fetch_add(1, Ordering::Relaxed);
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    if let Some(path) = &opts.record {
+        let line = serde_json::json!({"seq": seq, "args": (t.render)(a)}).to_string();
+        let _ = std::fs::write(path, line);
+    }
+    if opts.base_at == Some(seq) {
+        let base = t.base.map(|_| call_side(a, t, "base", seq, false));
+        emit(serde_json::json!({"event": "base_check", "seq": seq, "base": base.map(|b| b.json())}));
+        std::process::exit(0);
+    }
+    let compare = t.base.is_some();
+    let head = call_side(a, t, "head", seq, compare);
+    let base = if compare { Some(call_side(a, t, "base", seq, true)) } else { None };
+    match (&head, &base) {
+        (Seen::Panicked(c), _) => Some(Hit { key: c.key(), head, base }),
+        (Seen::Returned(Some(h)), Some(Seen::Returned(Some(b)))) if h != b => {
+            Some(Hit { key: "divergence".into(), head, base })
+        }
+        _ => None,
+    }
+}
+
+fn emit_hit<A: Gen>(engine: &str, hit: &Hit, a: &A, t: &Target<A>, seq: u64) {
+    let (kind, head) = match &hit.head {
+        Seen::Panicked(c) => ("panic", c.json()),
+        Seen::Returned(v) => ("divergence", serde_json::json!({"returned": v})),
+    };
+    let mut line = serde_json::json!({
+        "event": "finding", "engine": engine, "kind": kind, "side": "head", "args": (t.render)(a),
+        "seq": seq, "elapsed_ms": elapsed_ms(), "base": hit.base.as_ref().map(|b| b.json()),
+        "head_outcome": head,
+    });
+    if let Seen::Panicked(c) = &hit.head {
+        line["message"] = c.message.clone().into();
+        line["file"] = c.file.clone().into();
+        line["line"] = c.line.into();
+        line["column"] = c.column.into();
+    }
+    emit(line);
 }
 
 fn set_engine(name: &'static str) {
@@ -831,7 +1089,7 @@ fn set_engine(name: &'static str) {
 }
 
 /// Runs the selected engines on one target within its budget.
-pub fn run<A: Gen + std::fmt::Debug>(opts: &Opts, lits: &Lits, render: fn(&A) -> Vec<String>, call: fn(&A)) {
+pub fn run<A: Gen>(opts: &Opts, lits: &Lits, target: Target<A>) {
     START.get_or_init(Instant::now);
     let file = OpenOptions::new().create(true).append(true).open(&opts.results).unwrap_or_else(|e| {
         eprintln!("edgecheck-harness: cannot open {}: {e}", opts.results.display());
@@ -842,38 +1100,35 @@ pub fn run<A: Gen + std::fmt::Debug>(opts: &Opts, lits: &Lits, render: fn(&A) ->
     LIMIT_BYTES.store(opts.malloc_limit_mb << 20, Ordering::Relaxed);
     start_watchdog(opts.timeout);
     let deadline = Instant::now() + opts.budget;
-    let mut known: HashSet<(String, u32, u32)> = HashSet::new();
+    let mut known: HashSet<String> = HashSet::new();
     let has = |e: &str| opts.engines.iter().any(|x| x == e);
     if has("edge") {
         set_engine("edge");
         // The edge engine gets at most 40% of the budget: it is usually done long before.
         let edge_deadline = Instant::now() + opts.budget.mul_f32(if has("proptest") { 0.4 } else { 1.0 });
-        run_edge(opts, lits, render, call, edge_deadline, &mut known);
+        run_edge(opts, lits, &target, edge_deadline, &mut known);
     }
     if has("proptest") && known.len() < MAX_FINDINGS {
         set_engine("proptest");
         EXECS.store(0, Ordering::Relaxed);
-        run_proptest(opts, lits, render, call, deadline, &mut known);
+        run_proptest(opts, lits, &target, deadline, &mut known);
     }
 }
 
-fn run_edge<A: Gen>(
-    opts: &Opts,
-    lits: &Lits,
-    render: fn(&A) -> Vec<String>,
-    call: fn(&A),
-    deadline: Instant,
-    known: &mut HashSet<(String, u32, u32)>,
-) {
+fn run_edge<A: Gen>(opts: &Opts, lits: &Lits, t: &Target<A>, deadline: Instant, known: &mut HashSet<String>) {
     EXECS.store(0, Ordering::Relaxed);
     let inputs = A::edges_capped(lits, TOP_EDGE_CAP);
     for (i, a) in inputs.iter().enumerate() {
-        if i % 64 == 0 && Instant::now() > deadline {
-            break;
+        // A replay runs exactly the inputs of the original run; a run stops at its deadline.
+        match opts.edge_execs {
+            Some(n) if i as u64 >= n => break,
+            None if i % 64 == 0 && Instant::now() > deadline => break,
+            _ => {}
         }
-        if let Some(c) = exec(a, render, call, opts) {
-            if known.insert(c.key()) {
-                emit_finding("edge", &c, render(a));
+        let seq = SEQ.load(Ordering::Relaxed);
+        if let Some(hit) = exec(a, t, opts) {
+            if known.insert(hit.key.clone()) {
+                emit_hit("edge", &hit, a, t, seq);
                 if known.len() >= MAX_FINDINGS {
                     break;
                 }
@@ -883,14 +1138,7 @@ fn run_edge<A: Gen>(
     emit(serde_json::json!({"event": "stats", "engine": "edge", "execs": EXECS.load(Ordering::Relaxed)}));
 }
 
-fn run_proptest<A: Gen + std::fmt::Debug>(
-    opts: &Opts,
-    lits: &Lits,
-    render: fn(&A) -> Vec<String>,
-    call: fn(&A),
-    deadline: Instant,
-    known: &mut HashSet<(String, u32, u32)>,
-) {
+fn run_proptest<A: Gen>(opts: &Opts, lits: &Lits, t: &Target<A>, deadline: Instant, known: &mut HashSet<String>) {
     let strategy = A::strategy(lits);
     let mut batch: u64 = 0;
     while Instant::now() < deadline && known.len() < MAX_FINDINGS {
@@ -906,38 +1154,41 @@ fn run_proptest<A: Gen + std::fmt::Debug>(
         seed[8..16].copy_from_slice(&batch.to_le_bytes());
         batch += 1;
         let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
-        // The first new failure of a batch is the one shrinking follows; other failures met
-        // while shrinking count as passes so that the minimal input keeps the same bug.
-        let chased: RefCell<Option<(String, u32, u32)>> = RefCell::new(None);
+        // The first new hit of a batch is the one shrinking follows; other hits met while
+        // shrinking count as passes so that the minimal input keeps the same bug.
+        let chased: RefCell<Option<String>> = RefCell::new(None);
         let known_now = known.clone();
         let result = runner.run(&strategy, |a| {
             if Instant::now() > deadline && chased.borrow().is_none() {
                 return Ok(());
             }
-            match exec(&a, render, call, opts) {
+            match exec(&a, t, opts) {
                 None => Ok(()),
-                Some(c) if known_now.contains(&c.key()) => Ok(()),
-                Some(c) => {
+                Some(h) if known_now.contains(&h.key) => Ok(()),
+                Some(h) => {
                     let mut chased = chased.borrow_mut();
                     match &*chased {
                         None => {
-                            *chased = Some(c.key());
-                            Err(TestCaseError::fail(c.message))
+                            *chased = Some(h.key.clone());
+                            Err(TestCaseError::fail(h.key))
                         }
-                        Some(k) if *k == c.key() => Err(TestCaseError::fail(c.message)),
+                        Some(k) if *k == h.key => Err(TestCaseError::fail(h.key)),
                         Some(_) => Ok(()),
                     }
                 }
             }
         });
         if let Err(TestError::Fail(_, minimal)) = result {
-            if let Some(c) = exec(&minimal, render, call, opts) {
-                if known.insert(c.key()) {
-                    emit_finding("proptest", &c, render(&minimal));
+            let seq = SEQ.load(Ordering::Relaxed);
+            match exec(&minimal, t, opts) {
+                Some(hit) if known.insert(hit.key.clone()) => emit_hit("proptest", &hit, &minimal, t, seq),
+                Some(_) => {}
+                // Flaky: the minimal input passed on replay; remember the key anyway.
+                None => {
+                    if let Some(k) = chased.into_inner() {
+                        known.insert(k);
+                    }
                 }
-            } else if let Some(k) = chased.into_inner() {
-                // Flaky: the minimal input passed on replay; remember the location anyway.
-                known.insert(k);
             }
         }
     }

@@ -79,6 +79,14 @@ pub struct Cli {
     #[arg(long, value_name = "MIB", default_value_t = 2048)]
     pub memory_limit: u64,
 
+    /// Which findings make the exit status 1: those the change introduced, any, or none.
+    #[arg(long, value_enum, value_name = "WHICH", default_value = "introduced")]
+    pub fail_on: FailOn,
+
+    /// Count -0.0 and 0.0 as different results when comparing with the code before the change.
+    #[arg(long)]
+    pub strict_floats: bool,
+
     /// Report format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
@@ -108,6 +116,16 @@ pub struct Cli {
 pub enum Format {
     Human,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Findings the change introduced (the code before it did not fail the same way).
+    Introduced,
+    /// Every finding, pre-existing ones too.
+    Any,
+    /// None: exit 0 whatever is found (errors still exit 2).
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

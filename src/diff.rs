@@ -249,6 +249,87 @@ pub fn changes_from_diff_text(text: &str) -> Result<ChangeSet, String> {
     parse_diff_bytes(text.as_bytes(), None)
 }
 
+/// The files as they were before the change a diff file describes: `head` with every patch of
+/// the diff undone. `key` maps a path as the diff names it to a key of `head` (None: a file
+/// outside the files at hand, left alone).
+pub fn undo_diff_file(
+    path: &Path,
+    head: &BTreeMap<PathBuf, Vec<u8>>,
+    key: &dyn Fn(&Path) -> Option<PathBuf>,
+) -> Result<BTreeMap<PathBuf, Vec<u8>>> {
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::DiffFile(path.to_path_buf(), e.to_string()))?;
+    undo_diff(&bytes, head, key).map_err(|msg| Error::DiffFile(path.to_path_buf(), msg))
+}
+
+fn undo_diff(
+    bytes: &[u8],
+    head: &BTreeMap<PathBuf, Vec<u8>>,
+    key: &dyn Fn(&Path) -> Option<PathBuf>,
+) -> Result<BTreeMap<PathBuf, Vec<u8>>, String> {
+    let mut base = head.clone();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(base);
+    }
+    let is_git = bytes
+        .split(|&b| b == b'\n')
+        .any(|line| line.starts_with(b"diff --git "));
+    let options = if is_git {
+        ParseOptions::gitdiff()
+    } else {
+        ParseOptions::unidiff()
+    };
+    let patches = PatchSet::parse_bytes(bytes, options)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not a unified diff: {e}"))?;
+    let strip = usize::from(has_git_prefixes(&patches));
+    for file in &patches {
+        let Some(patch) = file.patch().as_text() else {
+            continue;
+        };
+        let reverse = patch.reverse();
+        let undo = |after: Option<&Vec<u8>>| {
+            diffy::apply_bytes(after.map(Vec::as_slice).unwrap_or(b""), &reverse)
+                .map_err(|e| format!("the diff does not apply to the files as they are now: {e}"))
+        };
+        let op = match file.operation() {
+            FileOperation::Rename { .. } | FileOperation::Copy { .. } => file.operation().clone(),
+            other => other.strip_prefix(strip),
+        };
+        let k = |p: &[u8]| key(&path_from_bytes(p));
+        match op {
+            FileOperation::Create(p) => {
+                if let Some(k) = k(&p) {
+                    base.remove(&k);
+                }
+            }
+            FileOperation::Delete(p) => {
+                if let Some(k) = k(&p) {
+                    base.insert(k, undo(None)?);
+                }
+            }
+            FileOperation::Modify {
+                original: from,
+                modified: to,
+            }
+            | FileOperation::Rename { from, to } => {
+                let (Some(from), Some(to)) = (k(&from), k(&to)) else {
+                    continue;
+                };
+                let before = undo(head.get(&to))?;
+                base.remove(&to);
+                base.insert(from, before);
+            }
+            FileOperation::Copy { to, .. } => {
+                if let Some(k) = k(&to) {
+                    base.remove(&k);
+                }
+            }
+        }
+    }
+    Ok(base)
+}
+
 /// Parses a unified diff, stripping `strip` leading path components, or detecting whether to
 /// strip one when None. Bytes rather than text, since changed files need not be UTF-8.
 fn parse_diff_bytes(bytes: &[u8], strip: Option<usize>) -> Result<ChangeSet, String> {
@@ -847,5 +928,22 @@ mod tests {
         let staged = change(&changes, "src/staged.rs");
         assert!(staged.is_new);
         assert_eq!(staged.added, vec![(1, 2)]);
+    }
+
+    #[test]
+    fn undoing_a_diff_gives_the_files_before_it() {
+        let text = "diff --git a/src/lib.rs b/src/lib.rs\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,2 +1,2 @@\n fn a() {}\n-fn b() { 1 }\n+fn b() { 2 }\ndiff --git a/src/new.rs b/src/new.rs\nnew file mode 100644\n--- /dev/null\n+++ b/src/new.rs\n@@ -0,0 +1 @@\n+fn c() {}\n";
+        let mut head = BTreeMap::new();
+        head.insert(
+            PathBuf::from("src/lib.rs"),
+            b"fn a() {}\nfn b() { 2 }\n".to_vec(),
+        );
+        head.insert(PathBuf::from("src/new.rs"), b"fn c() {}\n".to_vec());
+        let base = undo_diff(text.as_bytes(), &head, &|p| Some(p.to_path_buf())).unwrap();
+        assert_eq!(
+            base[&PathBuf::from("src/lib.rs")],
+            b"fn a() {}\nfn b() { 1 }\n".to_vec()
+        );
+        assert!(!base.contains_key(&PathBuf::from("src/new.rs")));
     }
 }

@@ -32,6 +32,8 @@ pub enum Error {
     DiffFile(PathBuf, String),
     #[error("the crate does not build:\n{0}\nfix the build error (it also fails under `cargo build`) and run again")]
     CrateBuild(String),
+    #[error("cargo could not build the generated harness:\n{0}")]
+    HarnessBuild(String),
     #[error("no function matches `{0}`: give its path inside the crate, e.g. `text::truncate` or `Stack::pop`")]
     NoSuchFunction(String),
     #[error("{0}")]

@@ -27,6 +27,8 @@ pub struct HarnessDep {
 pub struct Target<'a> {
     pub id: usize,
     pub dep_alias: &'a str,
+    /// The dependency that exposes the base version of the function, when there is one.
+    pub base_alias: Option<&'a str>,
     pub func: &'a ChangedFn,
     pub plan: &'a CallPlan,
 }
@@ -36,7 +38,10 @@ pub struct Target<'a> {
 /// several workspaces can share one cargo target dir.
 pub fn render(name: &str, deps: &[HarnessDep], targets: &[Target]) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut files = BTreeMap::new();
-    files.insert(PathBuf::from("Cargo.toml"), manifest(name, deps).into_bytes());
+    files.insert(
+        PathBuf::from("Cargo.toml"),
+        manifest(name, deps).into_bytes(),
+    );
     files.insert(PathBuf::from("src/main.rs"), MAIN_RS.as_bytes().to_vec());
     files.insert(
         PathBuf::from("src/runtime.rs"),
@@ -126,27 +131,80 @@ fn target_module(t: &Target) -> TokenStream {
         let idx = syn::Index::from(i);
         render_expr(&a.ty, quote!(&a.#idx), 0)
     });
-    let convs = t.plan.args.iter().enumerate().map(|(i, a)| {
-        let idx = syn::Index::from(i);
-        conv_expr(&a.ty, quote!(&a.#idx), 0, true)
-    });
-    let dep = format_ident!("{}", t.dep_alias);
-    let path = wrapper_path(&t.func.module, t.id)
-        .into_iter()
-        .map(|s| format_ident!("{}", s));
+    let head = call_fn(t, t.dep_alias, "head");
+    let (base_fn, base_ref) = match t.base_alias {
+        Some(alias) => (call_fn(t, alias, "base"), quote!(Some(base))),
+        None => (quote!(), quote!(None)),
+    };
     quote! {
         #![doc = #doc]
         use crate::runtime as rt;
+        #[allow(unused_imports)]
+        use rt::{ViaCanon as _, ViaDebug as _, ViaNothing as _};
         type Args = (#(#owned,)*);
         static LITS: rt::Lits = #lits;
         fn render(a: &Args) -> Vec<String> {
             vec![#(#renders),*]
         }
-        fn call(a: &Args) {
-            let _ = ::#dep #(:: #path)* (#(#convs),*);
-        }
+        #head
+        #base_fn
         pub fn run(opts: &rt::Opts) {
-            rt::run::<Args>(opts, &LITS, render, call)
+            rt::run::<Args>(opts, &LITS, rt::Target { render, head, base: #base_ref })
+        }
+    }
+}
+
+/// `fn head(a: &Args, observe: bool) -> Option<String>`: calls one version of the function on
+/// an input and, when asked, observes its result and the `&mut` arguments after the call.
+fn call_fn(t: &Target, dep_alias: &str, name: &str) -> TokenStream {
+    let fn_name = format_ident!("{}", name);
+    let dep = format_ident!("{}", dep_alias);
+    let path = wrapper_path(&t.func.module, t.id)
+        .into_iter()
+        .map(|s| format_ident!("{}", s));
+    let mut locals = Vec::new();
+    let mut observed = Vec::new();
+    let args: Vec<TokenStream> = t
+        .plan
+        .args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let idx = syn::Index::from(i);
+            let Ty::Ref {
+                mutable: true,
+                inner,
+            } = &a.ty
+            else {
+                return conv_expr(&a.ty, quote!(&a.#idx), 0, true);
+            };
+            // A `&mut` argument borrows a local, so it can be observed after the call.
+            let m = format_ident!("m{}", i);
+            observed.push(quote!((&&&rt::Obs(&#m)).observe()));
+            match &**inner {
+                Ty::Slice(e) if !e.has_ref() => {
+                    locals.push(quote!(let mut #m = ::std::clone::Clone::clone(&a.#idx);));
+                    quote!(&mut #m[..])
+                }
+                inner => {
+                    let value = conv_expr(inner, quote!(&a.#idx), 0, true);
+                    locals.push(quote!(let mut #m = #value;));
+                    quote!(&mut #m)
+                }
+            }
+        })
+        .collect();
+    quote! {
+        fn #fn_name(a: &Args, observe: bool) -> Option<String> {
+            #(#locals)*
+            let result = {
+                let r = ::#dep #(:: #path)* (#(#args),*);
+                if observe { (&&&rt::Obs(&r)).observe() } else { None }
+            };
+            if !observe {
+                return None;
+            }
+            rt::join_obs(vec![result, #(#observed),*])
         }
     }
 }

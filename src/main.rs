@@ -1,7 +1,8 @@
 //! `cargo edgecheck`: finds the edge cases a code change missed. This file wires the stages of
-//! the pipeline together (see DESIGN.md in the project root): workspace → diff → select → plan →
-//! shadow → generate → build → run → triage → report.
+//! the pipeline together (see the README's "How it works"): workspace → diff → select → plan →
+//! base → shadow → generate → build → run → triage → report.
 
+mod base;
 mod build;
 mod cli;
 mod diff;
@@ -22,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 
-use crate::cli::{Cli, ColorChoice, Format};
+use crate::base::{BaseSide, BaseSource, BaseTree};
+use crate::cli::{Cli, ColorChoice, FailOn, Format};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::report::{FunctionReport, Progress, Report, Timing};
@@ -39,22 +41,20 @@ fn main() -> ExitCode {
     let progress = Progress::new(cli.quiet);
     let outcome = run(&cli, &progress);
     progress.finish();
-    match outcome {
-        Ok(report) => match emit(&cli, &report) {
-            Ok(()) => ExitCode::from(if report.findings.iter().any(|f| f.introduced) {
-                1
-            } else {
-                0
-            }),
-            Err(e) => fail(&e),
-        },
-        Err(e) => fail(&e),
+    match outcome.and_then(|report| emit(&cli, &report).map(|()| report)) {
+        Ok(report) => {
+            let failing = report.findings.iter().any(|f| match cli.fail_on {
+                FailOn::Introduced => f.introduced,
+                FailOn::Any => true,
+                FailOn::Never => false,
+            });
+            ExitCode::from(u8::from(failing))
+        }
+        Err(e) => {
+            eprintln!("{} {e}", console::style("error:").red().bold().for_stderr());
+            ExitCode::from(2)
+        }
     }
-}
-
-fn fail(e: &Error) -> ExitCode {
-    eprintln!("{} {e}", console::style("error:").red().bold().for_stderr());
-    ExitCode::from(2)
 }
 
 /// Writes the report where and how the user asked.
@@ -64,10 +64,10 @@ fn emit(cli: &Cli, report: &Report) -> Result<()> {
         Format::Json => report.to_json(),
         Format::Human if to_file => console::strip_ansi_codes(&report.to_human()).into_owned(),
         Format::Human => {
-            if cli.color == ColorChoice::Never {
-                console::set_colors_enabled(false);
-            } else if cli.color == ColorChoice::Always {
-                console::set_colors_enabled(true);
+            match cli.color {
+                ColorChoice::Never => console::set_colors_enabled(false),
+                ColorChoice::Always => console::set_colors_enabled(true),
+                ColorChoice::Auto => {}
             }
             report.to_human()
         }
@@ -82,11 +82,20 @@ fn emit(cli: &Cli, report: &Report) -> Result<()> {
     }
 }
 
-/// A selected function with its plan, in the package it belongs to.
+/// A selected function with its plan and its counterpart before the change.
 struct Selected {
     package: usize,
     func: ChangedFn,
     plan: Plan,
+    /// The counterpart, or why there is none to compare with.
+    base: std::result::Result<BaseSide, String>,
+}
+
+/// Which lines changed, where reports point, and where the base comes from.
+struct Change {
+    changes: Option<diff::ChangeSet>,
+    report_root: PathBuf,
+    base: Option<BaseSource>,
 }
 
 /// Runs the whole pipeline and returns the report.
@@ -103,97 +112,41 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
         },
         &cwd,
     )?;
-
-    // Which lines changed, and what paths in reports are relative to.
     progress.step("finding the changed functions");
-    let (changes, report_root) = if !cli.functions.is_empty() {
-        (
-            None,
-            diff::repo_root(&ws.root).unwrap_or_else(|_| ws.root.clone()),
-        )
-    } else if let Some(diff_file) = &cli.diff {
-        let diff_file = if diff_file.is_absolute() {
-            diff_file.clone()
-        } else {
-            cwd.join(diff_file)
-        };
-        let changes = diff::changes_from_diff_file(&diff_file)?;
-        let root = diff_root(&changes, &ws.root);
-        (Some(changes), root)
-    } else {
-        let repo = diff::repo_root(&ws.root)?;
-        let base = diff::resolve_base(&repo, cli.base.as_deref())?;
-        (Some(diff::changes_from_git(&repo, &base)?), repo)
-    };
-
-    let mut modules_per_package: Vec<Vec<Module>> = Vec::new();
-    let mut selected: Vec<Selected> = Vec::new();
-    let mut notes: Vec<FunctionReport> = Vec::new();
-    for (i, pkg) in ws.packages.iter().enumerate() {
-        let Some(lib) = &pkg.lib else {
-            modules_per_package.push(Vec::new());
-            continue;
-        };
-        let modules = select::scan_modules(lib)?;
-        let funcs = match &changes {
-            Some(ch) => select::select_changed(lib, &modules, ch, &report_root)?,
-            None => match select::select_by_path(lib, &modules, &cli.functions) {
-                Ok(f) => f,
-                // With several packages, a pattern needs to match in one of them only.
-                Err(Error::NoSuchFunction(_)) if ws.packages.len() > 1 => Vec::new(),
-                Err(e) => return Err(e),
-            },
-        };
-        for func in funcs {
-            let plan = plan::plan(&func);
-            selected.push(Selected {
-                package: i,
-                func,
-                plan,
-            });
-        }
-        modules_per_package.push(modules);
-    }
-    if changes.is_none() && selected.is_empty() {
-        return Err(Error::NoSuchFunction(cli.functions.join(", ")));
-    }
+    let change = find_change(cli, &ws, &cwd)?;
+    let (modules, mut selected, notes) = select_functions(cli, &ws, &change)?;
     let paths = PathMap {
         copy_root: ws.work.join("head"),
         ws_root: ws.root.clone(),
-        report_root: report_root.clone(),
+        report_root: change.report_root.clone(),
     };
-    // Binary-only packages with changes cannot be linked into a harness: say so.
-    for pkg in ws.packages.iter().filter(|p| p.lib.is_none()) {
-        if let Some(ch) = &changes {
-            let touched = ch
-                .files
-                .keys()
-                .any(|f| report_root.join(f).starts_with(&pkg.dir));
-            if touched {
-                notes.push(FunctionReport {
-                    function: pkg.name.clone(),
-                    file: paths.report_path(&pkg.dir),
-                    line: 0,
-                    status: "skipped",
-                    reason: Some(
-                        "binary-only package: only library crates can be linked into a harness"
-                            .into(),
-                    ),
-                    engines: BTreeMap::new(),
-                });
-            }
-        }
-    }
     if cli.verbose > 0 {
         progress.println(format!(
             "edgecheck: {} changed function(s); scratch dir {}",
             selected.len(),
-            ws.scratch.display()
+            ws.work.display()
         ));
     }
 
+    // The code before the change, and each function's counterpart in it.
+    let head_files = shadow::workspace_files(&ws.root)?;
+    let mut base_tree = None;
+    if let Some(source) = &change.base {
+        if selected.iter().any(|s| matches!(s.plan, Plan::Call(_))) {
+            progress.step("reading the code before the change");
+            let wanted: Vec<base::Wanted> = selected
+                .iter()
+                .map(|s| (s.package, &s.func, &s.plan))
+                .collect();
+            let (tree, sides) = base::prepare(&ws, source, &head_files, &wanted)?;
+            base_tree = tree;
+            for (s, side) in selected.iter_mut().zip(sides) {
+                s.base = side;
+            }
+        }
+    }
+
     // Shadow, generate and build; a target that does not compile is dropped and the rest rebuilt.
-    let mut dropped: BTreeMap<usize, String> = BTreeMap::new();
     let t_build = Instant::now();
     let jobs = cli
         .jobs
@@ -203,6 +156,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
                 .unwrap_or(2)
         })
         .max(1);
+    let mut dropped: BTreeMap<usize, String> = BTreeMap::new();
     let binary = loop {
         let callable: Vec<usize> = (0..selected.len())
             .filter(|i| matches!(selected[*i].plan, Plan::Call(_)) && !dropped.contains_key(i))
@@ -214,7 +168,14 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             "building the harness for {} function(s)",
             callable.len()
         ));
-        let spans = write_scratch(&ws, &modules_per_package, &selected, &callable)?;
+        let spans = write_scratch(
+            &ws,
+            &head_files,
+            &modules,
+            base_tree.as_ref(),
+            &selected,
+            &callable,
+        )?;
         let spec = build::BuildSpec {
             name: ws.harness_name.clone(),
             harness_dir: ws.work.join("harness"),
@@ -225,12 +186,28 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
         match build::build(&spec, &step)? {
             build::Outcome::Built { binary } => break Some(binary),
             build::Outcome::Failed { errors, stderr } => {
-                let blamed = blame(&errors, &spans, &spec.harness_dir, &callable);
-                if blamed.is_empty() {
-                    return Err(Error::CrateBuild(build_failure_text(&errors, &stderr)));
-                }
-                for (target, why) in blamed {
-                    dropped.insert(target, why);
+                let blamed = blame(
+                    &errors,
+                    &spans,
+                    &spec.harness_dir,
+                    &ws.work.join("base"),
+                    &callable,
+                    &selected,
+                );
+                match blamed {
+                    Blame::Unexplained => return Err(build_failure(&errors, &stderr)),
+                    Blame::Targets(list) => {
+                        for (t, side, why) in list {
+                            match side {
+                                Side::Base => {
+                                    selected[t].base = Err(format!("no comparable base: {why}"))
+                                }
+                                Side::Head => {
+                                    dropped.insert(t, why);
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -254,9 +231,14 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             jobs,
             seed: cli.seed,
             malloc_limit_mb: cli.memory_limit,
+            strict_floats: cli.strict_floats,
         };
         let engines: Vec<String> = cli.engines.iter().map(|e| e.name().to_string()).collect();
-        let run_jobs = run::plan_jobs(&callable, &engines, jobs, per_target);
+        let targets: Vec<(usize, bool)> = callable
+            .iter()
+            .map(|&t| (t, selected[t].base.is_ok()))
+            .collect();
+        let run_jobs = run::plan_jobs(&targets, &engines, jobs, per_target);
         progress.start_targets(callable.len() as u64, per_target * rounds);
         let mut on_done = |_: &run::TargetRun| progress.target_done();
         for r in run::run_all(&spec, run_jobs, &mut on_done)? {
@@ -273,7 +255,8 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             (Plan::Skip(why), _, _) => ("skipped", Some(why.clone()), BTreeMap::new()),
             (_, Some(why), _) => ("skipped", Some(why.clone()), BTreeMap::new()),
             (_, None, Some(r)) => {
-                findings.extend(triage::triage(&s.func, &r.findings, &paths));
+                let no_base = s.base.as_ref().err().map(String::as_str);
+                findings.extend(triage::triage(&s.func, &r.findings, &paths, no_base));
                 ("tested", None, r.execs.clone())
             }
             (_, None, None) => ("skipped", Some("not run".to_string()), BTreeMap::new()),
@@ -284,13 +267,20 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             line: s.func.line,
             status,
             reason,
+            base: match (&s.base, status) {
+                (Ok(_), "tested") => Some("compared with the code before the change".into()),
+                (Err(why), "tested") if change.base.is_some() => Some(why.clone()),
+                _ => None,
+            },
             engines,
         });
     }
     functions.extend(notes);
+    // Introduced findings first; then the rest, each group in the order found.
+    findings.sort_by_key(|f| (!f.introduced, f.elapsed_ms));
     Ok(Report {
         schema: report::SCHEMA,
-        base: changes.as_ref().and_then(|c| c.base.clone()),
+        base: change.changes.as_ref().and_then(|c| c.base.clone()),
         head: "working tree".into(),
         functions,
         findings,
@@ -300,6 +290,114 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             total_ms: t_start.elapsed().as_millis() as u64,
         },
     })
+}
+
+/// The change to test: from `--function` (no diff; a base only with an explicit `--base`), a
+/// diff file, or git.
+fn find_change(cli: &Cli, ws: &workspace::Workspace, cwd: &Path) -> Result<Change> {
+    if let Some(diff_file) = &cli.diff {
+        let file = if diff_file.is_absolute() {
+            diff_file.clone()
+        } else {
+            cwd.join(diff_file)
+        };
+        let changes = diff::changes_from_diff_file(&file)?;
+        let root = diff_root(&changes, &ws.root);
+        let base = Some(BaseSource::Diff {
+            file,
+            root: root.clone(),
+        });
+        return Ok(Change {
+            changes: Some(changes),
+            report_root: root,
+            base,
+        });
+    }
+    if !cli.functions.is_empty() {
+        let repo = diff::repo_root(&ws.root).ok();
+        let base = match (&repo, &cli.base) {
+            (Some(repo), Some(rev)) => Some(BaseSource::Commit {
+                repo: repo.clone(),
+                sha: diff::resolve_base(repo, Some(rev))?,
+            }),
+            _ => None,
+        };
+        return Ok(Change {
+            changes: None,
+            report_root: repo.unwrap_or_else(|| ws.root.clone()),
+            base,
+        });
+    }
+    let repo = diff::repo_root(&ws.root)?;
+    let sha = diff::resolve_base(&repo, cli.base.as_deref())?;
+    let changes = diff::changes_from_git(&repo, &sha)?;
+    Ok(Change {
+        changes: Some(changes),
+        report_root: repo.clone(),
+        base: Some(BaseSource::Commit { repo, sha }),
+    })
+}
+
+/// The changed (or named) functions of every selected package, with their plans; and notes for
+/// changed packages that cannot be tested at all.
+fn select_functions(
+    cli: &Cli,
+    ws: &workspace::Workspace,
+    change: &Change,
+) -> Result<(Vec<Vec<Module>>, Vec<Selected>, Vec<FunctionReport>)> {
+    let mut modules_per_package = Vec::new();
+    let mut selected = Vec::new();
+    let mut notes = Vec::new();
+    for (i, pkg) in ws.packages.iter().enumerate() {
+        let Some(lib) = &pkg.lib else {
+            modules_per_package.push(Vec::new());
+            let touched = change.changes.as_ref().is_some_and(|ch| {
+                ch.files
+                    .keys()
+                    .any(|f| change.report_root.join(f).starts_with(&pkg.dir))
+            });
+            if touched {
+                notes.push(FunctionReport {
+                    function: pkg.name.clone(),
+                    file: PathMap::relative(&change.report_root, &pkg.dir),
+                    line: 0,
+                    status: "skipped",
+                    reason: Some(
+                        "binary-only package: only library crates can be linked into a harness"
+                            .into(),
+                    ),
+                    base: None,
+                    engines: BTreeMap::new(),
+                });
+            }
+            continue;
+        };
+        let modules = select::scan_modules(lib)?;
+        let funcs = match &change.changes {
+            Some(ch) => select::select_changed(lib, &modules, ch, &change.report_root)?,
+            None => match select::select_by_path(lib, &modules, &cli.functions) {
+                Ok(f) => f,
+                // With several packages, a pattern needs to match in one of them only.
+                Err(Error::NoSuchFunction(_)) if ws.packages.len() > 1 => Vec::new(),
+                Err(e) => return Err(e),
+            },
+        };
+        for func in funcs {
+            let plan = plan::plan(&func);
+            let base = Err("no comparable base: no base revision".to_string());
+            selected.push(Selected {
+                package: i,
+                func,
+                plan,
+                base,
+            });
+        }
+        modules_per_package.push(modules);
+    }
+    if change.changes.is_none() && selected.is_empty() {
+        return Err(Error::NoSuchFunction(cli.functions.join(", ")));
+    }
+    Ok((modules_per_package, selected, notes))
 }
 
 /// The directory a `--diff` file's paths are relative to: the workspace root when its files are
@@ -315,24 +413,43 @@ fn diff_root(changes: &diff::ChangeSet, ws_root: &Path) -> PathBuf {
         .unwrap_or_else(|| ws_root.to_path_buf())
 }
 
-/// Writes the scratch copy with entry modules for `callable`, and the harness crate.
+fn head_alias(p: usize) -> String {
+    format!("edgecheck_p{p}")
+}
+
+fn base_alias(p: usize) -> String {
+    format!("edgecheck_b{p}")
+}
+
+/// Writes the scratch copies (head, and base when there is one) with entry modules for
+/// `callable`, and the harness crate. Returns where injected code landed.
 fn write_scratch(
     ws: &workspace::Workspace,
+    head_files: &BTreeMap<PathBuf, Vec<u8>>,
     modules: &[Vec<Module>],
+    base_tree: Option<&BaseTree>,
     selected: &[Selected],
     callable: &[usize],
 ) -> Result<Vec<shadow::InjectedSpan>> {
-    let copy_root = ws.work.join("head");
-    let mut files = shadow::workspace_files(&ws.root)?;
+    let head_root = ws.work.join("head");
+    let base_root = ws.work.join("base");
+    let mut files = head_files.clone();
     shadow::rewrite_manifests(&mut files, &ws.root)?;
+    let mut base_files = base_tree.map(|b| b.files.clone());
     let mut spans = Vec::new();
     let mut deps = Vec::new();
     let packages: BTreeSet<usize> = callable.iter().map(|&i| selected[i].package).collect();
     for &p in &packages {
-        let exposed: Vec<shadow::Exposed> = callable
-            .iter()
-            .filter(|&&i| selected[i].package == p)
-            .filter_map(|&i| match &selected[i].plan {
+        let pkg = &ws.packages[p];
+        let rel = pkg.dir.strip_prefix(&ws.root).unwrap_or(Path::new(""));
+        let in_package = || {
+            callable
+                .iter()
+                .copied()
+                .filter(move |&i| selected[i].package == p)
+        };
+        let exposed: Vec<shadow::Exposed> = in_package()
+            .filter_map(|i| match &selected[i].plan {
                 Plan::Call(plan) => Some(shadow::Exposed {
                     id: i,
                     func: &selected[i].func,
@@ -344,29 +461,59 @@ fn write_scratch(
         spans.extend(shadow::inject(
             &mut files,
             &ws.root,
-            &copy_root,
+            &head_root,
             &modules[p],
             &exposed,
         )?);
-        let pkg = &ws.packages[p];
-        let rel = pkg.dir.strip_prefix(&ws.root).unwrap_or(Path::new(""));
         deps.push(generate::HarnessDep {
-            alias: format!("edgecheck_p{p}"),
+            alias: head_alias(p),
             package: pkg.name.clone(),
-            path: copy_root.join(rel),
+            path: head_root.join(rel),
         });
+        let base_exposed: Vec<shadow::Exposed> = in_package()
+            .filter_map(|i| {
+                selected[i].base.as_ref().ok().map(|b| shadow::Exposed {
+                    id: i,
+                    func: &b.func,
+                    plan: &b.plan,
+                })
+            })
+            .collect();
+        if let (Some(tree), Some(bf)) = (base_tree, base_files.as_mut()) {
+            if !base_exposed.is_empty() {
+                spans.extend(shadow::inject(
+                    bf,
+                    &ws.work.join("base-src"),
+                    &base_root,
+                    &tree.modules[p],
+                    &base_exposed,
+                )?);
+                deps.push(generate::HarnessDep {
+                    alias: base_alias(p),
+                    package: base::base_package_name(&pkg.name),
+                    path: base_root.join(rel),
+                });
+            }
+        }
     }
-    shadow::sync_tree(&copy_root, &files)?;
+    shadow::sync_tree(&head_root, &files)?;
+    if let Some(bf) = &base_files {
+        shadow::sync_tree(&base_root, bf)?;
+    }
 
-    let aliases: Vec<String> = (0..ws.packages.len())
-        .map(|p| format!("edgecheck_p{p}"))
+    let aliases: Vec<(String, String)> = (0..ws.packages.len())
+        .map(|p| (head_alias(p), base_alias(p)))
         .collect();
     let targets: Vec<generate::Target> = callable
         .iter()
         .filter_map(|&i| match &selected[i].plan {
             Plan::Call(plan) => Some(generate::Target {
                 id: i,
-                dep_alias: &aliases[selected[i].package],
+                dep_alias: &aliases[selected[i].package].0,
+                base_alias: selected[i]
+                    .base
+                    .is_ok()
+                    .then(|| aliases[selected[i].package].1.as_str()),
                 func: &selected[i].func,
                 plan,
             }),
@@ -386,46 +533,83 @@ fn write_scratch(
     Ok(spans)
 }
 
-/// The targets that build errors point at, with the reason to give when dropping them. Errors
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Head,
+    Base,
+}
+
+/// Who build errors belong to.
+enum Blame {
+    /// Targets (or only their base side) to drop, with the reason.
+    Targets(Vec<(usize, Side, String)>),
+    /// An error in the user's own code at the head: the crate does not build.
+    Unexplained,
+}
+
+/// Pins build errors on targets: errors in a target's generated module or injected wrapper drop
+/// that target (only its base side when the base's code is at fault, or first when it has
+/// one); any error in the base copy outside injected code drops every base side. Errors
 /// anywhere else mean the crate itself does not build.
 fn blame(
     errors: &[build::Diag],
     spans: &[shadow::InjectedSpan],
     harness_dir: &Path,
+    base_root: &Path,
     callable: &[usize],
-) -> Vec<(usize, String)> {
-    let mut out: Vec<(usize, String)> = Vec::new();
-    let mut unexplained = false;
+    selected: &[Selected],
+) -> Blame {
+    let mut out: Vec<(usize, Side, String)> = Vec::new();
     for e in errors {
         let first_line = build::strip_ansi(&e.rendered)
             .lines()
             .next()
             .unwrap_or_default()
             .to_string();
-        let why = format!("the generated harness does not compile: {first_line}");
         let Some(file) = &e.file else {
-            unexplained = true;
-            continue;
+            return Blame::Unexplained;
         };
+        let in_base = file.starts_with(base_root);
         if let Some(t) = file
             .strip_prefix(harness_dir)
             .ok()
             .and_then(generate::target_of_file)
         {
-            out.push((t, why));
+            // A generated module that fails with a base side may fail because of it: drop that first.
+            let side = if selected.get(t).is_some_and(|s| s.base.is_ok()) {
+                Side::Base
+            } else {
+                Side::Head
+            };
+            out.push((
+                t,
+                side,
+                format!("the generated harness does not compile: {first_line}"),
+            ));
             continue;
         }
-        let hit: Vec<&shadow::InjectedSpan> = spans
-            .iter()
-            .filter(|s| {
-                &s.file == file
-                    && s.line == e.line
-                    && s.columns.0 <= e.column
-                    && e.column < s.columns.1
-            })
-            .collect();
-        match hit.first() {
-            Some(s) if s.target.is_some() => out.push((s.target.unwrap_or_default(), why)),
+        let hit = spans.iter().find(|s| {
+            &s.file == file && s.line == e.line && s.columns.0 <= e.column && e.column < s.columns.1
+        });
+        let side = if in_base { Side::Base } else { Side::Head };
+        match hit {
+            Some(s) if s.target.is_some() => {
+                let t = s.target.unwrap_or_default();
+                out.push((
+                    t,
+                    side,
+                    format!("the generated entry point does not compile: {first_line}"),
+                ));
+            }
+            _ if in_base => {
+                for &t in callable.iter().filter(|&&t| selected[t].base.is_ok()) {
+                    out.push((
+                        t,
+                        Side::Base,
+                        format!("the code before the change does not build ({first_line})"),
+                    ));
+                }
+            }
             Some(s) => {
                 // The module plumbing failed: every target reached through that file goes.
                 for &t in callable {
@@ -433,29 +617,38 @@ fn blame(
                         .iter()
                         .any(|x| x.target == Some(t) && x.file == s.file)
                     {
-                        out.push((t, why.clone()));
+                        out.push((
+                            t,
+                            Side::Head,
+                            format!("the generated entry point does not compile: {first_line}"),
+                        ));
                     }
                 }
             }
-            None => unexplained = true,
+            None => return Blame::Unexplained,
         }
     }
-    if unexplained {
-        return Vec::new();
+    if out.is_empty() {
+        return Blame::Unexplained;
     }
-    out
+    Blame::Targets(out)
 }
 
-/// The build errors that are the user's, as the compiler printed them (first few).
-fn build_failure_text(errors: &[build::Diag], stderr: &str) -> String {
+/// The user's build errors, as the compiler printed them (first few), or cargo's own failure.
+fn build_failure(errors: &[build::Diag], stderr: &str) -> Error {
     if errors.is_empty() {
-        let tail: Vec<&str> = stderr.lines().rev().take(12).collect();
-        return tail.into_iter().rev().collect::<Vec<_>>().join("\n");
+        let tail: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .rev()
+            .take(12)
+            .collect();
+        return Error::HarnessBuild(tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
     }
-    errors
+    let shown: Vec<String> = errors
         .iter()
         .take(3)
         .map(|e| build::strip_ansi(&e.rendered).trim_end().to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect();
+    Error::CrateBuild(shown.join("\n"))
 }

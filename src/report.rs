@@ -33,6 +33,9 @@ pub struct FunctionReport {
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Whether the function was compared with its version before the change, or why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
     /// Inputs tried per engine.
     pub engines: BTreeMap<String, u64>,
 }
@@ -53,7 +56,9 @@ impl Report {
     /// what was tested and what was skipped, and why.
     pub fn to_human(&self) -> String {
         let mut s = String::new();
-        for (i, f) in self.findings.iter().enumerate() {
+        let (introduced, others): (Vec<&Finding>, Vec<&Finding>) =
+            self.findings.iter().partition(|f| f.introduced);
+        for (i, f) in introduced.iter().enumerate() {
             let _ = writeln!(
                 s,
                 "{} {} in {}  {}",
@@ -72,9 +77,32 @@ impl Report {
             if let Some(l) = &f.location {
                 let _ = writeln!(s, "   at:       {}:{}:{}", l.file, l.line, l.column);
             }
+            if let Some(b) = &f.base {
+                let _ = writeln!(s, "   before:   {b}");
+            }
             let _ = writeln!(s, "   regression test:");
             for line in f.regression_test.lines() {
                 let _ = writeln!(s, "     {}", style(line).dim());
+            }
+            s.push('\n');
+        }
+        if !others.is_empty() {
+            let _ = writeln!(
+                s,
+                "{}",
+                style("not introduced by the change (the code before it fails the same way):")
+                    .bold()
+            );
+            for f in &others {
+                let _ = writeln!(
+                    s,
+                    "   {} {} in {}: {}  {}",
+                    f.label,
+                    f.kind,
+                    f.function,
+                    f.input,
+                    style(&f.message).dim()
+                );
             }
             s.push('\n');
         }
@@ -103,10 +131,10 @@ impl Report {
             s.push('\n');
         }
         let execs: u64 = self.functions.iter().flat_map(|f| f.engines.values()).sum();
-        let verdict = match self.findings.len() {
-            0 => style("no edge case found".to_string()).green().bold(),
-            1 => style("1 finding".to_string()).red().bold(),
-            n => style(format!("{n} findings")).red().bold(),
+        let verdict = match introduced.len() {
+            0 => style("no edge case introduced".to_string()).green().bold(),
+            1 => style("1 finding introduced".to_string()).red().bold(),
+            n => style(format!("{n} findings introduced")).red().bold(),
         };
         let _ = writeln!(
             s,

@@ -1,4 +1,4 @@
-//! Runs the harness: one process per target under its share of the budget, on all cores; a hang or crash ends only its own process, and its input is recovered.
+//! Runs the harness: one process per target under its share of the budget, on all cores; a hang or crash ends only its own process, its input is recovered, and the base version is tried on it.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -24,6 +24,7 @@ pub struct RunSpec {
     pub jobs: usize,
     pub seed: u64,
     pub malloc_limit_mb: u64,
+    pub strict_floats: bool,
 }
 
 /// One process to run: a target, for `budget`, with the given engines and seed.
@@ -34,31 +35,82 @@ pub struct Job {
     pub engines: Vec<String>,
     /// Which of the target's processes this is: each gets its own seed and files.
     pub worker: usize,
+    /// The target calls a base version too, so inputs that end the process are tried on it.
+    pub has_base: bool,
+    phase: Phase,
+}
+
+/// Why a process runs: the run itself, or a replay of it that completes a finding.
+#[derive(Debug, Clone)]
+enum Phase {
+    Run,
+    /// The run crashed: replay it writing each input down, to learn the one that crashed.
+    Record {
+        crash: RawFinding,
+        edge_execs: Option<u64>,
+    },
+    /// Replay up to the input of a finding that ended the process, and call the base there.
+    BaseCheck {
+        finding: RawFinding,
+        seq: u64,
+        edge_execs: Option<u64>,
+    },
 }
 
 /// The processes for `targets`, each running for `budget`. When there are fewer targets than
 /// jobs, a target gets several processes: the first runs every engine, the others only the
 /// random ones with other seeds, so that every core works.
-pub fn plan_jobs(targets: &[usize], engines: &[String], jobs: usize, budget: Duration) -> Vec<Job> {
+pub fn plan_jobs(
+    targets: &[(usize, bool)],
+    engines: &[String],
+    jobs: usize,
+    budget: Duration,
+) -> Vec<Job> {
     let workers = (jobs / targets.len().max(1)).max(1);
-    let random: Vec<String> = engines.iter().filter(|e| e.as_str() != "edge").cloned().collect();
+    let random: Vec<String> = engines
+        .iter()
+        .filter(|e| e.as_str() != "edge")
+        .cloned()
+        .collect();
     let mut out = Vec::new();
-    for &target in targets {
-        out.push(Job { target, budget, engines: engines.to_vec(), worker: 0 });
+    for &(target, has_base) in targets {
+        let job = |engines: Vec<String>, worker| Job {
+            target,
+            budget,
+            engines,
+            worker,
+            has_base,
+            phase: Phase::Run,
+        };
+        out.push(job(engines.to_vec(), 0));
         for worker in 1..workers {
             if !random.is_empty() {
-                out.push(Job { target, budget, engines: random.clone(), worker });
+                out.push(job(random.clone(), worker));
             }
         }
     }
     out
 }
 
+/// What the base version did with an input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BaseOutcome {
+    /// It returned; the observation of its result, when its type can be observed.
+    Returned(Option<String>),
+    Panicked {
+        message: String,
+        location: Option<(String, u32, u32)>,
+    },
+    /// It ended the process too: `timeout`, `oom` or `crash`.
+    Ended(String),
+}
+
 /// A finding as the harness reported it, before triage.
 #[derive(Debug, Clone)]
 pub struct RawFinding {
     pub engine: String,
-    /// `panic` for caught panics; `timeout`, `oom` and `crash` for what ended the process.
+    /// `panic` for caught panics, `divergence` when head and base differ; `timeout`, `oom` and
+    /// `crash` for what ended the process.
     pub kind: String,
     pub message: String,
     pub location: Option<(String, u32, u32)>,
@@ -66,9 +118,25 @@ pub struct RawFinding {
     pub args: Option<Vec<String>>,
     /// Milliseconds since the start of the run stage.
     pub elapsed_ms: u64,
+    /// The input's position in the process's sequence, for replays.
+    pub seq: Option<u64>,
+    /// What the base did with the same input, when it was tried.
+    pub base: Option<BaseOutcome>,
+    /// For a divergence: the observation of the head's result.
+    pub head_value: Option<String>,
 }
 
-/// Everything one target's process (and its replay, after a crash) gave.
+impl RawFinding {
+    /// What the base returned, when it returned an observable value.
+    pub fn base_value(&self) -> Option<&str> {
+        match &self.base {
+            Some(BaseOutcome::Returned(Some(v))) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Everything one target's processes (and their replays) gave.
 #[derive(Debug, Clone, Default)]
 pub struct TargetRun {
     pub target: usize,
@@ -83,8 +151,6 @@ struct Running {
     started: Instant,
     results: PathBuf,
     stderr: PathBuf,
-    /// Set for a replay after a crash: the crash to complete with the recorded input.
-    replay_of: Option<RawFinding>,
     record: Option<PathBuf>,
 }
 
@@ -97,20 +163,17 @@ pub fn run_all(
     let t0 = Instant::now();
     std::fs::create_dir_all(&spec.scratch)
         .map_err(|e| Error::io(format!("creating {}", spec.scratch.display()), e))?;
-    let mut queue: VecDeque<(Job, Option<RawFinding>)> =
-        jobs.into_iter().map(|j| (j, None)).collect();
-    let mut running: Vec<Running> = Vec::new();
-    let mut runs: BTreeMap<usize, TargetRun> = BTreeMap::new();
     let mut outstanding: BTreeMap<usize, usize> = BTreeMap::new();
-    for (job, _) in &queue {
+    for job in &jobs {
         *outstanding.entry(job.target).or_default() += 1;
     }
+    let mut queue: VecDeque<Job> = jobs.into();
+    let mut running: Vec<Running> = Vec::new();
+    let mut runs: BTreeMap<usize, TargetRun> = BTreeMap::new();
     while !queue.is_empty() || !running.is_empty() {
         while running.len() < spec.jobs.max(1) {
-            let Some((job, replay_of)) = queue.pop_front() else {
-                break;
-            };
-            running.push(spawn(spec, job, replay_of)?);
+            let Some(job) = queue.pop_front() else { break };
+            running.push(spawn(spec, job)?);
         }
         std::thread::sleep(Duration::from_millis(10));
         let mut i = 0;
@@ -131,13 +194,13 @@ pub fn run_all(
                 continue;
             };
             let done = running.swap_remove(i);
-            let run = runs.entry(done.job.target).or_insert_with(|| TargetRun {
-                target: done.job.target,
+            let target = done.job.target;
+            let run = runs.entry(target).or_insert_with(|| TargetRun {
+                target,
                 ..Default::default()
             });
-            let target = done.job.target;
-            if let Some(replay) = finish(done, status, run, t0) {
-                queue.push_back(replay);
+            if let Some(next) = finish(done, status, run, t0) {
+                queue.push_back(next);
                 continue;
             }
             let left = outstanding.entry(target).or_default();
@@ -150,19 +213,30 @@ pub fn run_all(
     Ok(runs.into_values().collect())
 }
 
-fn spawn(spec: &RunSpec, job: Job, replay_of: Option<RawFinding>) -> Result<Running> {
-    let tag = if replay_of.is_some() { "replay" } else { "run" };
-    let results = spec.scratch.join(format!("t{}.{tag}.jsonl", job.target));
-    let stderr = spec.scratch.join(format!("t{}.{tag}.stderr", job.target));
-    let record = replay_of
-        .as_ref()
-        .map(|_| spec.scratch.join(format!("t{}.inflight.json", job.target)));
+fn spawn(spec: &RunSpec, job: Job) -> Result<Running> {
+    let tag = match job.phase {
+        Phase::Run => "run",
+        Phase::Record { .. } => "record",
+        Phase::BaseCheck { .. } => "base",
+    };
+    let stem = format!("t{}.w{}", job.target, job.worker);
+    let results = spec.scratch.join(format!("{stem}.{tag}.jsonl"));
+    let stderr = spec.scratch.join(format!("{stem}.{tag}.stderr"));
+    let record = matches!(job.phase, Phase::Record { .. })
+        .then(|| spec.scratch.join(format!("{stem}.inflight.json")));
     for p in [Some(&results), Some(&stderr), record.as_ref()]
         .into_iter()
         .flatten()
     {
         let _ = std::fs::remove_file(p);
     }
+    let (base_at, edge_execs) = match &job.phase {
+        Phase::Run => (None, None),
+        Phase::Record { edge_execs, .. } => (None, *edge_execs),
+        Phase::BaseCheck {
+            seq, edge_execs, ..
+        } => (Some(*seq), *edge_execs),
+    };
     let options = serde_json::json!({
         "target": format!("t{}", job.target),
         "engines": job.engines,
@@ -171,7 +245,10 @@ fn spawn(spec: &RunSpec, job: Job, replay_of: Option<RawFinding>) -> Result<Runn
         "seed": spec.seed.wrapping_add(job.worker as u64 * 0x9E37_79B9),
         "results": results,
         "record": record,
+        "base_at": base_at,
+        "edge_execs": edge_execs,
         "malloc_limit_mb": spec.malloc_limit_mb,
+        "strict_floats": spec.strict_floats,
     });
     let err_file = std::fs::File::create(&stderr)
         .map_err(|e| Error::io(format!("creating {}", stderr.display()), e))?;
@@ -196,7 +273,6 @@ fn spawn(spec: &RunSpec, job: Job, replay_of: Option<RawFinding>) -> Result<Runn
         started: Instant::now(),
         results,
         stderr,
-        replay_of,
         record,
     })
 }
@@ -209,65 +285,130 @@ fn kill_group(child: &mut Child) {
     let _ = child.kill();
 }
 
-/// Reads what a finished process reported. A crash queues a replay that records inputs, which
-/// is returned; otherwise the target's run is complete.
-fn finish(
-    done: Running,
-    status: ExitStatus,
-    run: &mut TargetRun,
-    t0: Instant,
-) -> Option<(Job, Option<RawFinding>)> {
-    let offset = (done.started - t0).as_millis() as u64;
-    let (findings, execs) = read_results(&done.results, offset);
-    if let Some(mut crash) = done.replay_of {
-        // The replay ran the same inputs in the same order, writing each before the call.
-        let crashed_again =
-            !status.success() && !matches!(status.code(), Some(EXIT_TIMEOUT | EXIT_OOM));
-        if crashed_again {
-            crash.args = done
-                .record
-                .as_ref()
-                .and_then(|p| std::fs::read_to_string(p).ok())
-                .and_then(|s| serde_json::from_str::<Vec<String>>(&s).ok());
-        } else {
-            crash
-                .message
-                .push_str(" (the replay did not crash again, so the input is unknown)");
-        }
-        run.findings.push(crash);
-        return None;
+/// How a process ended, as the runtime signals it.
+fn ended(status: ExitStatus) -> Option<&'static str> {
+    match status.code() {
+        Some(0) => None,
+        Some(EXIT_TIMEOUT) => Some("timeout"),
+        Some(EXIT_OOM) => Some("oom"),
+        _ => Some("crash"),
     }
-    for (engine, n) in execs {
-        *run.execs.entry(engine).or_default() += n;
-    }
-    run.findings.extend(findings);
-    if status.success() || matches!(status.code(), Some(EXIT_TIMEOUT | EXIT_OOM)) {
-        return None;
-    }
-    let stderr = std::fs::read_to_string(&done.stderr).unwrap_or_default();
-    let elapsed = done.started.elapsed();
-    let crash = RawFinding {
-        engine: run
-            .execs
-            .keys()
-            .last()
-            .cloned()
-            .unwrap_or_else(|| "edge".into()),
-        kind: crash_kind(&stderr).to_string(),
-        message: crash_message(status, &stderr),
-        location: None,
-        args: None,
-        elapsed_ms: offset + elapsed.as_millis() as u64,
-    };
-    // Recording every input slows the replay down: give it room to reach the same input.
-    let replay = Job { budget: elapsed * 3 + Duration::from_secs(2), ..done.job };
-    Some((replay, Some(crash)))
 }
 
-/// Findings and per-engine execution counts from a results file.
-fn read_results(path: &Path, offset_ms: u64) -> (Vec<RawFinding>, BTreeMap<String, u64>) {
+/// Reads what a finished process reported, and returns the replay to run next, if a finding
+/// needs one; otherwise this process's part of the target's run is complete.
+fn finish(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instant) -> Option<Job> {
+    let offset = (done.started - t0).as_millis() as u64;
+    let (findings, execs, base_check) = read_results(&done.results, offset);
+    let job = done.job;
+    let replay = |phase: Phase| Job {
+        budget: done.started.elapsed() * 3 + Duration::from_secs(2),
+        phase,
+        ..job.clone()
+    };
+    match job.phase.clone() {
+        Phase::Record {
+            mut crash,
+            edge_execs,
+        } => {
+            // The replay ran the same inputs in the same order, writing each before the call.
+            let recorded = (ended(status) == Some("crash"))
+                .then(|| {
+                    done.record
+                        .as_ref()
+                        .and_then(|p| std::fs::read_to_string(p).ok())
+                })
+                .flatten()
+                .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
+            match recorded {
+                Some(v) => {
+                    crash.args = v
+                        .get("args")
+                        .and_then(|a| serde_json::from_value(a.clone()).ok());
+                    crash.seq = v.get("seq").and_then(|s| s.as_u64());
+                }
+                None => crash
+                    .message
+                    .push_str(" (the replay did not crash again, so the input is unknown)"),
+            }
+            match crash.seq {
+                Some(seq) if job.has_base => Some(replay(Phase::BaseCheck {
+                    finding: crash,
+                    seq,
+                    edge_execs,
+                })),
+                _ => {
+                    run.findings.push(crash);
+                    None
+                }
+            }
+        }
+        Phase::BaseCheck { mut finding, .. } => {
+            finding.base = match (ended(status), base_check) {
+                (None, Some(b)) => b,
+                (Some(kind), _) => Some(BaseOutcome::Ended(kind.to_string())),
+                (None, None) => None,
+            };
+            run.findings.push(finding);
+            None
+        }
+        Phase::Run => {
+            let edge_execs = execs.get("edge").copied();
+            for (engine, n) in execs {
+                *run.execs.entry(engine).or_default() += n;
+            }
+            let mut next = None;
+            for f in findings {
+                let ends_process = matches!(f.kind.as_str(), "timeout" | "oom");
+                match (ends_process, f.seq) {
+                    (true, Some(seq)) if job.has_base => {
+                        next = Some(replay(Phase::BaseCheck {
+                            finding: f,
+                            seq,
+                            edge_execs,
+                        }))
+                    }
+                    _ => run.findings.push(f),
+                }
+            }
+            if next.is_some() || ended(status) != Some("crash") {
+                return next;
+            }
+            let stderr = std::fs::read_to_string(&done.stderr).unwrap_or_default();
+            let crash = RawFinding {
+                engine: run
+                    .execs
+                    .keys()
+                    .last()
+                    .cloned()
+                    .unwrap_or_else(|| "edge".into()),
+                kind: crash_kind(&stderr).to_string(),
+                message: crash_message(status, &stderr),
+                location: None,
+                args: None,
+                elapsed_ms: offset + done.started.elapsed().as_millis() as u64,
+                seq: None,
+                base: None,
+                head_value: None,
+            };
+            Some(replay(Phase::Record { crash, edge_execs }))
+        }
+    }
+}
+
+type Results = (
+    Vec<RawFinding>,
+    BTreeMap<String, u64>,
+    Option<Option<BaseOutcome>>,
+);
+
+/// Findings, per-engine execution counts and a base check's answer, from a results file.
+/// Findings the base version caused by hanging (the head returned) are not the head's and are
+/// left out.
+fn read_results(path: &Path, offset_ms: u64) -> Results {
     let mut findings = Vec::new();
     let mut execs = BTreeMap::new();
+    let mut base_check = None;
     let text = std::fs::read_to_string(path).unwrap_or_default();
     for line in text.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
@@ -285,39 +426,64 @@ fn read_results(path: &Path, offset_ms: u64) -> (Vec<RawFinding>, BTreeMap<Strin
                 *execs.entry(engine).or_default() +=
                     v.get("execs").and_then(|x| x.as_u64()).unwrap_or(0);
             }
+            Some("base_check") => base_check = Some(v.get("base").and_then(base_outcome)),
+            Some("finding") if s("side") == "base" => {}
             Some("finding") => {
-                let location = v
-                    .get("file")
-                    .and_then(|f| f.as_str())
-                    .filter(|f| !f.is_empty())
-                    .map(|f| {
-                        let n = |k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0) as u32;
-                        (f.to_string(), n("line"), n("column"))
-                    });
                 let args = v
                     .get("args")
                     .and_then(|a| serde_json::from_value::<Vec<String>>(a.clone()).ok());
+                let head_value = v
+                    .get("head_outcome")
+                    .and_then(|h| h.get("returned"))
+                    .and_then(|r| r.as_str())
+                    .map(str::to_string);
                 findings.push(RawFinding {
                     engine,
                     kind: s("kind"),
                     message: s("message"),
-                    location,
+                    location: location(&v),
                     args,
                     elapsed_ms: offset_ms
                         + v.get("elapsed_ms").and_then(|x| x.as_u64()).unwrap_or(0),
+                    seq: v.get("seq").and_then(|x| x.as_u64()),
+                    base: v.get("base").and_then(base_outcome),
+                    head_value,
                 });
             }
             _ => {}
         }
     }
-    (findings, execs)
+    (findings, execs, base_check)
+}
+
+fn location(v: &serde_json::Value) -> Option<(String, u32, u32)> {
+    let file = v
+        .get("file")
+        .and_then(|f| f.as_str())
+        .filter(|f| !f.is_empty())?;
+    let n = |k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0) as u32;
+    Some((file.to_string(), n("line"), n("column")))
+}
+
+/// `{"returned": "…"}` or `{"panicked": {…}}` as the runtime writes them.
+fn base_outcome(v: &serde_json::Value) -> Option<BaseOutcome> {
+    if let Some(r) = v.get("returned") {
+        return Some(BaseOutcome::Returned(r.as_str().map(str::to_string)));
+    }
+    let p = v.get("panicked")?;
+    Some(BaseOutcome::Panicked {
+        message: p
+            .get("message")
+            .and_then(|m| m.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        location: location(p),
+    })
 }
 
 /// What killed the process, from the runtime's last words.
 fn crash_kind(stderr: &str) -> &'static str {
-    if stderr.contains("memory allocation of")
-        || stderr.contains("capacity overflow") && stderr.contains("abort")
-    {
+    if stderr.contains("memory allocation of") {
         "oom"
     } else {
         "crash"
@@ -367,18 +533,26 @@ mod tests {
         std::fs::write(
             &p,
             concat!(
-                r#"{"event":"finding","engine":"edge","kind":"panic","message":"boom","file":"src/lib.rs","line":3,"column":9,"args":["1"],"elapsed_ms":5}"#,
+                r#"{"event":"finding","engine":"edge","kind":"panic","side":"head","message":"boom","file":"src/lib.rs","line":3,"column":9,"args":["1"],"elapsed_ms":5,"seq":7,"base":{"returned":"Some(1)"}}"#,
+                "\n",
+                r#"{"event":"finding","engine":"edge","kind":"timeout","side":"base","args":["2"],"seq":9}"#,
                 "\n",
                 r#"{"event":"stats","engine":"edge","execs":10}"#,
                 "\nnot json\n"
             ),
         )
         .unwrap();
-        let (f, e) = read_results(&p, 100);
-        assert_eq!(f.len(), 1);
+        let (f, e, b) = read_results(&p, 100);
+        assert_eq!(f.len(), 1, "the base's hang is not a finding of the head");
         assert_eq!(f[0].location, Some(("src/lib.rs".into(), 3, 9)));
         assert_eq!(f[0].elapsed_ms, 105);
+        assert_eq!(f[0].seq, Some(7));
+        assert_eq!(
+            f[0].base,
+            Some(BaseOutcome::Returned(Some("Some(1)".into())))
+        );
         assert_eq!(e["edge"], 10);
+        assert!(b.is_none());
     }
 
     #[test]
@@ -391,5 +565,23 @@ mod tests {
         assert!(m.contains("overflowed its stack"), "{m}");
         assert!(m.contains("SIGABRT"), "{m}");
         assert_eq!(crash_kind("memory allocation of 99999 bytes failed"), "oom");
+    }
+
+    #[test]
+    fn idle_cores_get_more_workers_for_a_target() {
+        let engines = vec!["edge".to_string(), "proptest".to_string()];
+        let jobs = plan_jobs(&[(0, false)], &engines, 2, Duration::from_secs(1));
+        assert_eq!(jobs.len(), 2);
+        assert_eq!(jobs[1].engines, vec!["proptest".to_string()]);
+        assert_eq!(
+            plan_jobs(
+                &[(0, false), (1, true)],
+                &engines,
+                2,
+                Duration::from_secs(1)
+            )
+            .len(),
+            2
+        );
     }
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::run::RawFinding;
+use crate::run::{BaseOutcome, RawFinding};
 use crate::select::{ChangedFn, FnKind};
 
 /// One edge case found, as reported.
@@ -14,8 +14,12 @@ pub struct Finding {
     pub id: String,
     pub function: String,
     pub kind: String,
-    /// Whether the change introduced it (always true until the base comparison exists).
+    /// Whether the change introduced it: the code before the change did not fail the same way
+    /// on the same input (or there is no code before it to compare with).
     pub introduced: bool,
+    /// `introduced`, `pre-existing`, or `expected` (a panic the doc comment announces under
+    /// `# Panics`, shared with the code before the change).
+    pub label: &'static str,
     pub engine: String,
     pub message: String,
     pub location: Option<Location>,
@@ -59,16 +63,43 @@ impl PathMap {
 
     /// A path in the user's tree, relative to the report root when it lies under it.
     pub fn report_path(&self, p: &Path) -> String {
-        let p = p.strip_prefix(&self.report_root).unwrap_or(p);
+        Self::relative(&self.report_root, p)
+    }
+
+    /// `p` relative to `root` when it lies under it, with `/` separators.
+    pub fn relative(root: &Path, p: &Path) -> String {
+        let p = p.strip_prefix(root).unwrap_or(p);
         p.to_string_lossy().replace('\\', "/")
     }
 }
 
-/// Classifies, maps and deduplicates the raw findings of one function.
-pub fn triage(func: &ChangedFn, raw: &[RawFinding], paths: &PathMap) -> Vec<Finding> {
+/// Classifies, maps and deduplicates the raw findings of one function, and decides from what
+/// the base version did on the same input whether the change introduced each one. `no_base`
+/// says why there was no base to compare with, when there was none.
+pub fn triage(
+    func: &ChangedFn,
+    raw: &[RawFinding],
+    paths: &PathMap,
+    no_base: Option<&str>,
+) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
+    // Several processes may find the same edge case: show the simplest input for it, and the
+    // time it was first found.
+    let first_found = |r: &RawFinding| {
+        raw.iter()
+            .filter(|o| o.kind == r.kind && o.location == r.location)
+            .map(|o| o.elapsed_ms)
+            .min()
+    };
     let mut sorted: Vec<&RawFinding> = raw.iter().collect();
-    sorted.sort_by_key(|r| r.elapsed_ms);
+    sorted.sort_by_key(|r| {
+        (
+            r.args
+                .as_ref()
+                .map_or(usize::MAX, |a| a.iter().map(String::len).sum()),
+            r.elapsed_ms,
+        )
+    });
     for r in sorted {
         let kind = classify(&r.kind, &r.message).to_string();
         let location = r.location.as_ref().map(|(f, l, c)| Location {
@@ -84,34 +115,105 @@ pub fn triage(func: &ChangedFn, raw: &[RawFinding], paths: &PathMap) -> Vec<Find
         if out.iter().any(|f| f.id == id) {
             continue;
         }
+        let verdict = judge(func, &kind, r, no_base);
         let input = match &r.args {
             Some(args) => format!("{}({})", call_name(func), args.join(", ")),
             None => "(input not recovered)".to_string(),
         };
+        let message = if kind == "divergence" {
+            format!(
+                "the result differs from the code before the change: it returned {}, now {}",
+                r.base_value().unwrap_or("?"),
+                r.head_value.as_deref().unwrap_or("?")
+            )
+        } else {
+            r.message.clone()
+        };
+        let expect = (kind == "divergence").then(|| r.base_value()).flatten();
         let regression_test = regression_test(
             func,
             &kind,
-            &r.message,
+            &message,
             location.as_ref(),
             r.args.as_deref(),
             &id,
+            expect,
         );
         out.push(Finding {
             id,
             function: func.display_path.clone(),
-            kind,
-            introduced: true,
+            kind: kind.clone(),
+            introduced: verdict.label == "introduced",
+            label: verdict.label,
             engine: r.engine.clone(),
-            message: r.message.clone(),
+            message,
             location,
             input,
-            base: None,
-            head: None,
-            elapsed_ms: r.elapsed_ms,
+            base: Some(verdict.base),
+            head: Some(head_text(&kind, r)),
+            elapsed_ms: first_found(r).unwrap_or(r.elapsed_ms),
             regression_test,
         });
     }
     out
+}
+
+/// Whether a finding is the change's, and what the base did.
+struct Verdict {
+    /// `introduced`, `pre-existing`, or `expected` (documented under `# Panics`, and shared
+    /// with the base).
+    label: &'static str,
+    base: String,
+}
+
+fn judge(func: &ChangedFn, kind: &str, r: &RawFinding, no_base: Option<&str>) -> Verdict {
+    let introduced = |base: String| Verdict {
+        label: "introduced",
+        base,
+    };
+    let Some(outcome) = &r.base else {
+        return introduced(no_base.unwrap_or("no comparable base").to_string());
+    };
+    match outcome {
+        BaseOutcome::Returned(v) => introduced(match v {
+            Some(v) => format!("returned {v}"),
+            None => "returned".to_string(),
+        }),
+        BaseOutcome::Panicked { message, .. } => {
+            let base_kind = classify("panic", message);
+            if base_kind != kind {
+                return introduced(format!("{base_kind}: {message}"));
+            }
+            let documented = func
+                .doc
+                .lines()
+                .any(|l| l.trim_start_matches('#').trim() == "Panics")
+                && func.doc.contains("# Panics");
+            Verdict {
+                label: if documented {
+                    "expected"
+                } else {
+                    "pre-existing"
+                },
+                base: format!("{base_kind}: {message}"),
+            }
+        }
+        BaseOutcome::Ended(base_kind) if base_kind == kind => Verdict {
+            label: "pre-existing",
+            base: format!("{base_kind} as well"),
+        },
+        BaseOutcome::Ended(base_kind) => introduced(base_kind.clone()),
+    }
+}
+
+fn head_text(kind: &str, r: &RawFinding) -> String {
+    match kind {
+        "divergence" => format!("returned {}", r.head_value.as_deref().unwrap_or("?")),
+        "timeout" => "did not return (timeout)".into(),
+        "oom" => "ran out of memory".into(),
+        "crash" => "crashed the process".into(),
+        _ => format!("{kind}: {}", r.message),
+    }
 }
 
 /// `overflow` for arithmetic overflow panics (the harness builds with overflow checks on).
@@ -166,6 +268,7 @@ fn regression_test(
     location: Option<&Location>,
     args: Option<&[String]>,
     id: &str,
+    expect: Option<&str>,
 ) -> String {
     let short: String = message
         .chars()
@@ -180,6 +283,7 @@ fn regression_test(
         "oom" => format!("runs out of memory ({short})"),
         "crash" => format!("crashes the process ({short})"),
         "overflow" => format!("overflows: {short}{at}"),
+        "divergence" => short.clone(),
         _ => format!("panics: {short}{at}"),
     };
     let call = match args {
@@ -193,8 +297,13 @@ fn regression_test(
         &id[..6]
     )
     .to_lowercase();
+    let body = match expect {
+        Some("NaN") => format!("assert!({call}.is_nan());"),
+        Some(old) => format!("assert_eq!({call}, {old});"),
+        None => format!("let _ = {call};"),
+    };
     format!(
-        "#[test]\nfn {test_name}() {{\n    // Found by cargo-edgecheck: {what}.\n    // Put this in the `#[cfg(test)]` module next to `{}`; it fails until the edge case is handled.\n    let _ = {call};\n}}\n",
+        "#[test]\nfn {test_name}() {{\n    // Found by cargo-edgecheck: {what}.\n    // Put this in the `#[cfg(test)]` module next to `{}`; it fails until the edge case is handled.\n    {body}\n}}\n",
         func.name
     )
 }

@@ -106,7 +106,10 @@ fn private_functions_in_inline_and_file_modules_are_reached() {
         "s.chars().next().map_or(\"\", |c| &s[..c.len_utf8()])",
         "&s[..1]",
     );
-    let repo = repo_with("deep", &[("src/lib.rs", lib_before), ("src/text.rs", text_before)]);
+    let repo = repo_with(
+        "deep",
+        &[("src/lib.rs", lib_before), ("src/text.rs", text_before)],
+    );
     write(repo.path(), "src/lib.rs", &lib_after);
     write(repo.path(), "src/text.rs", &text_after);
     commit_all(repo.path(), "index directly");
@@ -119,12 +122,23 @@ fn private_functions_in_inline_and_file_modules_are_reached() {
         "{run}"
     );
     let inner = run.finding("deep::outer::inner::at", "panic");
-    assert!(str_of(inner, "message").contains("index out of bounds"), "{run}");
+    assert!(
+        str_of(inner, "message").contains("index out of bounds"),
+        "{run}"
+    );
     assert_eq!(inner["location"]["file"], "src/lib.rs", "{run}");
-    assert_eq!(inner["location"]["line"], line_of(&lib_after, "v[i]"), "{run}");
+    assert_eq!(
+        inner["location"]["line"],
+        line_of(&lib_after, "v[i]"),
+        "{run}"
+    );
     let text = run.finding("deep::text::head", "panic");
     assert_eq!(text["location"]["file"], "src/text.rs", "{run}");
-    assert_eq!(text["location"]["line"], line_of(&text_after, "&s[..1]"), "{run}");
+    assert_eq!(
+        text["location"]["line"],
+        line_of(&text_after, "&s[..1]"),
+        "{run}"
+    );
 }
 
 #[test]

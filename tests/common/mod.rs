@@ -41,7 +41,12 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(["-c", "user.name=edgecheck tests"])
         .args(["-c", "user.email=tests@edgecheck.invalid"])
-        .args(["-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null"])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "core.hooksPath=/dev/null",
+        ])
         .args(["-c", "init.defaultBranch=main"])
         .args(args)
         .current_dir(dir)
@@ -221,7 +226,10 @@ impl Run {
     /// Asserts that `function` was tested, and with at least one input from each engine run.
     pub fn assert_tested(&self, function: &str) {
         let f = self.function(function);
-        assert_eq!(f["status"], "tested", "`{function}` was not tested:\n{self}");
+        assert_eq!(
+            f["status"], "tested",
+            "`{function}` was not tested:\n{self}"
+        );
         let engines = f["engines"].as_object().expect("`engines` is an object");
         assert!(
             engines.get("edge").and_then(Value::as_u64).unwrap_or(0) > 0,
@@ -232,7 +240,10 @@ impl Run {
     /// Asserts that `function` was skipped with a reason containing every one of `words`.
     pub fn assert_skipped(&self, function: &str, words: &[&str]) {
         let f = self.function(function);
-        assert_eq!(f["status"], "skipped", "`{function}` was not skipped:\n{self}");
+        assert_eq!(
+            f["status"], "skipped",
+            "`{function}` was not skipped:\n{self}"
+        );
         let reason = str_of(f, "reason");
         for w in words {
             assert!(

@@ -1,0 +1,217 @@
+//! The base side: the workspace as it was before the change (from git objects, or by undoing a diff), and each changed function's counterpart in it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use quote::ToTokens;
+
+use crate::error::Result;
+use crate::plan::{CallPlan, Plan};
+use crate::select::{self, ChangedFn, CrateSource, FnKind, Module};
+use crate::shadow;
+use crate::workspace::Workspace;
+
+/// Where the code before the change comes from.
+#[derive(Debug, Clone)]
+pub enum BaseSource {
+    /// A commit of the repository at `repo`.
+    Commit { repo: PathBuf, sha: String },
+    /// The working tree with a diff file undone; `root` is what the diff's paths are relative to.
+    Diff { file: PathBuf, root: PathBuf },
+}
+
+/// A changed function's counterpart before the change, callable the same way.
+#[derive(Debug, Clone)]
+pub struct BaseSide {
+    pub func: ChangedFn,
+    pub plan: CallPlan,
+}
+
+/// The base copy of the workspace, ready for injection: manifests rewritten and the packages
+/// under test renamed, so that both versions link into one harness.
+pub struct BaseTree {
+    pub files: BTreeMap<PathBuf, Vec<u8>>,
+    /// Modules per package (empty for a package without a base).
+    pub modules: Vec<Vec<Module>>,
+}
+
+/// The name the base version of a package gets in the scratch copy.
+pub fn base_package_name(name: &str) -> String {
+    format!("{name}-edgecheck-base")
+}
+
+/// The functions to find a counterpart for: (package index, function, plan).
+pub type Wanted<'a> = (usize, &'a ChangedFn, &'a Plan);
+
+/// Reads the base tree and finds, for every callable function in `wanted`, its counterpart;
+/// where there is none, says why ("new function", "signature changed", …).
+pub fn prepare(
+    ws: &Workspace,
+    source: &BaseSource,
+    head_files: &BTreeMap<PathBuf, Vec<u8>>,
+    wanted: &[Wanted],
+) -> Result<(Option<BaseTree>, Vec<std::result::Result<BaseSide, String>>)> {
+    let no_base = |why: &str| {
+        wanted
+            .iter()
+            .map(|_| Err(why.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let files = match read_files(ws, source, head_files) {
+        Ok(files) => files,
+        Err(e) => {
+            return Ok((
+                None,
+                no_base(&format!(
+                    "no comparable base: the base tree could not be read ({e})"
+                )),
+            ))
+        }
+    };
+    let mut files = files;
+    shadow::rewrite_manifests(&mut files, &ws.root)?;
+    // A pristine copy to parse: select reads files from disk.
+    let pristine = ws.work.join("base-src");
+    shadow::sync_tree(&pristine, &files)?;
+    let mut modules = Vec::new();
+    let mut package_state: Vec<std::result::Result<CrateSource, String>> = Vec::new();
+    for pkg in &ws.packages {
+        let rel_dir = pkg
+            .dir
+            .strip_prefix(&ws.root)
+            .unwrap_or(Path::new(""))
+            .to_path_buf();
+        let state = match &pkg.lib {
+            None => Err("binary-only package".to_string()),
+            Some(lib) => {
+                let rel_root = lib
+                    .root_file
+                    .strip_prefix(&ws.root)
+                    .unwrap_or(&lib.root_file);
+                if !shadow::rename_package(
+                    &mut files,
+                    &rel_dir.join("Cargo.toml"),
+                    &base_package_name(&pkg.name),
+                ) {
+                    Err(
+                        "no comparable base: the package did not exist before the change"
+                            .to_string(),
+                    )
+                } else if !files.contains_key(rel_root) {
+                    Err(
+                        "no comparable base: the crate root did not exist before the change"
+                            .to_string(),
+                    )
+                } else {
+                    Ok(CrateSource {
+                        name: lib.name.clone(),
+                        root_file: pristine.join(rel_root),
+                    })
+                }
+            }
+        };
+        let scanned = match &state {
+            Ok(src) => select::scan_modules(src).map_err(|e| {
+                format!("no comparable base: the code before the change does not parse ({e})")
+            }),
+            Err(why) => Err(why.clone()),
+        };
+        match scanned {
+            Ok(m) => {
+                modules.push(m);
+                package_state.push(state);
+            }
+            Err(why) => {
+                modules.push(Vec::new());
+                package_state.push(Err(why));
+            }
+        }
+    }
+    let sides = wanted
+        .iter()
+        .map(|(p, func, plan)| match (&package_state[*p], plan) {
+            (Err(why), _) => Err(why.clone()),
+            (_, Plan::Skip(why)) => Err(why.clone()),
+            (Ok(src), Plan::Call(head_plan)) => counterpart(src, &modules[*p], func, head_plan),
+        })
+        .collect();
+    Ok((Some(BaseTree { files, modules }), sides))
+}
+
+fn read_files(
+    ws: &Workspace,
+    source: &BaseSource,
+    head_files: &BTreeMap<PathBuf, Vec<u8>>,
+) -> Result<BTreeMap<PathBuf, Vec<u8>>> {
+    match source {
+        BaseSource::Commit { repo, sha } => {
+            let ws_rel = ws.root.strip_prefix(repo).unwrap_or(Path::new(""));
+            shadow::files_at_commit(repo, sha, ws_rel)
+        }
+        BaseSource::Diff { file, root } => {
+            let ws_rel = ws
+                .root
+                .strip_prefix(root)
+                .unwrap_or(Path::new(""))
+                .to_path_buf();
+            let key = move |p: &Path| p.strip_prefix(&ws_rel).ok().map(Path::to_path_buf);
+            crate::diff::undo_diff_file(file, head_files, &key)
+        }
+    }
+}
+
+/// The function at the same path before the change, if it is called the same way.
+fn counterpart(
+    src: &CrateSource,
+    modules: &[Module],
+    func: &ChangedFn,
+    head_plan: &CallPlan,
+) -> std::result::Result<BaseSide, String> {
+    let new_fn = || "no comparable base: a new function".to_string();
+    let candidates = select::select_by_path(src, modules, std::slice::from_ref(&func.display_path))
+        .map_err(|_| new_fn())?;
+    let same_place = |c: &&ChangedFn| {
+        c.module == func.module && c.name == func.name && same_kind(&c.kind, &func.kind)
+    };
+    let base_fn = candidates.iter().find(same_place).ok_or_else(new_fn)?;
+    let base_plan = match crate::plan::plan(base_fn) {
+        Plan::Call(p) => p,
+        Plan::Skip(_) => return Err("no comparable base: its signature changed".into()),
+    };
+    if signature(&base_plan) != signature(head_plan) {
+        return Err("no comparable base: its signature changed".into());
+    }
+    Ok(BaseSide {
+        func: base_fn.clone(),
+        plan: base_plan,
+    })
+}
+
+fn same_kind(a: &FnKind, b: &FnKind) -> bool {
+    let ty = |k: &FnKind| match k {
+        FnKind::Free => String::new(),
+        FnKind::Inherent { self_ty, .. } => self_ty.to_token_stream().to_string(),
+        FnKind::TraitImpl {
+            self_ty,
+            trait_path,
+            ..
+        } => {
+            format!(
+                "{} for {}",
+                trait_path.to_token_stream(),
+                self_ty.to_token_stream()
+            )
+        }
+    };
+    ty(a) == ty(b)
+}
+
+/// The argument and return types as written: equal signatures can be called the same way.
+fn signature(plan: &CallPlan) -> String {
+    let args: Vec<String> = plan
+        .args
+        .iter()
+        .map(|a| a.written.to_token_stream().to_string())
+        .collect();
+    format!("({}) {}", args.join(", "), plan.ret.to_token_stream())
+}

@@ -1,0 +1,190 @@
+//! Which functions a run tests: changed ones only, from committed, uncommitted and untracked
+//! changes, from `--function` or a `--diff` file, and which it skips and why.
+
+mod common;
+
+use common::*;
+
+const THREE_FNS: &str = r#"//! Small numeric helpers.
+
+/// Half of `x`, rounded down.
+pub fn half(x: u32) -> u32 {
+    x / 2
+}
+
+/// The larger of `a` and `b`.
+pub fn larger(a: i32, b: i32) -> i32 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// The last byte of `v`, if any.
+pub fn last_byte(v: &[u8]) -> Option<u8> {
+    v.last().copied()
+}
+"#;
+
+#[test]
+fn unchanged_functions_are_not_tested() {
+    let after = THREE_FNS.replace("v.last().copied()", "Some(v[v.len() - 1])");
+    let repo = changed_crate("three", THREE_FNS, &after, true);
+    let run = edgecheck(repo.path(), &["--base", "HEAD~1", "--budget", "3s"]);
+    run.assert_code(1);
+    assert_eq!(run.function_paths(), ["three::last_byte"], "{run}");
+    run.assert_tested("three::last_byte");
+    assert!(
+        run.findings()
+            .iter()
+            .all(|f| f["function"] == "three::last_byte"),
+        "{run}"
+    );
+}
+
+#[test]
+fn uncommitted_changes_count() {
+    // The change is only in the working tree; the base is the last commit.
+    let after = THREE_FNS.replace("x / 2", "(x + 1) / 2 - 1");
+    let repo = changed_crate("dirty", THREE_FNS, &after, false);
+    let run = edgecheck(repo.path(), &["--base", "HEAD", "--budget", "3s"]);
+    run.assert_code(1);
+    assert_eq!(run.function_paths(), ["dirty::half"], "{run}");
+    let f = run.finding("dirty::half", "overflow");
+    assert_eq!(
+        f["location"]["line"],
+        line_of(&after, "(x + 1) / 2 - 1"),
+        "{run}"
+    );
+}
+
+#[test]
+fn untracked_module_file_counts() {
+    let repo = repo_with("grown", &[("src/lib.rs", THREE_FNS)]);
+    // A new file, never added to git, declared as a module in the (now modified) crate root.
+    let lib = THREE_FNS.replace("helpers.\n", "helpers.\n\nmod stats;\n");
+    write(repo.path(), "src/lib.rs", &lib);
+    let stats = "/// The mean of `v`, rounded down.\n\
+                 pub(crate) fn mean(v: &[u64]) -> u64 {\n    v.iter().sum::<u64>() / v.len() as u64\n}\n";
+    write(repo.path(), "src/stats.rs", stats);
+    let status = git(repo.path(), &["status", "--porcelain"]);
+    assert!(status.contains("?? src/stats.rs"), "{status}");
+
+    let run = edgecheck(repo.path(), &["--base", "HEAD", "--budget", "3s"]);
+    run.assert_code(1);
+    assert_eq!(run.function_paths(), ["grown::stats::mean"], "{run}");
+    let f = run.finding("grown::stats::mean", "panic");
+    assert_eq!(f["location"]["file"], "src/stats.rs", "{run}");
+    assert!(str_of(f, "message").contains("divide by zero"), "{run}");
+}
+
+#[test]
+fn function_flag_needs_no_diff() {
+    // A clean tree: nothing changed since the last commit.
+    let lib = THREE_FNS.replace("v.last().copied()", "Some(v[0])");
+    let repo = repo_with("named", &[("src/lib.rs", &lib)]);
+    let run = edgecheck(
+        repo.path(),
+        &[
+            "--function",
+            "last_byte",
+            "--function",
+            "half",
+            "--budget",
+            "3s",
+        ],
+    );
+    run.assert_code(1);
+    assert_eq!(
+        run.function_paths(),
+        ["named::half", "named::last_byte"],
+        "{run}"
+    );
+    run.assert_tested("named::half");
+    let f = run.finding("named::last_byte", "panic");
+    assert_eq!(str_of(f, "input"), "last_byte(&[])", "{run}");
+    assert!(run.findings_of("named::half", "panic").is_empty(), "{run}");
+}
+
+#[test]
+fn diff_file_works_outside_git() {
+    let after = THREE_FNS.replace("x / 2", "x / (x - x)");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "Cargo.toml", &manifest("plain"));
+    write(dir.path(), "src/lib.rs", &after);
+    let patch = tempfile::tempdir().unwrap();
+    write(patch.path(), "before/src/lib.rs", THREE_FNS);
+    write(patch.path(), "after/src/lib.rs", &after);
+    // `diff -u` style paths, rewritten to git's a/ and b/ prefixes.
+    let out = std::process::Command::new("git")
+        .args(["diff", "--no-index", "--no-color", "before", "after"])
+        .current_dir(patch.path())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout)
+        .unwrap()
+        .replace("a/before/", "a/")
+        .replace("b/after/", "b/");
+    assert!(text.contains("+++ b/src/lib.rs"), "{text}");
+    let diff_file = patch.path().join("change.diff");
+    std::fs::write(&diff_file, text).unwrap();
+
+    let run = edgecheck(
+        dir.path(),
+        &["--diff", diff_file.to_str().unwrap(), "--budget", "3s"],
+    );
+    run.assert_code(1);
+    assert_eq!(run.function_paths(), ["plain::half"], "{run}");
+    let f = run.finding("plain::half", "panic");
+    assert!(str_of(f, "message").contains("divide by zero"), "{run}");
+    assert!(!dir.path().join(".git").exists());
+}
+
+#[test]
+fn receivers_and_crate_types_are_skipped_with_a_reason() {
+    let before = r#"/// A point on the plane.
+pub struct Point {
+    pub x: i32,
+    pub y: i32,
+}
+
+impl Point {
+    /// The sum of the coordinates.
+    pub fn sum(&self) -> i32 {
+        self.x.wrapping_add(self.y)
+    }
+}
+
+/// The distance of `p` from the origin along the axes.
+pub fn manhattan(p: Point) -> u32 {
+    p.x.unsigned_abs() + p.y.unsigned_abs()
+}
+
+/// Twice `x`.
+pub fn double(x: i32) -> i32 {
+    x.wrapping_mul(2)
+}
+"#;
+    let after = before
+        .replace("self.x.wrapping_add(self.y)", "self.x + self.y")
+        .replace(
+            "p.x.unsigned_abs() + p.y.unsigned_abs()",
+            "(p.x.abs() + p.y.abs()) as u32",
+        )
+        .replace("x.wrapping_mul(2)", "x.saturating_mul(2)");
+    let repo = changed_crate("shapes", before, &after, true);
+    let run = edgecheck(repo.path(), &["--base", "HEAD~1", "--budget", "3s"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.function_paths(),
+        ["shapes::Point::sum", "shapes::double", "shapes::manhattan"],
+        "{run}"
+    );
+    run.assert_skipped("shapes::Point::sum", &["receiver", "&self"]);
+    run.assert_skipped("shapes::manhattan", &["Point"]);
+    run.assert_tested("shapes::double");
+    assert!(run.findings().is_empty(), "{run}");
+}
