@@ -40,6 +40,9 @@ pub fn base_package_name(name: &str) -> String {
     format!("{name}-edgecheck-base")
 }
 
+/// A function's counterpart, or why there is none.
+pub type Counterpart = std::result::Result<BaseSide, String>;
+
 /// The functions to find a counterpart for: (package index, function, plan).
 pub type Wanted<'a> = (usize, &'a ChangedFn, &'a Plan);
 
@@ -50,7 +53,7 @@ pub fn prepare(
     source: &BaseSource,
     head_files: &BTreeMap<PathBuf, Vec<u8>>,
     wanted: &[Wanted],
-) -> Result<(Option<BaseTree>, Vec<std::result::Result<BaseSide, String>>)> {
+) -> Result<(Option<BaseTree>, Vec<Counterpart>)> {
     let no_base = |why: &str| {
         wanted
             .iter()

@@ -244,7 +244,8 @@ pub fn changes_from_diff_file(path: &Path) -> Result<ChangeSet> {
     parse_diff_bytes(&bytes, None).map_err(|msg| Error::DiffFile(path.to_path_buf(), msg))
 }
 
-/// Same, from diff text (used by the above and by tests).
+/// Same, from diff text.
+#[cfg(test)]
 pub fn changes_from_diff_text(text: &str) -> Result<ChangeSet, String> {
     parse_diff_bytes(text.as_bytes(), None)
 }

@@ -176,7 +176,7 @@ fn call_fn(t: &Target, dep_alias: &str, name: &str) -> TokenStream {
                 inner,
             } = &a.ty
             else {
-                return conv_expr(&a.ty, quote!(&a.#idx), 0, true);
+                return conv_expr(&a.ty, quote!(&a.#idx), 0);
             };
             // A `&mut` argument borrows a local, so it can be observed after the call.
             let m = format_ident!("m{}", i);
@@ -187,7 +187,7 @@ fn call_fn(t: &Target, dep_alias: &str, name: &str) -> TokenStream {
                     quote!(&mut #m[..])
                 }
                 inner => {
-                    let value = conv_expr(inner, quote!(&a.#idx), 0, true);
+                    let value = conv_expr(inner, quote!(&a.#idx), 0);
                     locals.push(quote!(let mut #m = #value;));
                     quote!(&mut #m)
                 }
@@ -287,8 +287,9 @@ fn owned_type(ty: &Ty) -> TokenStream {
 }
 
 /// An expression of the argument type, built from `v: &Owned`. Values that borrow are made from
-/// the owned value; temporaries are allowed only at the top (`top`), where they live for the call.
-fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, top: bool) -> TokenStream {
+/// the owned value; temporaries (`&Vec<&str>`) appear only where `plan` allows them: at the top,
+/// where they live for the call.
+fn conv_expr(ty: &Ty, v: TokenStream, depth: usize) -> TokenStream {
     if !ty.has_ref() {
         return quote!(::std::clone::Clone::clone(#v));
     }
@@ -305,12 +306,12 @@ fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, top: bool) -> TokenStream {
             Ty::Str => quote!((#v).as_str()),
             Ty::Slice(t) if !t.has_ref() => quote!((#v).as_slice()),
             Ty::Slice(t) => {
-                let item = conv_expr(t, quote!(#e), d, false);
+                let item = conv_expr(t, quote!(#e), d);
                 quote!(&(#v).iter().map(|#e| #item).collect::<::std::vec::Vec<_>>()[..])
             }
             t if !t.has_ref() => v,
             t => {
-                let inner = conv_expr(t, v, d, top);
+                let inner = conv_expr(t, v, d);
                 quote!(&#inner)
             }
         },
@@ -321,45 +322,45 @@ fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, top: bool) -> TokenStream {
             Ty::Slice(t) if !t.has_ref() => quote!(&mut ::std::clone::Clone::clone(#v)[..]),
             t if !t.has_ref() => quote!(&mut ::std::clone::Clone::clone(#v)),
             t => {
-                let inner = conv_expr(t, v, d, top);
+                let inner = conv_expr(t, v, d);
                 quote!(&mut #inner)
             }
         },
         Ty::Slice(t) | Ty::Vec(t) => {
-            let item = conv_expr(t, quote!(#e), d, false);
+            let item = conv_expr(t, quote!(#e), d);
             quote!((#v).iter().map(|#e| #item).collect::<::std::vec::Vec<_>>())
         }
         Ty::Option(t) => {
-            let item = conv_expr(t, quote!(#e), d, false);
+            let item = conv_expr(t, quote!(#e), d);
             quote!((#v).as_ref().map(|#e| #item))
         }
         Ty::Result(a, b) => {
-            let ok = conv_expr(a, quote!(#e), d, false);
-            let err = conv_expr(b, quote!(#e), d, false);
+            let ok = conv_expr(a, quote!(#e), d);
+            let err = conv_expr(b, quote!(#e), d);
             quote!(match #v { ::std::result::Result::Ok(#e) => ::std::result::Result::Ok(#ok), ::std::result::Result::Err(#e) => ::std::result::Result::Err(#err) })
         }
         Ty::Box(t) => {
-            let item = conv_expr(t, quote!(&**#v), d, false);
+            let item = conv_expr(t, quote!(&**#v), d);
             quote!(::std::boxed::Box::new(#item))
         }
         Ty::Array(t, _) => {
-            let item = conv_expr(t, quote!(&(#v)[#e]), d, false);
+            let item = conv_expr(t, quote!(&(#v)[#e]), d);
             quote!(::std::array::from_fn(|#e| #item))
         }
         Ty::Tuple(ts) => {
             let items = ts.iter().enumerate().map(|(i, t)| {
                 let idx = syn::Index::from(i);
-                conv_expr(t, quote!(&(#v).#idx), d, false)
+                conv_expr(t, quote!(&(#v).#idx), d)
             });
             quote!((#(#items,)*))
         }
         Ty::Map { key, value, .. } => {
-            let kc = conv_expr(key, quote!(#k), d, false);
-            let vc = conv_expr(value, quote!(#e), d, false);
+            let kc = conv_expr(key, quote!(#k), d);
+            let vc = conv_expr(value, quote!(#e), d);
             quote!((#v).iter().map(|(#k, #e)| (#kc, #vc)).collect())
         }
         Ty::Set { key, .. } => {
-            let kc = conv_expr(key, quote!(#k), d, false);
+            let kc = conv_expr(key, quote!(#k), d);
             quote!((#v).iter().map(|#k| #kc).collect())
         }
         Ty::Prim(_) | Ty::Unit | Ty::String => quote!(::std::clone::Clone::clone(#v)),
@@ -469,14 +470,14 @@ mod tests {
             quote!(::std::vec::Vec<::std::string::String>).to_string()
         );
         assert_eq!(
-            conv_expr(&ty("&str"), quote!(&a.0), 0, true).to_string(),
+            conv_expr(&ty("&str"), quote!(&a.0), 0).to_string(),
             quote!((&a.0).as_str()).to_string()
         );
         assert_eq!(
-            conv_expr(&ty("u32"), quote!(&a.0), 0, true).to_string(),
+            conv_expr(&ty("u32"), quote!(&a.0), 0).to_string(),
             quote!(::std::clone::Clone::clone(&a.0)).to_string()
         );
-        let s = conv_expr(&ty("Vec<&str>"), quote!(&a.0), 0, true).to_string();
+        let s = conv_expr(&ty("Vec<&str>"), quote!(&a.0), 0).to_string();
         assert!(s.contains("as_str"), "{s}");
     }
 

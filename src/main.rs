@@ -265,6 +265,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             function: s.func.display_path.clone(),
             file: paths.report_path(&s.func.file),
             line: s.func.line,
+            end_line: s.func.end_line,
             status,
             reason,
             base: match (&s.base, status) {
@@ -338,13 +339,13 @@ fn find_change(cli: &Cli, ws: &workspace::Workspace, cwd: &Path) -> Result<Chang
     })
 }
 
+/// The scanned modules per package, the selected functions, and notes on packages that cannot
+/// be tested.
+type Selection = (Vec<Vec<Module>>, Vec<Selected>, Vec<FunctionReport>);
+
 /// The changed (or named) functions of every selected package, with their plans; and notes for
 /// changed packages that cannot be tested at all.
-fn select_functions(
-    cli: &Cli,
-    ws: &workspace::Workspace,
-    change: &Change,
-) -> Result<(Vec<Vec<Module>>, Vec<Selected>, Vec<FunctionReport>)> {
+fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Result<Selection> {
     let mut modules_per_package = Vec::new();
     let mut selected = Vec::new();
     let mut notes = Vec::new();
@@ -361,6 +362,7 @@ fn select_functions(
                     function: pkg.name.clone(),
                     file: PathMap::relative(&change.report_root, &pkg.dir),
                     line: 0,
+                    end_line: 0,
                     status: "skipped",
                     reason: Some(
                         "binary-only package: only library crates can be linked into a harness"

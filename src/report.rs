@@ -29,6 +29,8 @@ pub struct FunctionReport {
     pub function: String,
     pub file: String,
     pub line: usize,
+    /// The line of the function's closing brace.
+    pub end_line: usize,
     /// `tested` or `skipped`.
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -313,6 +313,10 @@ fn normalize(p: &Path) -> PathBuf {
     out
 }
 
+/// Code to insert at a position of a file (`None`: at the end), as pieces each belonging to a
+/// target or to the module plumbing.
+type Insertion = (Option<(usize, usize)>, Vec<(String, Option<usize>)>);
+
 /// Injects the entry modules for `exposed` into the package's files (paths relative to the
 /// workspace root, where the scanned `modules` live under `ws_root`), returning where each
 /// piece landed in `copy_root`.
@@ -335,10 +339,7 @@ pub fn inject(
         }
     }
     // Insertions per file: (line, char column or None for end of file, text pieces).
-    let mut per_file: BTreeMap<
-        PathBuf,
-        Vec<(Option<(usize, usize)>, Vec<(String, Option<usize>)>)>,
-    > = BTreeMap::new();
+    let mut per_file: BTreeMap<PathBuf, Vec<Insertion>> = BTreeMap::new();
     for path in &needed {
         let Some(module) = modules.iter().find(|m| &m.path == path) else {
             return Err(Error::Usage(format!(

@@ -302,9 +302,20 @@ fn regression_test(
         Some(old) => format!("assert_eq!({call}, {old});"),
         None => format!("let _ = {call};"),
     };
+    // A private function is only reachable from a test module next to it.
+    let place = if func.is_pub {
+        format!(
+            "the `#[cfg(test)]` module next to `{}` (with `use super::*;`)",
+            func.name
+        )
+    } else {
+        format!(
+            "the `#[cfg(test)]` module next to `{}` (with `use super::*;`; it is private)",
+            func.name
+        )
+    };
     format!(
-        "#[test]\nfn {test_name}() {{\n    // Found by cargo-edgecheck: {what}.\n    // Put this in the `#[cfg(test)]` module next to `{}`; it fails until the edge case is handled.\n    {body}\n}}\n",
-        func.name
+        "#[test]\nfn {test_name}() {{\n    // Found by cargo-edgecheck: {what}.\n    // Put this in {place}; it fails until the edge case is handled.\n    {body}\n}}\n"
     )
 }
 

@@ -23,8 +23,6 @@ pub struct Workspace {
     pub harness_name: String,
     /// The packages selected for testing.
     pub packages: Vec<Package>,
-    /// The workspace's packages that were not selected (`-p`), by name, for messages.
-    pub others: Vec<String>,
 }
 
 /// One package of the workspace.
@@ -104,8 +102,7 @@ pub fn load(args: &WorkspaceArgs, cwd: &Path) -> Result<Workspace> {
         let dir = p.dir.canonicalize().unwrap_or_else(|_| p.dir.clone());
         anchor.starts_with(&dir)
     };
-    let (packages, others): (Vec<Package>, Vec<Package>) =
-        members.into_iter().partition(|p| chosen(p));
+    let (packages, _): (Vec<Package>, Vec<Package>) = members.into_iter().partition(|p| chosen(p));
     let scratch = target_dir.join("edgecheck");
     let key = crate::triage::stable_id(&root.to_string_lossy());
     let harness_name = format!("edgecheck-harness-{}", &key[..8]);
@@ -115,7 +112,6 @@ pub fn load(args: &WorkspaceArgs, cwd: &Path) -> Result<Workspace> {
         scratch,
         harness_name,
         packages,
-        others: others.into_iter().map(|p| p.name).collect(),
     })
 }
 
