@@ -112,6 +112,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
         },
         &cwd,
     )?;
+    let _lock = lock_work_dir(&ws.work, progress)?;
     progress.step("finding the changed functions");
     let change = find_change(cli, &ws, &cwd)?;
     let (modules, mut selected, notes) = select_functions(cli, &ws, &change)?;
@@ -221,8 +222,6 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
         .collect();
     let mut runs: BTreeMap<usize, run::TargetRun> = BTreeMap::new();
     if let Some(binary) = binary {
-        let rounds = callable.len().div_ceil(jobs).max(1) as u32;
-        let per_target = (cli.budget / rounds).max(Duration::from_millis(200));
         let spec = run::RunSpec {
             binary,
             workdir: paths.copy_root.clone(),
@@ -238,8 +237,8 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             .iter()
             .map(|&t| (t, selected[t].base.is_ok()))
             .collect();
-        let run_jobs = run::plan_jobs(&targets, &engines, jobs, per_target);
-        progress.start_targets(callable.len() as u64, per_target * rounds);
+        let run_jobs = run::plan_jobs(&targets, &engines, jobs, cli.budget);
+        progress.start_targets(callable.len() as u64, cli.budget);
         let mut on_done = |_: &run::TargetRun| progress.target_done();
         for r in run::run_all(&spec, run_jobs, &mut on_done)? {
             runs.insert(r.target, r);
@@ -291,6 +290,25 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             total_ms: t_start.elapsed().as_millis() as u64,
         },
     })
+}
+
+/// Holds this workspace's scratch dir for the run: a second run on the same workspace waits
+/// instead of overwriting the first one's copies and harness.
+fn lock_work_dir(work: &Path, progress: &Progress) -> Result<std::fs::File> {
+    std::fs::create_dir_all(work)
+        .map_err(|e| Error::io(format!("creating {}", work.display()), e))?;
+    let path = work.join(".lock");
+    let file = std::fs::File::create(&path)
+        .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+    if file.try_lock().is_err() {
+        progress.step(format!(
+            "waiting for another cargo-edgecheck run to finish with {}",
+            work.display()
+        ));
+        file.lock()
+            .map_err(|e| Error::io(format!("locking {}", path.display()), e))?;
+    }
+    Ok(file)
 }
 
 /// The change to test: from `--function` (no diff; a base only with an explicit `--base`), a

@@ -57,35 +57,53 @@ enum Phase {
     },
 }
 
-/// The processes for `targets`, each running for `budget`. When there are fewer targets than
-/// jobs, a target gets several processes: the first runs every engine, the others only the
-/// random ones with other seeds, so that every core works.
+/// The processes for `targets` within `budget` of wall time on `jobs` cores. The edge engine
+/// runs first for every target, each in a short process of its own (it is deterministic and
+/// usually done in milliseconds), so the cheap findings of all targets come early. The random
+/// engines then share the rest: when there are fewer targets than jobs, a target gets several
+/// processes with different seeds, so that every core works.
 pub fn plan_jobs(
     targets: &[(usize, bool)],
     engines: &[String],
     jobs: usize,
     budget: Duration,
 ) -> Vec<Job> {
-    let workers = (jobs / targets.len().max(1)).max(1);
+    let jobs = jobs.max(1);
+    let n = targets.len().max(1);
+    let rounds = n.div_ceil(jobs) as u32;
+    let has_edge = engines.iter().any(|e| e == "edge");
     let random: Vec<String> = engines
         .iter()
         .filter(|e| e.as_str() != "edge")
         .cloned()
         .collect();
+    let edge_share = match (has_edge, random.is_empty()) {
+        (false, _) => Duration::ZERO,
+        (true, true) => budget,
+        (true, false) => budget / 10,
+    };
+    let edge_budget = (edge_share / rounds).max(Duration::from_millis(100));
+    let random_budget =
+        (budget.saturating_sub(edge_share) / rounds).max(Duration::from_millis(200));
+    let workers = (jobs / n).max(1);
     let mut out = Vec::new();
-    for &(target, has_base) in targets {
-        let job = |engines: Vec<String>, worker| Job {
-            target,
-            budget,
-            engines,
-            worker,
-            has_base,
-            phase: Phase::Run,
-        };
-        out.push(job(engines.to_vec(), 0));
-        for worker in 1..workers {
-            if !random.is_empty() {
-                out.push(job(random.clone(), worker));
+    let job = |target, has_base, engines: Vec<String>, budget, worker| Job {
+        target,
+        budget,
+        engines,
+        worker,
+        has_base,
+        phase: Phase::Run,
+    };
+    if has_edge {
+        for &(t, has_base) in targets {
+            out.push(job(t, has_base, vec!["edge".to_string()], edge_budget, 0));
+        }
+    }
+    if !random.is_empty() {
+        for &(t, has_base) in targets {
+            for w in 1..=workers {
+                out.push(job(t, has_base, random.clone(), random_budget, w));
             }
         }
     }
@@ -568,20 +586,29 @@ mod tests {
     }
 
     #[test]
-    fn idle_cores_get_more_workers_for_a_target() {
+    fn edge_first_then_random_engines_on_every_core() {
         let engines = vec!["edge".to_string(), "proptest".to_string()];
-        let jobs = plan_jobs(&[(0, false)], &engines, 2, Duration::from_secs(1));
-        assert_eq!(jobs.len(), 2);
-        assert_eq!(jobs[1].engines, vec!["proptest".to_string()]);
+        let jobs = plan_jobs(&[(0, false)], &engines, 2, Duration::from_secs(10));
         assert_eq!(
-            plan_jobs(
-                &[(0, false), (1, true)],
-                &engines,
-                2,
-                Duration::from_secs(1)
-            )
-            .len(),
-            2
+            jobs.len(),
+            3,
+            "one edge process, then a random one per core"
         );
+        assert_eq!(jobs[0].engines, vec!["edge".to_string()]);
+        assert_eq!(jobs[0].budget, Duration::from_secs(1));
+        assert_eq!(jobs[1].engines, vec!["proptest".to_string()]);
+        assert_eq!(jobs[1].budget, Duration::from_secs(9));
+        let three = plan_jobs(
+            &[(0, false), (1, true), (2, true)],
+            &engines,
+            2,
+            Duration::from_secs(10),
+        );
+        assert_eq!(three.len(), 6);
+        assert!(
+            three[..3].iter().all(|j| j.engines == ["edge"]),
+            "edge first for every target"
+        );
+        assert_eq!(three[3].budget, Duration::from_millis(4500));
     }
 }
