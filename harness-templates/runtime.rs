@@ -35,7 +35,7 @@ const MAX_FINDINGS: usize = 8;
 
 /// A type the harness can generate: deterministic edge values, a random strategy biased toward
 /// those edges, and Rust source that rebuilds a value (for reports and regression tests).
-pub trait Gen: Clone + std::fmt::Debug + Sync + 'static {
+pub trait Gen: Bytes + Clone + std::fmt::Debug + Sync + 'static {
     /// Edge values, simplest first, at most about `cap` of them.
     fn edges_capped(l: &Lits, cap: usize) -> Vec<Self>;
     fn edges(l: &Lits) -> Vec<Self> {
@@ -564,6 +564,218 @@ gen_tuple!(
 );
 
 // ---------------------------------------------------------------------------------------------
+// Fuzzer bytes: the libFuzzer engine reads every input from bytes through
+// `arbitrary::Unstructured`, and the edge values are written back as seed inputs, so decoding
+// and encoding must agree exactly. The last value of an input takes the rest of the bytes
+// (as `arbitrary_take_rest` does), so that a mutation of a `&[u8]` or `&str` argument is a
+// mutation of the input itself; earlier values carry their length.
+
+use arbitrary::Unstructured;
+
+/// A value that can be read from, and written as, fuzzer bytes. Reading never fails: missing
+/// bytes read as zeros.
+pub trait Bytes: Sized {
+    fn decode(u: &mut Unstructured, last: bool) -> Self;
+    fn encode(&self, out: &mut Vec<u8>, last: bool);
+}
+
+/// Most elements a decoded collection gets, so that short inputs cannot ask for huge ones.
+const MAX_DECODED_LEN: usize = 4096;
+
+fn fill<const N: usize>(u: &mut Unstructured) -> [u8; N] {
+    let mut b = [0u8; N];
+    let _ = u.fill_buffer(&mut b);
+    b
+}
+
+fn decode_len(u: &mut Unstructured) -> usize {
+    u16::from_le_bytes(fill(u)) as usize % (MAX_DECODED_LEN + 1)
+}
+
+fn encode_len(n: usize, out: &mut Vec<u8>) {
+    out.extend_from_slice(&(n.min(MAX_DECODED_LEN) as u16).to_le_bytes());
+}
+
+macro_rules! bytes_num {
+    ($($t:ty),*) => {$(impl Bytes for $t {
+        fn decode(u: &mut Unstructured, _last: bool) -> Self {
+            <$t>::from_le_bytes(fill(u))
+        }
+        fn encode(&self, out: &mut Vec<u8>, _last: bool) {
+            out.extend_from_slice(&self.to_le_bytes());
+        }
+    })*};
+}
+bytes_num!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64);
+
+impl Bytes for bool {
+    fn decode(u: &mut Unstructured, _last: bool) -> Self {
+        fill::<1>(u)[0] & 1 == 1
+    }
+    fn encode(&self, out: &mut Vec<u8>, _last: bool) {
+        out.push(u8::from(*self));
+    }
+}
+
+impl Bytes for () {
+    fn decode(_u: &mut Unstructured, _last: bool) -> Self {}
+    fn encode(&self, _out: &mut Vec<u8>, _last: bool) {}
+}
+
+impl Bytes for char {
+    fn decode(u: &mut Unstructured, _last: bool) -> Self {
+        let v = u32::from_le_bytes(fill(u));
+        char::from_u32(v).or_else(|| char::from_u32(v % 0xD800)).unwrap_or('\0')
+    }
+    fn encode(&self, out: &mut Vec<u8>, _last: bool) {
+        out.extend_from_slice(&(*self as u32).to_le_bytes());
+    }
+}
+
+impl Bytes for String {
+    fn decode(u: &mut Unstructured, last: bool) -> Self {
+        let n = if last { u.len() } else { decode_len(u).min(u.len()) };
+        let bytes = u.bytes(n).unwrap_or_default();
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+    fn encode(&self, out: &mut Vec<u8>, last: bool) {
+        if !last {
+            encode_len(self.len(), out);
+        }
+        out.extend_from_slice(self.as_bytes());
+    }
+}
+
+impl<T: Bytes> Bytes for Vec<T> {
+    fn decode(u: &mut Unstructured, last: bool) -> Self {
+        let n = if last { MAX_DECODED_LEN } else { decode_len(u) };
+        let mut v = Vec::new();
+        while v.len() < n && !u.is_empty() {
+            v.push(T::decode(u, false));
+        }
+        v
+    }
+    fn encode(&self, out: &mut Vec<u8>, last: bool) {
+        if !last {
+            encode_len(self.len(), out);
+        }
+        for x in self {
+            x.encode(out, false);
+        }
+    }
+}
+
+impl<T: Bytes, const N: usize> Bytes for [T; N] {
+    fn decode(u: &mut Unstructured, _last: bool) -> Self {
+        std::array::from_fn(|_| T::decode(u, false))
+    }
+    fn encode(&self, out: &mut Vec<u8>, _last: bool) {
+        for x in self {
+            x.encode(out, false);
+        }
+    }
+}
+
+impl<T: Bytes> Bytes for Option<T> {
+    fn decode(u: &mut Unstructured, last: bool) -> Self {
+        (fill::<1>(u)[0] & 1 == 1).then(|| T::decode(u, last))
+    }
+    fn encode(&self, out: &mut Vec<u8>, last: bool) {
+        match self {
+            None => out.push(0),
+            Some(v) => {
+                out.push(1);
+                v.encode(out, last);
+            }
+        }
+    }
+}
+
+impl<T: Bytes, E: Bytes> Bytes for Result<T, E> {
+    fn decode(u: &mut Unstructured, last: bool) -> Self {
+        if fill::<1>(u)[0] & 1 == 0 { Ok(T::decode(u, last)) } else { Err(E::decode(u, last)) }
+    }
+    fn encode(&self, out: &mut Vec<u8>, last: bool) {
+        match self {
+            Ok(v) => {
+                out.push(0);
+                v.encode(out, last);
+            }
+            Err(e) => {
+                out.push(1);
+                e.encode(out, last);
+            }
+        }
+    }
+}
+
+impl<T: Bytes> Bytes for Box<T> {
+    fn decode(u: &mut Unstructured, last: bool) -> Self {
+        Box::new(T::decode(u, last))
+    }
+    fn encode(&self, out: &mut Vec<u8>, last: bool) {
+        (**self).encode(out, last)
+    }
+}
+
+macro_rules! bytes_collection {
+    ($($coll:ident < $($p:ident),+ >),*) => {$(
+        impl<$($p: Bytes + Clone),+> Bytes for $coll<$($p),+> where $coll<$($p),+>: FromIterator<bytes_item!($($p),+)> {
+            fn decode(u: &mut Unstructured, _last: bool) -> Self {
+                let n = fill::<1>(u)[0] as usize % 17;
+                let mut items = Vec::new();
+                for _ in 0..n {
+                    if u.is_empty() {
+                        break;
+                    }
+                    items.push(<bytes_item!($($p),+)>::decode(u, false));
+                }
+                items.into_iter().collect()
+            }
+            fn encode(&self, out: &mut Vec<u8>, _last: bool) {
+                let items: Vec<bytes_item!($($p),+)> = bytes_iter!(self, $($p),+);
+                out.push(items.len().min(16) as u8);
+                for item in items.iter().take(16) {
+                    item.encode(out, false);
+                }
+            }
+        }
+    )*};
+}
+macro_rules! bytes_item {
+    ($k:ident) => { $k };
+    ($k:ident, $v:ident) => { ($k, $v) };
+}
+macro_rules! bytes_iter {
+    ($s:expr, $k:ident) => { $s.iter().cloned().collect() };
+    ($s:expr, $k:ident, $v:ident) => { $s.iter().map(|(k, v)| (k.clone(), v.clone())).collect() };
+}
+bytes_collection!(HashMap<K, V>, BTreeMap<K, V>, HashSet<K>, BTreeSet<K>);
+
+macro_rules! bytes_tuple {
+    ($(($($name:ident $idx:tt),+; $lastidx:tt)),*) => {$(
+        impl<$($name: Bytes),+> Bytes for ($($name,)+) {
+            fn decode(u: &mut Unstructured, last: bool) -> Self {
+                ($($name::decode(u, last && $idx == $lastidx),)+)
+            }
+            fn encode(&self, out: &mut Vec<u8>, last: bool) {
+                $(self.$idx.encode(out, last && $idx == $lastidx);)+
+            }
+        }
+    )*};
+}
+bytes_tuple!(
+    (A 0; 0),
+    (A 0, B 1; 1),
+    (A 0, B 1, C 2; 2),
+    (A 0, B 1, C 2, D 3; 3),
+    (A 0, B 1, C 2, D 3, E 4; 4),
+    (A 0, B 1, C 2, D 3, E 4, F 5; 5),
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6; 6),
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7; 7)
+);
+
+// ---------------------------------------------------------------------------------------------
 // Observing results, to compare the changed code with the code before the change.
 
 static STRICT_FLOATS: AtomicBool = AtomicBool::new(false);
@@ -736,7 +948,10 @@ pub fn join_obs(parts: Vec<Option<String>>) -> Option<String> {
 // ---------------------------------------------------------------------------------------------
 // Options, report lines, panic capture.
 
-/// What the tool asked this process to do (one JSON argument).
+/// What the tool asked this process to do: JSON in `EDGECHECK_HARNESS_OPTS` (so that
+/// libFuzzer, which re-runs this binary with its own flags to minimise a crash, passes it on),
+/// or as the first argument.
+#[derive(Clone)]
 pub struct Opts {
     pub target: String,
     pub engines: Vec<String>,
@@ -752,28 +967,54 @@ pub struct Opts {
     /// In a replay: how many inputs the edge engine ran in the original run.
     pub edge_execs: Option<u64>,
     pub malloc_limit_mb: usize,
+    /// libFuzzer: where to write the seed inputs and the dictionary before fuzzing.
+    pub seeds_dir: Option<PathBuf>,
+    pub dict: Option<PathBuf>,
+    /// libFuzzer: findings already known (their keys), not to stop for again.
+    pub known: Vec<String>,
+    /// libFuzzer crash minimisation: only this finding counts as a crash.
+    pub chase: Option<String>,
+    /// Where the bytes of an input in flight go when it hangs or runs out of memory.
+    pub input_dump: Option<PathBuf>,
+    /// Run one input read from this file instead of the engines: `head` (both versions, as in
+    /// a run), `base` (the base only) or `render` (no call, only the arguments).
+    pub replay_input: Option<PathBuf>,
+    pub replay_side: String,
+    /// The flags to hand to libFuzzer (the process's own arguments when options come from the
+    /// environment).
+    pub fuzzer_args: Vec<String>,
 }
 
 impl Opts {
     pub fn from_args() -> Opts {
-        let arg = std::env::args().nth(1).unwrap_or_else(|| {
-            eprintln!("usage: edgecheck-harness '<json options>' (this binary is run by cargo-edgecheck)");
-            std::process::exit(2)
-        });
-        let v: serde_json::Value = serde_json::from_str(&arg).unwrap_or_else(|e| {
+        let args: Vec<String> = std::env::args().collect();
+        let (json, fuzzer_args) = match std::env::var("EDGECHECK_HARNESS_OPTS") {
+            Ok(json) => (json, args.clone()),
+            Err(_) => (
+                args.get(1).cloned().unwrap_or_else(|| {
+                    eprintln!("usage: edgecheck-harness '<json options>' (this binary is run by cargo-edgecheck)");
+                    std::process::exit(2)
+                }),
+                Vec::new(),
+            ),
+        };
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| {
             eprintln!("edgecheck-harness: bad options: {e}");
             std::process::exit(2)
         });
         let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
         let n = |k: &str| v.get(k).and_then(|x| x.as_u64());
-        STRICT_FLOATS.store(v.get("strict_floats").and_then(|x| x.as_bool()).unwrap_or(false), Ordering::Relaxed);
-        Opts {
-            target: s("target").unwrap_or_default(),
-            engines: v
-                .get("engines")
+        let list = |k: &str| -> Vec<String> {
+            v.get(k)
                 .and_then(|e| e.as_array())
                 .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
-                .unwrap_or_else(|| vec!["edge".into(), "proptest".into()]),
+                .unwrap_or_default()
+        };
+        STRICT_FLOATS.store(v.get("strict_floats").and_then(|x| x.as_bool()).unwrap_or(false), Ordering::Relaxed);
+        let engines = list("engines");
+        Opts {
+            target: s("target").unwrap_or_default(),
+            engines: if engines.is_empty() { vec!["edge".into(), "proptest".into()] } else { engines },
             budget: Duration::from_millis(n("budget_ms").unwrap_or(10_000)),
             timeout: Duration::from_millis(n("timeout_ms").unwrap_or(1_000)),
             seed: n("seed").unwrap_or(0),
@@ -782,6 +1023,14 @@ impl Opts {
             base_at: n("base_at"),
             edge_execs: n("edge_execs"),
             malloc_limit_mb: n("malloc_limit_mb").unwrap_or(2048) as usize,
+            seeds_dir: s("seeds_dir").map(PathBuf::from),
+            dict: s("dict").map(PathBuf::from),
+            known: list("known"),
+            chase: s("chase"),
+            input_dump: s("input_dump").map(PathBuf::from),
+            replay_input: s("replay_input").map(PathBuf::from),
+            replay_side: s("replay_side").unwrap_or_else(|| "head".into()),
+            fuzzer_args,
         }
     }
 }
@@ -817,8 +1066,10 @@ pub struct Caught {
 }
 
 impl Caught {
+    /// Where and how it failed: an overflow and a panic at the same place are different bugs.
     fn key(&self) -> String {
-        format!("{}:{}:{}", self.file, self.line, self.column)
+        let overflow = self.message.starts_with("attempt to") && self.message.ends_with("with overflow");
+        format!("{}:{}:{}:{}", self.file, self.line, self.column, if overflow { "overflow" } else { "panic" })
     }
     fn json(&self) -> serde_json::Value {
         serde_json::json!({"message": self.message, "file": self.file, "line": self.line, "column": self.column})
@@ -864,6 +1115,23 @@ struct InFlight {
 unsafe impl Send for InFlight {}
 
 static CURRENT: Mutex<Option<InFlight>> = Mutex::new(None);
+/// Where the libFuzzer input in flight is written if it hangs or runs out of memory.
+static INPUT_DUMP: OnceLock<PathBuf> = OnceLock::new();
+
+/// Writes the bytes of the libFuzzer input in flight to the dump file, so the tool can replay
+/// them on the base; `None` outside libFuzzer.
+fn dump_fuzz_input() -> Option<String> {
+    let (ptr, len) = (FUZZ_PTR.load(Ordering::Relaxed), FUZZ_LEN.load(Ordering::Relaxed));
+    let path = INPUT_DUMP.get()?;
+    if ptr == 0 {
+        return None;
+    }
+    // SAFETY: set by the fuzzer callback for the input it is running, which stays alive (the
+    // callback is blocked in the call) while the watchdog or the allocator reports it.
+    let bytes = unsafe { std::slice::from_raw_parts(ptr as *const u8, len) };
+    std::fs::write(path, bytes).ok()?;
+    Some(path.display().to_string())
+}
 static REPORTING: AtomicBool = AtomicBool::new(false);
 
 /// Renders the input in flight and reports it as a finding of `kind`; then the process ends.
@@ -879,9 +1147,10 @@ fn report_in_flight_and_exit(kind: &str, message: String, code: i32) -> ! {
         }
     };
     let engine = *ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let input_file = dump_fuzz_input();
     emit(serde_json::json!({
         "event": "finding", "engine": engine, "kind": kind, "message": message, "side": side,
-        "args": args, "seq": seq, "elapsed_ms": elapsed_ms(),
+        "args": args, "seq": seq, "elapsed_ms": elapsed_ms(), "input_file": input_file,
     }));
     emit(serde_json::json!({"event": "stats", "engine": engine, "execs": EXECS.load(Ordering::Relaxed)}));
     std::process::exit(code)
@@ -972,6 +1241,7 @@ unsafe impl GlobalAlloc for LimitAlloc {
 
 /// One generated target: how to render an input, and how to call each version on it. A call
 /// returns the observation of its result when `observe` is set (only needed to compare).
+#[derive(Clone, Copy)]
 pub struct Target<A> {
     pub render: fn(&A) -> Vec<String>,
     pub head: fn(&A, bool) -> Option<String>,
@@ -1072,7 +1342,7 @@ fn emit_hit<A: Gen>(engine: &str, hit: &Hit, a: &A, t: &Target<A>, seq: u64) {
     };
     let mut line = serde_json::json!({
         "event": "finding", "engine": engine, "kind": kind, "side": "head", "args": (t.render)(a),
-        "seq": seq, "elapsed_ms": elapsed_ms(), "base": hit.base.as_ref().map(|b| b.json()),
+        "seq": seq, "elapsed_ms": elapsed_ms(), "base": hit.base.as_ref().map(|b| b.json()), "key": hit.key,
         "head_outcome": head,
     });
     if let Seen::Panicked(c) = &hit.head {
@@ -1099,9 +1369,19 @@ pub fn run<A: Gen>(opts: &Opts, lits: &Lits, target: Target<A>) {
     install_panic_hook();
     LIMIT_BYTES.store(opts.malloc_limit_mb << 20, Ordering::Relaxed);
     start_watchdog(opts.timeout);
+    if let Some(path) = &opts.input_dump {
+        let _ = INPUT_DUMP.set(path.clone());
+    }
+    let has = |e: &str| opts.engines.iter().any(|x| x == e);
+    if let Some(path) = &opts.replay_input {
+        set_engine("libfuzzer");
+        return replay_bytes(opts, &target, path);
+    }
+    if has("libfuzzer") {
+        return run_libfuzzer(opts, lits, target);
+    }
     let deadline = Instant::now() + opts.budget;
     let mut known: HashSet<String> = HashSet::new();
-    let has = |e: &str| opts.engines.iter().any(|x| x == e);
     if has("edge") {
         set_engine("edge");
         // The edge engine gets at most 40% of the budget: it is usually done long before.
@@ -1193,4 +1473,151 @@ fn run_proptest<A: Gen>(opts: &Opts, lits: &Lits, t: &Target<A>, deadline: Insta
         }
     }
     emit(serde_json::json!({"event": "stats", "engine": "proptest", "execs": EXECS.load(Ordering::Relaxed)}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The libFuzzer engine: coverage-guided inputs decoded from libFuzzer's bytes.
+
+/// Runs one input read from a file: after libFuzzer found (and minimised) it, to show it as
+/// arguments and to try it on each version.
+fn replay_bytes<A: Gen>(opts: &Opts, t: &Target<A>, path: &std::path::Path) {
+    let data = std::fs::read(path).unwrap_or_default();
+    let a = A::decode(&mut Unstructured::new(&data), true);
+    match opts.replay_side.as_str() {
+        "render" => emit(serde_json::json!({"event": "decoded", "args": (t.render)(&a)})),
+        "base" => {
+            emit(serde_json::json!({"event": "decoded", "args": (t.render)(&a)}));
+            let base = t.base.map(|_| call_side(&a, t, "base", 0, false));
+            emit(serde_json::json!({"event": "base_check", "seq": 0, "base": base.map(|b| b.json())}));
+        }
+        _ => match exec(&a, t, opts) {
+            Some(hit) => emit_hit("libfuzzer", &hit, &a, t, 0),
+            None => emit(serde_json::json!({"event": "decoded", "args": (t.render)(&a)})),
+        },
+    }
+}
+
+/// The input libFuzzer is running, for the watchdog and the allocation limit to dump.
+static FUZZ_PTR: AtomicUsize = AtomicUsize::new(0);
+static FUZZ_LEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Writes the edge values as seed inputs, and the mined literals as a libFuzzer dictionary.
+fn write_seeds_and_dict<A: Gen>(opts: &Opts, lits: &Lits) {
+    if let Some(dir) = &opts.seeds_dir {
+        let _ = std::fs::create_dir_all(dir);
+        for (i, a) in A::edges_capped(lits, 4000).iter().enumerate() {
+            let mut bytes = Vec::new();
+            a.encode(&mut bytes, true);
+            let _ = std::fs::write(dir.join(format!("edge-{i:05}")), bytes);
+        }
+    }
+    if let Some(path) = &opts.dict {
+        let mut entries: Vec<Vec<u8>> = Vec::new();
+        entries.extend(lits.strs.iter().map(|s| s.as_bytes().to_vec()));
+        entries.extend(lits.bytes.iter().map(|b| b.to_vec()));
+        for v in lits.ints {
+            for width in [1usize, 2, 4, 8] {
+                let bits = (width * 8) as u32;
+                if *v >= -(1i128 << (bits - 1)) && *v < (1i128 << bits) {
+                    entries.push(v.to_le_bytes()[..width].to_vec());
+                }
+            }
+        }
+        let text: String = entries
+            .iter()
+            .filter(|e| !e.is_empty())
+            .map(|e| format!("\"{}\"\n", e.iter().map(|b| format!("\\x{b:02x}")).collect::<String>()))
+            .collect();
+        let _ = std::fs::write(path, text);
+    }
+}
+
+#[cfg(feature = "libfuzzer")]
+fn run_libfuzzer<A: Gen>(opts: &Opts, lits: &Lits, t: Target<A>) {
+    set_engine("libfuzzer");
+    // libFuzzer re-runs this binary to minimise a crash; those runs need no new seeds.
+    if !opts.fuzzer_args.iter().any(|a| a.starts_with("-minimize_crash_internal_step")) {
+        write_seeds_and_dict::<A>(opts, lits);
+    }
+    let known: HashSet<String> = opts.known.iter().cloned().collect();
+    let o = opts.clone();
+    let one = move |data: &[u8]| {
+        FUZZ_PTR.store(data.as_ptr() as usize, Ordering::Relaxed);
+        FUZZ_LEN.store(data.len(), Ordering::Relaxed);
+        let a = A::decode(&mut Unstructured::new(data), true);
+        let seq = SEQ.load(Ordering::Relaxed);
+        if let Some(hit) = exec(&a, &t, &o) {
+            let wanted = match &o.chase {
+                Some(k) => *k == hit.key,
+                None => !known.contains(&hit.key),
+            };
+            if wanted {
+                if o.chase.is_none() {
+                    emit_hit("libfuzzer", &hit, &a, &t, seq);
+                }
+                // libFuzzer saves an input that ends in a crash, and can minimise it.
+                REPORTING.store(true, Ordering::SeqCst);
+                std::process::abort();
+            }
+        }
+        FUZZ_PTR.store(0, Ordering::Relaxed);
+    };
+    let _ = fuzz::ONE.set(Box::new(one));
+    std::process::exit(fuzz::drive(&opts.fuzzer_args))
+}
+
+#[cfg(not(feature = "libfuzzer"))]
+fn run_libfuzzer<A: Gen>(_opts: &Opts, _lits: &Lits, _t: Target<A>) {
+    eprintln!("edgecheck-harness: this build has no libFuzzer engine");
+    std::process::exit(2)
+}
+
+#[cfg(feature = "libfuzzer")]
+mod fuzz {
+    use std::ffi::CString;
+    use std::os::raw::{c_char, c_int};
+    use std::sync::OnceLock;
+
+    // Links libFuzzer (built by libfuzzer-sys); this harness drives it with its own callback.
+    use libfuzzer_sys as _;
+
+    extern "C" {
+        fn LLVMFuzzerRunDriver(
+            argc: *mut c_int,
+            argv: *mut *mut *mut c_char,
+            cb: extern "C" fn(*const u8, usize) -> c_int,
+        ) -> c_int;
+    }
+
+    /// libfuzzer-sys's `LLVMFuzzerTestOneInput` refers to this; libFuzzer calls `callback` instead.
+    #[no_mangle]
+    pub extern "C" fn rust_fuzzer_test_input(_bytes: &[u8]) -> i32 {
+        0
+    }
+
+    pub static ONE: OnceLock<Box<dyn Fn(&[u8]) + Send + Sync>> = OnceLock::new();
+
+    extern "C" fn callback(data: *const u8, size: usize) -> c_int {
+        let bytes = if size == 0 || data.is_null() {
+            &[][..]
+        } else {
+            // SAFETY: libFuzzer passes a buffer of `size` bytes, alive during the call.
+            unsafe { std::slice::from_raw_parts(data, size) }
+        };
+        if let Some(f) = ONE.get() {
+            f(bytes);
+        }
+        0
+    }
+
+    /// Runs libFuzzer with these arguments (the first is the program name); returns its exit code.
+    pub fn drive(args: &[String]) -> i32 {
+        let owned: Vec<CString> = args.iter().map(|a| CString::new(a.as_str()).unwrap_or_default()).collect();
+        let mut ptrs: Vec<*mut c_char> = owned.iter().map(|c| c.as_ptr() as *mut c_char).collect();
+        ptrs.push(std::ptr::null_mut());
+        let mut argc = args.len() as c_int;
+        let mut argv = ptrs.as_mut_ptr();
+        // SAFETY: argv points at NUL-terminated strings that outlive the call.
+        unsafe { LLVMFuzzerRunDriver(&mut argc, &mut argv, callback) }
+    }
 }

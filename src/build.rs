@@ -20,6 +20,43 @@ pub struct BuildSpec {
     pub harness_dir: PathBuf,
     pub target_dir: PathBuf,
     pub jobs: usize,
+    /// Build the libFuzzer flavour: coverage instrumentation, libFuzzer linked in.
+    pub fuzz: bool,
+}
+
+/// The sanitizer-coverage flags cargo-fuzz uses with `-s none`, on stable rustc: the
+/// instrumentation libFuzzer's guidance needs, plus the options that make fuzzing faster.
+const FUZZ_RUSTFLAGS: &[&str] = &[
+    "-Cpasses=sancov-module",
+    "-Cllvm-args=-sanitizer-coverage-level=4",
+    "-Cllvm-args=-sanitizer-coverage-inline-8bit-counters",
+    "-Cllvm-args=-sanitizer-coverage-pc-table",
+    "-Cllvm-args=-sanitizer-coverage-trace-compares",
+    "-Cllvm-args=-sanitizer-coverage-stack-depth",
+    "-Cllvm-args=-simplifycfg-branch-fold-threshold=0",
+    "-Ccodegen-units=1",
+    "-Cdebug-assertions",
+    "-Coverflow-checks",
+    "--cfg",
+    "fuzzing",
+];
+
+/// The host's target triple (`rustc -vV`): building for it explicitly keeps the instrumentation
+/// flags away from build scripts and proc-macros.
+pub fn host_triple() -> Result<String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(&rustc)
+        .arg("-vV")
+        .output()
+        .map_err(|source| Error::Spawn {
+            program: rustc,
+            source,
+        })?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::to_string)
+        .ok_or_else(|| Error::Usage("`rustc -vV` did not say the host triple".into()))
 }
 
 /// A compiler error, where it points.
@@ -51,6 +88,17 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
     rustflags.push_str(&format!(
         " --cfg {EDGECHECK_CFG} --check-cfg=cfg({EDGECHECK_CFG}) --cap-lints=warn"
     ));
+    let mut flavour: Vec<String> = Vec::new();
+    if spec.fuzz {
+        rustflags.push(' ');
+        rustflags.push_str(&FUZZ_RUSTFLAGS.join(" "));
+        flavour.extend([
+            "--features".into(),
+            "libfuzzer".into(),
+            "--target".into(),
+            host_triple()?,
+        ]);
+    }
     let mut child = Command::new(&cargo)
         .args([
             "build",
@@ -65,6 +113,7 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
         .arg(&spec.target_dir)
         .arg("-j")
         .arg(spec.jobs.to_string())
+        .args(&flavour)
         .env("RUSTFLAGS", rustflags.trim())
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_BUILD_RUSTFLAGS")

@@ -134,6 +134,8 @@ pub enum Engine {
     Edge,
     /// Random inputs biased toward edge values, with shrinking.
     Proptest,
+    /// Coverage-guided fuzzing with libFuzzer (an instrumented second build of the harness).
+    Libfuzzer,
 }
 
 impl Engine {
@@ -141,6 +143,7 @@ impl Engine {
         match self {
             Engine::Edge => "edge",
             Engine::Proptest => "proptest",
+            Engine::Libfuzzer => "libfuzzer",
         }
     }
 }
@@ -181,6 +184,11 @@ mod tests {
         assert_eq!(cli.budget, Duration::from_secs(120));
         assert_eq!(cli.timeout, Duration::from_secs(1));
         assert_eq!(cli.engines, vec![Engine::Edge]);
+        let all = Cli::try_parse_from(["cargo-edgecheck"]).unwrap();
+        assert_eq!(
+            all.engines,
+            vec![Engine::Edge, Engine::Proptest, Engine::Libfuzzer]
+        );
         assert!(Cli::try_parse_from(["cargo-edgecheck", "--budget", "soon"]).is_err());
         assert!(Cli::try_parse_from(["cargo-edgecheck", "--base", "x", "--diff", "y"]).is_err());
     }

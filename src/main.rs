@@ -19,7 +19,7 @@ mod workspace;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Parser;
 
@@ -158,6 +158,11 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
         })
         .max(1);
     let mut dropped: BTreeMap<usize, String> = BTreeMap::new();
+    let mut engines: Vec<String> = cli.engines.iter().map(|e| e.name().to_string()).collect();
+    engines.dedup();
+    // The first build is the one that pins errors on targets: the plain harness, unless
+    // libFuzzer is the only engine; the libFuzzer flavour of the same code follows.
+    let fuzz_only = engines.iter().all(|e| e == "libfuzzer");
     let binary = loop {
         let callable: Vec<usize> = (0..selected.len())
             .filter(|i| matches!(selected[*i].plan, Plan::Call(_)) && !dropped.contains_key(i))
@@ -182,6 +187,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             harness_dir: ws.work.join("harness"),
             target_dir: ws.scratch.join("target"),
             jobs,
+            fuzz: fuzz_only,
         };
         let step = |name: &str| progress.step(format!("building the harness: compiled {name}"));
         match build::build(&spec, &step)? {
@@ -213,6 +219,37 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             }
         }
     };
+    let (plain_binary, mut fuzz_binary) = if fuzz_only {
+        (None, binary.clone())
+    } else {
+        (binary.clone(), None)
+    };
+    if binary.is_some() && !fuzz_only && engines.iter().any(|e| e == "libfuzzer") {
+        progress.step("building the libFuzzer harness");
+        let spec = build::BuildSpec {
+            name: ws.harness_name.clone(),
+            harness_dir: ws.work.join("harness"),
+            target_dir: ws.scratch.join("target"),
+            jobs,
+            fuzz: true,
+        };
+        let step =
+            |name: &str| progress.step(format!("building the libFuzzer harness: compiled {name}"));
+        match build::build(&spec, &step)? {
+            build::Outcome::Built { binary } => fuzz_binary = Some(binary),
+            build::Outcome::Failed { errors, stderr } => {
+                // The other engines still run: say why this one does not.
+                let why = build_failure(&errors, &stderr).to_string();
+                progress.println(format!(
+                    "warning: the libFuzzer engine is off for this run: {}",
+                    why.lines().take(3).collect::<Vec<_>>().join(" ")
+                ));
+            }
+        }
+    }
+    if fuzz_binary.is_none() {
+        engines.retain(|e| e != "libfuzzer");
+    }
     let build_ms = t_build.elapsed().as_millis() as u64;
 
     // Run every target within its share of the budget.
@@ -221,9 +258,11 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
         .filter(|i| matches!(selected[*i].plan, Plan::Call(_)) && !dropped.contains_key(i))
         .collect();
     let mut runs: BTreeMap<usize, run::TargetRun> = BTreeMap::new();
-    if let Some(binary) = binary {
+    if binary.is_some() {
         let spec = run::RunSpec {
-            binary,
+            binary: plain_binary,
+            fuzz_binary,
+            corpus_root: ws.scratch.join("corpus"),
             workdir: paths.copy_root.clone(),
             scratch: ws.work.join("runs"),
             timeout: cli.timeout,
@@ -232,10 +271,17 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             malloc_limit_mb: cli.memory_limit,
             strict_floats: cli.strict_floats,
         };
-        let engines: Vec<String> = cli.engines.iter().map(|e| e.name().to_string()).collect();
-        let targets: Vec<(usize, bool)> = callable
+        let targets: Vec<run::TargetInfo> = callable
             .iter()
-            .map(|&t| (t, selected[t].base.is_ok()))
+            .map(|&t| {
+                let l = &selected[t].func.literals;
+                run::TargetInfo {
+                    id: t,
+                    has_base: selected[t].base.is_ok(),
+                    name: selected[t].func.display_path.clone(),
+                    has_literals: !(l.ints.is_empty() && l.strs.is_empty() && l.bytes.is_empty()),
+                }
+            })
             .collect();
         let run_jobs = run::plan_jobs(&targets, &engines, jobs, cli.budget);
         progress.start_targets(callable.len() as u64, cli.budget);

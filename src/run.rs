@@ -1,4 +1,4 @@
-//! Runs the harness: one process per target under its share of the budget, on all cores; a hang or crash ends only its own process, its input is recovered, and the base version is tried on it.
+//! Runs the harness: one process per target and engine under its share of the budget, on all cores; a hang or crash ends only its own process, its input is recovered (and minimised, for libFuzzer), and the base version is tried on it.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -11,15 +11,24 @@ use crate::error::{Error, Result};
 /// Exit codes the harness runtime uses after reporting a hang or an out-of-memory input itself.
 const EXIT_TIMEOUT: i32 = 70;
 const EXIT_OOM: i32 = 71;
+/// The exit code libFuzzer is told to use for its own timeouts (ours come first).
+const EXIT_FUZZER_TIMEOUT: i32 = 72;
+/// How long libFuzzer may spend minimising a crash input.
+const MINIMIZE_SECS: u64 = 5;
 
 /// What every harness process shares.
 #[derive(Debug, Clone)]
 pub struct RunSpec {
-    pub binary: PathBuf,
+    /// The harness for the edge and proptest engines.
+    pub binary: Option<PathBuf>,
+    /// The harness built with coverage instrumentation and libFuzzer.
+    pub fuzz_binary: Option<PathBuf>,
     /// The directory the harness runs in (the package's scratch copy), for code that reads files.
     pub workdir: PathBuf,
     /// Where results and logs of each process go.
     pub scratch: PathBuf,
+    /// Where libFuzzer keeps each function's corpus between runs.
+    pub corpus_root: PathBuf,
     pub timeout: Duration,
     pub jobs: usize,
     pub seed: u64,
@@ -27,20 +36,39 @@ pub struct RunSpec {
     pub strict_floats: bool,
 }
 
+/// A target as the scheduler needs it.
+#[derive(Debug, Clone)]
+pub struct TargetInfo {
+    pub id: usize,
+    /// The target calls a base version too, so inputs that end the process are tried on it.
+    pub has_base: bool,
+    /// The function's path, naming its libFuzzer corpus.
+    pub name: String,
+    /// The changed code has literals, so libFuzzer gets a dictionary.
+    pub has_literals: bool,
+}
+
 /// One process to run: a target, for `budget`, with the given engines and seed.
 #[derive(Debug, Clone)]
 pub struct Job {
-    pub target: usize,
+    pub target: TargetInfo,
     pub budget: Duration,
     pub engines: Vec<String>,
     /// Which of the target's processes this is: each gets its own seed and files.
     pub worker: usize,
-    /// The target calls a base version too, so inputs that end the process are tried on it.
-    pub has_base: bool,
     phase: Phase,
 }
 
-/// Why a process runs: the run itself, or a replay of it that completes a finding.
+/// Where a replay finds the input to try on the base.
+#[derive(Debug, Clone)]
+enum ReplayAt {
+    /// The `seq`-th input of a deterministic engine run.
+    Seq { seq: u64, edge_execs: Option<u64> },
+    /// The bytes of a libFuzzer input.
+    Input(PathBuf),
+}
+
+/// Why a process runs: the run itself, or a step that completes one of its findings.
 #[derive(Debug, Clone)]
 enum Phase {
     Run,
@@ -49,21 +77,40 @@ enum Phase {
         crash: RawFinding,
         edge_execs: Option<u64>,
     },
-    /// Replay up to the input of a finding that ended the process, and call the base there.
+    /// Try the base version on the input of a finding that ended the process.
     BaseCheck {
         finding: RawFinding,
-        seq: u64,
-        edge_execs: Option<u64>,
+        at: ReplayAt,
     },
+    /// libFuzzer found something: make its input smaller, keeping the same failure.
+    Minimize {
+        finding: RawFinding,
+        artifact: PathBuf,
+    },
+    /// Decode a (minimised) libFuzzer input and run it on both versions again.
+    Decode {
+        finding: RawFinding,
+        input: PathBuf,
+    },
+}
+
+impl Job {
+    fn uses_fuzz_binary(&self) -> bool {
+        match &self.phase {
+            Phase::Run | Phase::Record { .. } => self.engines.iter().any(|e| e == "libfuzzer"),
+            Phase::BaseCheck { at, .. } => matches!(at, ReplayAt::Input(_)),
+            Phase::Minimize { .. } | Phase::Decode { .. } => true,
+        }
+    }
 }
 
 /// The processes for `targets` within `budget` of wall time on `jobs` cores. The edge engine
 /// runs first for every target, each in a short process of its own (it is deterministic and
-/// usually done in milliseconds), so the cheap findings of all targets come early. The random
-/// engines then share the rest: when there are fewer targets than jobs, a target gets several
-/// processes with different seeds, so that every core works.
+/// usually done in milliseconds), so the cheap findings of all targets come early. The other
+/// engines then share the rest of the cores' time evenly: with fewer targets than cores, a
+/// target gets several processes (other seeds, or proptest and libFuzzer side by side).
 pub fn plan_jobs(
-    targets: &[(usize, bool)],
+    targets: &[TargetInfo],
     engines: &[String],
     jobs: usize,
     budget: Duration,
@@ -72,39 +119,43 @@ pub fn plan_jobs(
     let n = targets.len().max(1);
     let rounds = n.div_ceil(jobs) as u32;
     let has_edge = engines.iter().any(|e| e == "edge");
-    let random: Vec<String> = engines
-        .iter()
-        .filter(|e| e.as_str() != "edge")
-        .cloned()
-        .collect();
+    let random: Vec<&String> = engines.iter().filter(|e| e.as_str() != "edge").collect();
     let edge_share = match (has_edge, random.is_empty()) {
         (false, _) => Duration::ZERO,
         (true, true) => budget,
         (true, false) => budget / 10,
     };
     let edge_budget = (edge_share / rounds).max(Duration::from_millis(100));
-    let random_budget =
-        (budget.saturating_sub(edge_share) / rounds).max(Duration::from_millis(200));
-    let workers = (jobs / n).max(1);
-    let mut out = Vec::new();
-    let job = |target, has_base, engines: Vec<String>, budget, worker| Job {
-        target,
+    let rest = budget.saturating_sub(edge_share);
+    let per_engine = (jobs / (n * random.len().max(1))).max(1);
+    let processes = (n * random.len() * per_engine).max(1) as u32;
+    let random_budget = (rest * jobs as u32 / processes)
+        .min(rest)
+        .max(Duration::from_millis(200));
+    let job = |target: &TargetInfo, engines: Vec<String>, budget, worker| Job {
+        target: target.clone(),
         budget,
         engines,
         worker,
-        has_base,
         phase: Phase::Run,
     };
+    let mut out = Vec::new();
     if has_edge {
-        for &(t, has_base) in targets {
-            out.push(job(t, has_base, vec!["edge".to_string()], edge_budget, 0));
-        }
+        out.extend(
+            targets
+                .iter()
+                .map(|t| job(t, vec!["edge".to_string()], edge_budget, 0)),
+        );
     }
-    if !random.is_empty() {
-        for &(t, has_base) in targets {
-            for w in 1..=workers {
-                out.push(job(t, has_base, random.clone(), random_budget, w));
-            }
+    let mut worker = 1;
+    for engine in random {
+        for _ in 0..per_engine {
+            out.extend(
+                targets
+                    .iter()
+                    .map(|t| job(t, vec![engine.clone()], random_budget, worker)),
+            );
+            worker += 1;
         }
     }
     out
@@ -142,6 +193,10 @@ pub struct RawFinding {
     pub base: Option<BaseOutcome>,
     /// For a divergence: the observation of the head's result.
     pub head_value: Option<String>,
+    /// The harness's name for the failure (where and how), to chase it while minimising.
+    pub key: Option<String>,
+    /// The bytes of a libFuzzer input that ended the process.
+    pub input_file: Option<PathBuf>,
 }
 
 impl RawFinding {
@@ -154,7 +209,7 @@ impl RawFinding {
     }
 }
 
-/// Everything one target's processes (and their replays) gave.
+/// Everything one target's processes (and their follow-up steps) gave.
 #[derive(Debug, Clone, Default)]
 pub struct TargetRun {
     pub target: usize,
@@ -167,9 +222,38 @@ struct Running {
     job: Job,
     child: Child,
     started: Instant,
+    files: JobFiles,
+}
+
+/// The files of one process.
+struct JobFiles {
     results: PathBuf,
     stderr: PathBuf,
-    record: Option<PathBuf>,
+    record: PathBuf,
+    artifacts: PathBuf,
+    minimized: PathBuf,
+    input_dump: PathBuf,
+}
+
+impl JobFiles {
+    fn new(scratch: &Path, job: &Job) -> JobFiles {
+        let tag = match job.phase {
+            Phase::Run => "run",
+            Phase::Record { .. } => "record",
+            Phase::BaseCheck { .. } => "base",
+            Phase::Minimize { .. } => "minimize",
+            Phase::Decode { .. } => "decode",
+        };
+        let stem = format!("t{}.w{}", job.target.id, job.worker);
+        JobFiles {
+            results: scratch.join(format!("{stem}.{tag}.jsonl")),
+            stderr: scratch.join(format!("{stem}.{tag}.stderr")),
+            record: scratch.join(format!("{stem}.inflight.json")),
+            artifacts: scratch.join(format!("{stem}.artifacts")),
+            minimized: scratch.join(format!("{stem}.minimized")),
+            input_dump: scratch.join(format!("{stem}.input")),
+        }
+    }
 }
 
 /// Runs every job, at most `spec.jobs` at a time, calling `on_done` as each target finishes.
@@ -183,7 +267,7 @@ pub fn run_all(
         .map_err(|e| Error::io(format!("creating {}", spec.scratch.display()), e))?;
     let mut outstanding: BTreeMap<usize, usize> = BTreeMap::new();
     for job in &jobs {
-        *outstanding.entry(job.target).or_default() += 1;
+        *outstanding.entry(job.target.id).or_default() += 1;
     }
     let mut queue: VecDeque<Job> = jobs.into();
     let mut running: Vec<Running> = Vec::new();
@@ -197,7 +281,7 @@ pub fn run_all(
         let mut i = 0;
         while i < running.len() {
             let r = &mut running[i];
-            let hard_deadline = r.job.budget + spec.timeout * 2 + Duration::from_secs(3);
+            let hard_deadline = r.job.budget + spec.timeout * 2 + Duration::from_secs(5);
             let status = match r.child.try_wait() {
                 Ok(Some(status)) => Some(status),
                 Ok(None) if r.started.elapsed() > hard_deadline => {
@@ -212,7 +296,7 @@ pub fn run_all(
                 continue;
             };
             let done = running.swap_remove(i);
-            let target = done.job.target;
+            let target = done.job.target.id;
             let run = runs.entry(target).or_insert_with(|| TargetRun {
                 target,
                 ..Default::default()
@@ -231,47 +315,126 @@ pub fn run_all(
     Ok(runs.into_values().collect())
 }
 
+/// A file-system-safe name for a function's corpus directory.
+fn corpus_dir_name(function: &str) -> String {
+    function
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
 fn spawn(spec: &RunSpec, job: Job) -> Result<Running> {
-    let tag = match job.phase {
-        Phase::Run => "run",
-        Phase::Record { .. } => "record",
-        Phase::BaseCheck { .. } => "base",
-    };
-    let stem = format!("t{}.w{}", job.target, job.worker);
-    let results = spec.scratch.join(format!("{stem}.{tag}.jsonl"));
-    let stderr = spec.scratch.join(format!("{stem}.{tag}.stderr"));
-    let record = matches!(job.phase, Phase::Record { .. })
-        .then(|| spec.scratch.join(format!("{stem}.inflight.json")));
-    for p in [Some(&results), Some(&stderr), record.as_ref()]
-        .into_iter()
-        .flatten()
-    {
+    let files = JobFiles::new(&spec.scratch, &job);
+    for p in [
+        &files.results,
+        &files.stderr,
+        &files.record,
+        &files.minimized,
+        &files.input_dump,
+    ] {
         let _ = std::fs::remove_file(p);
     }
-    let (base_at, edge_execs) = match &job.phase {
-        Phase::Run => (None, None),
-        Phase::Record { edge_execs, .. } => (None, *edge_execs),
-        Phase::BaseCheck {
-            seq, edge_execs, ..
-        } => (Some(*seq), *edge_execs),
-    };
-    let options = serde_json::json!({
-        "target": format!("t{}", job.target),
+    let mut options = serde_json::json!({
+        "target": format!("t{}", job.target.id),
         "engines": job.engines,
         "budget_ms": job.budget.as_millis() as u64,
         "timeout_ms": spec.timeout.as_millis() as u64,
         "seed": spec.seed.wrapping_add(job.worker as u64 * 0x9E37_79B9),
-        "results": results,
-        "record": record,
-        "base_at": base_at,
-        "edge_execs": edge_execs,
+        "results": files.results,
         "malloc_limit_mb": spec.malloc_limit_mb,
         "strict_floats": spec.strict_floats,
+        "input_dump": files.input_dump,
     });
-    let err_file = std::fs::File::create(&stderr)
-        .map_err(|e| Error::io(format!("creating {}", stderr.display()), e))?;
-    let child = Command::new(&spec.binary)
-        .arg(options.to_string())
+    let mut fuzzer_args: Vec<String> = Vec::new();
+    let secs = |d: Duration| d.as_secs().max(1);
+    let timeout_flag = format!("-timeout={}", secs(spec.timeout * 3));
+    match &job.phase {
+        Phase::Run if job.engines.iter().any(|e| e == "libfuzzer") => {
+            let corpus = spec.corpus_root.join(corpus_dir_name(&job.target.name));
+            let seeds = spec.scratch.join(format!("t{}.seeds", job.target.id));
+            let dict = spec.scratch.join(format!("t{}.dict", job.target.id));
+            for dir in [&corpus, &seeds, &files.artifacts] {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+            }
+            options["seeds_dir"] = seeds.display().to_string().into();
+            options["dict"] = dict.display().to_string().into();
+            fuzzer_args.extend([corpus.display().to_string(), seeds.display().to_string()]);
+            fuzzer_args.extend([
+                format!("-max_total_time={}", secs(job.budget)),
+                timeout_flag,
+                format!("-rss_limit_mb={}", spec.malloc_limit_mb + 512),
+                format!("-artifact_prefix={}/", files.artifacts.display()),
+                format!(
+                    "-seed={}",
+                    spec.seed.wrapping_add(job.worker as u64) % (u32::MAX as u64) + 1
+                ),
+                "-print_final_stats=1".into(),
+                "-error_exitcode=77".into(),
+                format!("-timeout_exitcode={EXIT_FUZZER_TIMEOUT}"),
+            ]);
+            if job.target.has_literals {
+                fuzzer_args.push(format!("-dict={}", dict.display()));
+            }
+        }
+        Phase::Run => {}
+        Phase::Record { edge_execs, .. } => {
+            options["record"] = files.record.display().to_string().into();
+            options["edge_execs"] = (*edge_execs).into();
+        }
+        Phase::BaseCheck {
+            at: ReplayAt::Seq { seq, edge_execs },
+            ..
+        } => {
+            options["base_at"] = (*seq).into();
+            options["edge_execs"] = (*edge_execs).into();
+        }
+        Phase::BaseCheck {
+            at: ReplayAt::Input(input),
+            ..
+        } => {
+            options["replay_input"] = input.display().to_string().into();
+            options["replay_side"] = "base".into();
+        }
+        Phase::Minimize { finding, artifact } => {
+            options["chase"] = finding.key.clone().unwrap_or_default().into();
+            fuzzer_args.extend([
+                "-minimize_crash=1".to_string(),
+                "-runs=1000000".into(),
+                format!("-max_total_time={MINIMIZE_SECS}"),
+                format!("-exact_artifact_path={}", files.minimized.display()),
+                timeout_flag,
+                "-error_exitcode=77".into(),
+                artifact.display().to_string(),
+            ]);
+        }
+        Phase::Decode { input, .. } => {
+            options["replay_input"] = input.display().to_string().into();
+            options["replay_side"] = "head".into();
+        }
+    }
+    let binary = if job.uses_fuzz_binary() {
+        &spec.fuzz_binary
+    } else {
+        &spec.binary
+    };
+    let Some(binary) = binary.clone() else {
+        return Err(Error::Usage(format!(
+            "internal: no harness binary for the {:?} engines",
+            job.engines
+        )));
+    };
+    let err_file = std::fs::File::create(&files.stderr)
+        .map_err(|e| Error::io(format!("creating {}", files.stderr.display()), e))?;
+    let child = Command::new(&binary)
+        .args(&fuzzer_args)
+        .env("EDGECHECK_HARNESS_OPTS", options.to_string())
         .current_dir(&spec.workdir)
         .env("RUST_BACKTRACE", "0")
         .env("RUST_LIB_BACKTRACE", "0")
@@ -282,16 +445,14 @@ fn spawn(spec: &RunSpec, job: Job) -> Result<Running> {
         .process_group(0)
         .spawn()
         .map_err(|source| Error::Spawn {
-            program: spec.binary.display().to_string(),
+            program: binary.display().to_string(),
             source,
         })?;
     Ok(Running {
         job,
         child,
         started: Instant::now(),
-        results,
-        stderr,
-        record,
+        files,
     })
 }
 
@@ -307,22 +468,40 @@ fn kill_group(child: &mut Child) {
 fn ended(status: ExitStatus) -> Option<&'static str> {
     match status.code() {
         Some(0) => None,
-        Some(EXIT_TIMEOUT) => Some("timeout"),
+        Some(EXIT_TIMEOUT | EXIT_FUZZER_TIMEOUT) => Some("timeout"),
         Some(EXIT_OOM) => Some("oom"),
         _ => Some("crash"),
     }
 }
 
-/// Reads what a finished process reported, and returns the replay to run next, if a finding
+/// The newest crash input libFuzzer saved in `dir`.
+fn newest_artifact(dir: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("crash-"))
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .map(|e| e.path())
+}
+
+/// Reads what a finished process reported, and returns the step to run next, if a finding
 /// needs one; otherwise this process's part of the target's run is complete.
 fn finish(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instant) -> Option<Job> {
     let offset = (done.started - t0).as_millis() as u64;
-    let (findings, execs, base_check) = read_results(&done.results, offset);
+    let results = read_results(&done.files.results, offset);
     let job = done.job;
-    let replay = |phase: Phase| Job {
-        budget: done.started.elapsed() * 3 + Duration::from_secs(2),
+    let elapsed = done.started.elapsed();
+    let next = |phase: Phase| Job {
+        budget: elapsed * 3 + Duration::from_secs(MINIMIZE_SECS + 2),
         phase,
         ..job.clone()
+    };
+    let base_check = |finding: RawFinding, at| {
+        if job.target.has_base {
+            Some(next(Phase::BaseCheck { finding, at }))
+        } else {
+            None
+        }
     };
     match job.phase.clone() {
         Phase::Record {
@@ -331,11 +510,7 @@ fn finish(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instant) -
         } => {
             // The replay ran the same inputs in the same order, writing each before the call.
             let recorded = (ended(status) == Some("crash"))
-                .then(|| {
-                    done.record
-                        .as_ref()
-                        .and_then(|p| std::fs::read_to_string(p).ok())
-                })
+                .then(|| std::fs::read_to_string(&done.files.record).ok())
                 .flatten()
                 .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
             match recorded {
@@ -349,84 +524,151 @@ fn finish(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instant) -
                     .message
                     .push_str(" (the replay did not crash again, so the input is unknown)"),
             }
-            match crash.seq {
-                Some(seq) if job.has_base => Some(replay(Phase::BaseCheck {
-                    finding: crash,
-                    seq,
-                    edge_execs,
-                })),
-                _ => {
-                    run.findings.push(crash);
-                    None
+            if let Some(seq) = crash.seq {
+                if let Some(j) = base_check(crash.clone(), ReplayAt::Seq { seq, edge_execs }) {
+                    return Some(j);
                 }
             }
+            run.findings.push(crash);
+            None
         }
         Phase::BaseCheck { mut finding, .. } => {
-            finding.base = match (ended(status), base_check) {
+            finding.base = match (ended(status), results.base_check) {
                 (None, Some(b)) => b,
                 (Some(kind), _) => Some(BaseOutcome::Ended(kind.to_string())),
                 (None, None) => None,
             };
+            if finding.args.is_none() {
+                finding.args = results.decoded;
+            }
             run.findings.push(finding);
             None
         }
+        Phase::Minimize { finding, .. } => {
+            let input = if done.files.minimized.is_file() {
+                done.files.minimized.clone()
+            } else {
+                finding.input_file.clone()?
+            };
+            Some(next(Phase::Decode { finding, input }))
+        }
+        Phase::Decode { finding, .. } => {
+            // The minimised input, run again on both versions; if it no longer fails the same
+            // way, the input as first found stands.
+            let same = results
+                .findings
+                .into_iter()
+                .find(|f| f.key.is_some() && f.key == finding.key);
+            run.findings.push(match same {
+                Some(small) => RawFinding {
+                    elapsed_ms: finding.elapsed_ms,
+                    engine: finding.engine,
+                    ..small
+                },
+                None => finding,
+            });
+            None
+        }
         Phase::Run => {
-            let edge_execs = execs.get("edge").copied();
-            for (engine, n) in execs {
-                *run.execs.entry(engine).or_default() += n;
+            let fuzzing = job.engines.iter().any(|e| e == "libfuzzer");
+            let edge_execs = results.execs.get("edge").copied();
+            for (engine, n) in &results.execs {
+                *run.execs.entry(engine.clone()).or_default() += n;
             }
-            let mut next = None;
-            for f in findings {
+            if fuzzing {
+                let stderr = std::fs::read_to_string(&done.files.stderr).unwrap_or_default();
+                *run.execs.entry("libfuzzer".into()).or_default() += fuzzer_execs(&stderr);
+            }
+            let mut follow_up = None;
+            for mut f in results.findings {
                 let ends_process = matches!(f.kind.as_str(), "timeout" | "oom");
-                match (ends_process, f.seq) {
-                    (true, Some(seq)) if job.has_base => {
-                        next = Some(replay(Phase::BaseCheck {
+                if fuzzing && !ends_process && follow_up.is_none() {
+                    if let Some(artifact) = newest_artifact(&done.files.artifacts) {
+                        f.input_file = Some(artifact.clone());
+                        follow_up = Some(next(Phase::Minimize {
                             finding: f,
-                            seq,
-                            edge_execs,
-                        }))
+                            artifact,
+                        }));
+                        continue;
                     }
-                    _ => run.findings.push(f),
                 }
+                if ends_process && follow_up.is_none() {
+                    let at = match (&f.input_file, f.seq) {
+                        (Some(input), _) if fuzzing => Some(ReplayAt::Input(input.clone())),
+                        (_, Some(seq)) if !fuzzing => Some(ReplayAt::Seq { seq, edge_execs }),
+                        _ => None,
+                    };
+                    if let Some(j) = at.and_then(|at| base_check(f.clone(), at)) {
+                        follow_up = Some(j);
+                        continue;
+                    }
+                }
+                run.findings.push(f);
             }
-            if next.is_some() || ended(status) != Some("crash") {
-                return next;
+            if follow_up.is_some() || ended(status) != Some("crash") {
+                return follow_up;
             }
-            let stderr = std::fs::read_to_string(&done.stderr).unwrap_or_default();
+            // Died without a word: a crash (stack overflow, abort) the runtime could not report.
+            let stderr = std::fs::read_to_string(&done.files.stderr).unwrap_or_default();
             let crash = RawFinding {
-                engine: run
-                    .execs
-                    .keys()
-                    .last()
+                engine: job
+                    .engines
+                    .first()
                     .cloned()
                     .unwrap_or_else(|| "edge".into()),
                 kind: crash_kind(&stderr).to_string(),
                 message: crash_message(status, &stderr),
                 location: None,
                 args: None,
-                elapsed_ms: offset + done.started.elapsed().as_millis() as u64,
+                elapsed_ms: offset + elapsed.as_millis() as u64,
                 seq: None,
                 base: None,
                 head_value: None,
+                key: None,
+                input_file: None,
             };
-            Some(replay(Phase::Record { crash, edge_execs }))
+            if fuzzing {
+                let Some(artifact) = newest_artifact(&done.files.artifacts) else {
+                    run.findings.push(crash);
+                    return None;
+                };
+                let mut crash = crash;
+                crash.input_file = Some(artifact.clone());
+                // The replay decodes the input, and tries the base when there is one.
+                return Some(next(Phase::BaseCheck {
+                    finding: crash,
+                    at: ReplayAt::Input(artifact),
+                }));
+            }
+            Some(next(Phase::Record { crash, edge_execs }))
         }
     }
 }
 
-type Results = (
-    Vec<RawFinding>,
-    BTreeMap<String, u64>,
-    Option<Option<BaseOutcome>>,
-);
+/// How many inputs libFuzzer ran, from its final statistics.
+fn fuzzer_execs(stderr: &str) -> u64 {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("stat::number_of_executed_units:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
 
-/// Findings, per-engine execution counts and a base check's answer, from a results file.
-/// Findings the base version caused by hanging (the head returned) are not the head's and are
-/// left out.
+/// What a results file says.
+#[derive(Debug, Default)]
+struct Results {
+    findings: Vec<RawFinding>,
+    execs: BTreeMap<String, u64>,
+    /// A base check's answer: `Some(None)` when there was no base to call.
+    base_check: Option<Option<BaseOutcome>>,
+    /// The arguments of a replayed libFuzzer input.
+    decoded: Option<Vec<String>>,
+}
+
+/// Reads a results file. Findings the base version caused by hanging (the head returned) are
+/// not the head's and are left out.
 fn read_results(path: &Path, offset_ms: u64) -> Results {
-    let mut findings = Vec::new();
-    let mut execs = BTreeMap::new();
-    let mut base_check = None;
+    let mut out = Results::default();
     let text = std::fs::read_to_string(path).unwrap_or_default();
     for line in text.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
@@ -439,39 +681,46 @@ fn read_results(path: &Path, offset_ms: u64) -> Results {
                 .to_string()
         };
         let engine = s("engine");
+        let args = || {
+            v.get("args")
+                .and_then(|a| serde_json::from_value::<Vec<String>>(a.clone()).ok())
+        };
         match v.get("event").and_then(|e| e.as_str()) {
             Some("stats") => {
-                *execs.entry(engine).or_default() +=
+                *out.execs.entry(engine).or_default() +=
                     v.get("execs").and_then(|x| x.as_u64()).unwrap_or(0);
             }
-            Some("base_check") => base_check = Some(v.get("base").and_then(base_outcome)),
+            Some("base_check") => out.base_check = Some(v.get("base").and_then(base_outcome)),
+            Some("decoded") => out.decoded = args(),
             Some("finding") if s("side") == "base" => {}
             Some("finding") => {
-                let args = v
-                    .get("args")
-                    .and_then(|a| serde_json::from_value::<Vec<String>>(a.clone()).ok());
                 let head_value = v
                     .get("head_outcome")
                     .and_then(|h| h.get("returned"))
                     .and_then(|r| r.as_str())
                     .map(str::to_string);
-                findings.push(RawFinding {
+                out.findings.push(RawFinding {
                     engine,
                     kind: s("kind"),
                     message: s("message"),
                     location: location(&v),
-                    args,
+                    args: args(),
                     elapsed_ms: offset_ms
                         + v.get("elapsed_ms").and_then(|x| x.as_u64()).unwrap_or(0),
                     seq: v.get("seq").and_then(|x| x.as_u64()),
                     base: v.get("base").and_then(base_outcome),
                     head_value,
+                    key: v.get("key").and_then(|k| k.as_str()).map(str::to_string),
+                    input_file: v
+                        .get("input_file")
+                        .and_then(|k| k.as_str())
+                        .map(PathBuf::from),
                 });
             }
             _ => {}
         }
     }
-    (findings, execs, base_check)
+    out
 }
 
 fn location(v: &serde_json::Value) -> Option<(String, u32, u32)> {
@@ -560,7 +809,8 @@ mod tests {
             ),
         )
         .unwrap();
-        let (f, e, b) = read_results(&p, 100);
+        let r = read_results(&p, 100);
+        let (f, e, b) = (r.findings, r.execs, r.base_check);
         assert_eq!(f.len(), 1, "the base's hang is not a finding of the head");
         assert_eq!(f[0].location, Some(("src/lib.rs".into(), 3, 9)));
         assert_eq!(f[0].elapsed_ms, 105);
@@ -585,10 +835,19 @@ mod tests {
         assert_eq!(crash_kind("memory allocation of 99999 bytes failed"), "oom");
     }
 
+    fn info(id: usize) -> TargetInfo {
+        TargetInfo {
+            id,
+            has_base: false,
+            name: format!("c::f{id}"),
+            has_literals: false,
+        }
+    }
+
     #[test]
     fn edge_first_then_random_engines_on_every_core() {
         let engines = vec!["edge".to_string(), "proptest".to_string()];
-        let jobs = plan_jobs(&[(0, false)], &engines, 2, Duration::from_secs(10));
+        let jobs = plan_jobs(&[info(0)], &engines, 2, Duration::from_secs(10));
         assert_eq!(
             jobs.len(),
             3,
@@ -599,7 +858,7 @@ mod tests {
         assert_eq!(jobs[1].engines, vec!["proptest".to_string()]);
         assert_eq!(jobs[1].budget, Duration::from_secs(9));
         let three = plan_jobs(
-            &[(0, false), (1, true), (2, true)],
+            &[info(0), info(1), info(2)],
             &engines,
             2,
             Duration::from_secs(10),
@@ -609,6 +868,20 @@ mod tests {
             three[..3].iter().all(|j| j.engines == ["edge"]),
             "edge first for every target"
         );
-        assert_eq!(three[3].budget, Duration::from_millis(4500));
+        assert_eq!(three[3].budget, Duration::from_secs(6));
+        let all = ["edge", "proptest", "libfuzzer"].map(String::from);
+        let both = plan_jobs(&[info(0)], &all, 2, Duration::from_secs(10));
+        assert_eq!(both.len(), 3, "proptest and libFuzzer side by side");
+        assert_eq!(both[2].engines, vec!["libfuzzer".to_string()]);
+        assert_eq!(both[2].budget, Duration::from_secs(9));
+    }
+
+    #[test]
+    fn fuzzer_statistics_give_the_execution_count() {
+        assert_eq!(
+            fuzzer_execs("INFO: x\nstat::number_of_executed_units: 1234\nstat::x: 1\n"),
+            1234
+        );
+        assert_eq!(corpus_dir_name("c::Stack::pop_n"), "c--Stack--pop_n");
     }
 }
