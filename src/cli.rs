@@ -67,7 +67,7 @@ pub struct Cli {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "edge,proptest"
+        default_value = "edge,proptest,libfuzzer"
     )]
     pub engines: Vec<Engine>,
 
