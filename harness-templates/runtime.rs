@@ -1063,6 +1063,9 @@ pub struct Caught {
     pub file: String,
     pub line: u32,
     pub column: u32,
+    /// Where the panic happened when that is std or a dependency (`file` is then the user's
+    /// line that called into it).
+    pub origin: Option<String>,
 }
 
 impl Caught {
@@ -1072,7 +1075,7 @@ impl Caught {
         format!("{}:{}:{}:{}", self.file, self.line, self.column, if overflow { "overflow" } else { "panic" })
     }
     fn json(&self) -> serde_json::Value {
-        serde_json::json!({"message": self.message, "file": self.file, "line": self.line, "column": self.column})
+        serde_json::json!({"message": self.message, "file": self.file, "line": self.line, "column": self.column, "origin": self.origin})
     }
 }
 
@@ -1095,8 +1098,49 @@ fn install_panic_hook() {
             .location()
             .map(|l| (l.file().to_string(), l.line(), l.column()))
             .unwrap_or_default();
-        LAST_PANIC.with(|p| *p.borrow_mut() = Some(Caught { message, file, line, column }));
+        let caught = match is_foreign(&file).then(|| calling_frame(&file, line, column)).flatten() {
+            // A panic inside std or a dependency (an overflow in `Iterator::sum`, `clamp`'s
+            // assertion) is shown at the user's line that led there, and where it happened.
+            Some((user_file, user_line, user_column)) => Caught {
+                message,
+                origin: Some(format!("{file}:{line}:{column}")),
+                file: user_file,
+                line: user_line,
+                column: user_column,
+            },
+            None => Caught { message, file, line, column, origin: None },
+        };
+        LAST_PANIC.with(|p| *p.borrow_mut() = Some(caught));
     }));
+}
+
+/// Code that is not the user's: the standard library and registry dependencies.
+fn is_foreign(file: &str) -> bool {
+    file.starts_with("/rustc/") || file.starts_with("library/") || file.contains("/.cargo/registry/") || file.contains("/.cargo/git/")
+}
+
+type Frame = (String, u32, u32);
+static CALLING_FRAMES: Mutex<Option<HashMap<Frame, Option<Frame>>>> = Mutex::new(None);
+
+/// The innermost frame of the current backtrace in the user's code, remembered per foreign
+/// location: symbolising a backtrace is slow, and shrinking meets the same panic many times.
+fn calling_frame(file: &str, line: u32, column: u32) -> Option<Frame> {
+    let key = (file.to_string(), line, column);
+    let mut cache = CALLING_FRAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(found) = cache.get_or_insert_with(HashMap::new).get(&key) {
+        return found.clone();
+    }
+    let trace = std::backtrace::Backtrace::force_capture().to_string();
+    let found = trace.lines().filter_map(|l| l.trim_start().strip_prefix("at ")).find_map(|at| {
+        let mut parts = at.rsplitn(3, ':');
+        let column = parts.next()?.parse().ok()?;
+        let line = parts.next()?.parse().ok()?;
+        let path = parts.next()?;
+        let ours = path.contains("/harness/src/") || is_foreign(path) || !path.ends_with(".rs");
+        (!ours).then(|| (path.to_string(), line, column))
+    });
+    cache.get_or_insert_with(HashMap::new).insert(key, found.clone());
+    found
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1296,6 +1340,7 @@ fn call_side<A: Gen>(a: &A, t: &Target<A>, side: &'static str, seq: u64, observe
                 file: String::new(),
                 line: 0,
                 column: 0,
+                origin: None,
             }))
         }
     }
@@ -1350,6 +1395,7 @@ fn emit_hit<A: Gen>(engine: &str, hit: &Hit, a: &A, t: &Target<A>, seq: u64) {
         line["file"] = c.file.clone().into();
         line["line"] = c.line.into();
         line["column"] = c.column.into();
+        line["origin"] = c.origin.clone().into();
     }
     emit(line);
 }
@@ -1523,10 +1569,12 @@ fn write_seeds_and_dict<A: Gen>(opts: &Opts, lits: &Lits) {
                 }
             }
         }
-        let text: String = entries
+        // A comment first: libFuzzer refuses an empty dictionary file.
+        let text: String = std::iter::once("# literals of the changed code, mined by cargo-edgecheck\n".to_string())
+            .chain(entries
             .iter()
             .filter(|e| !e.is_empty())
-            .map(|e| format!("\"{}\"\n", e.iter().map(|b| format!("\\x{b:02x}")).collect::<String>()))
+            .map(|e| format!("\"{}\"\n", e.iter().map(|b| format!("\\x{b:02x}")).collect::<String>())))
             .collect();
         let _ = std::fs::write(path, text);
     }

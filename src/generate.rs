@@ -85,6 +85,9 @@ fn manifest(name: &str, deps: &[HarnessDep]) -> String {
         t.insert("package", d.package.as_str().into());
         t.insert("path", d.path.to_string_lossy().as_ref().into());
         doc["dependencies"][&d.alias] = toml_edit::value(t);
+        // The user's crates keep line tables (dependencies do not), to find their frames.
+        doc["profile"]["release"]["package"][&d.package]["debug"] =
+            toml_edit::value("line-tables-only");
     }
     doc.to_string()
 }

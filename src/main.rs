@@ -120,6 +120,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
         copy_root: ws.work.join("head"),
         ws_root: ws.root.clone(),
         report_root: change.report_root.clone(),
+        package_dirs: ws.packages.iter().map(|p| p.dir.clone()).collect(),
     };
     if cli.verbose > 0 {
         progress.println(format!(

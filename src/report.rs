@@ -79,6 +79,9 @@ impl Report {
             if let Some(l) = &f.location {
                 let _ = writeln!(s, "   at:       {}:{}:{}", l.file, l.line, l.column);
             }
+            if let Some(origin) = &f.panicked_in {
+                let _ = writeln!(s, "   inside:   {origin}");
+            }
             if let Some(b) = &f.base {
                 let _ = writeln!(s, "   before:   {b}");
             }

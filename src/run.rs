@@ -197,6 +197,9 @@ pub struct RawFinding {
     pub key: Option<String>,
     /// The bytes of a libFuzzer input that ended the process.
     pub input_file: Option<PathBuf>,
+    /// Where the panic happened when that is std or a dependency (`location` is then the
+    /// user's line that led there).
+    pub origin: Option<String>,
 }
 
 impl RawFinding {
@@ -359,6 +362,8 @@ fn spawn(spec: &RunSpec, job: Job) -> Result<Running> {
             let corpus = spec.corpus_root.join(corpus_dir_name(&job.target.name));
             let seeds = spec.scratch.join(format!("t{}.seeds", job.target.id));
             let dict = spec.scratch.join(format!("t{}.dict", job.target.id));
+            // Artifacts of an earlier run would pass for this one's.
+            let _ = std::fs::remove_dir_all(&files.artifacts);
             for dir in [&corpus, &seeds, &files.artifacts] {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
@@ -626,6 +631,7 @@ fn finish(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instant) -
                 head_value: None,
                 key: None,
                 input_file: None,
+                origin: None,
             };
             if fuzzing {
                 let Some(artifact) = newest_artifact(&done.files.artifacts) else {
@@ -715,6 +721,7 @@ fn read_results(path: &Path, offset_ms: u64) -> Results {
                         .get("input_file")
                         .and_then(|k| k.as_str())
                         .map(PathBuf::from),
+                    origin: v.get("origin").and_then(|k| k.as_str()).map(str::to_string),
                 });
             }
             _ => {}

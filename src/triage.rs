@@ -23,6 +23,10 @@ pub struct Finding {
     pub engine: String,
     pub message: String,
     pub location: Option<Location>,
+    /// Where the panic happened, when that is in std or a dependency: `location` is then the
+    /// line of the user's code that called into it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub panicked_in: Option<String>,
     /// The input as a Rust call: `truncate("é", 1)`.
     pub input: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,16 +53,25 @@ pub struct PathMap {
     pub ws_root: PathBuf,
     /// What report paths are relative to (the repository root, or the workspace root).
     pub report_root: PathBuf,
+    /// The directories of the packages under test, in the user's tree.
+    pub package_dirs: Vec<PathBuf>,
 }
 
 impl PathMap {
     /// The report path of a file in the copy; other paths (std, dependencies) as they are.
     pub fn user_path(&self, file: &str) -> String {
         let p = Path::new(file);
-        match p.strip_prefix(&self.copy_root) {
-            Ok(rel) => self.report_path(&self.ws_root.join(rel)),
-            Err(_) => file.to_string(),
+        if let Ok(rel) = p.strip_prefix(&self.copy_root) {
+            return self.report_path(&self.ws_root.join(rel));
         }
+        // Debug info names a crate's files relative to its package (`./src/lib.rs`).
+        if p.is_relative() {
+            let rel = p.strip_prefix(".").unwrap_or(p);
+            if let Some(dir) = self.package_dirs.iter().find(|d| d.join(rel).is_file()) {
+                return self.report_path(&dir.join(rel));
+            }
+        }
+        file.to_string()
     }
 
     /// A path in the user's tree, relative to the report root when it lies under it.
@@ -148,6 +161,7 @@ pub fn triage(
             engine: r.engine.clone(),
             message,
             location,
+            panicked_in: r.origin.clone(),
             input,
             base: Some(verdict.base),
             head: Some(head_text(&kind, r)),
@@ -360,6 +374,7 @@ mod tests {
             copy_root: "/t/edgecheck/head".into(),
             ws_root: "/repo/ws".into(),
             report_root: "/repo".into(),
+            package_dirs: vec![],
         };
         assert_eq!(m.user_path("/t/edgecheck/head/src/lib.rs"), "ws/src/lib.rs");
         assert_eq!(
