@@ -263,6 +263,22 @@ pub fn undo_diff_file(
     undo_diff(&bytes, head, key).map_err(|msg| Error::DiffFile(path.to_path_buf(), msg))
 }
 
+/// The file patches of a diff, read as git's format when it has `diff --git` lines, else as
+/// a plain unified diff.
+fn parse_patches(bytes: &[u8]) -> Result<Vec<FilePatch<'_, [u8]>>, String> {
+    let is_git = bytes
+        .split(|&b| b == b'\n')
+        .any(|line| line.starts_with(b"diff --git "));
+    let options = if is_git {
+        ParseOptions::gitdiff()
+    } else {
+        ParseOptions::unidiff()
+    };
+    PatchSet::parse_bytes(bytes, options)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not a unified diff: {e}"))
+}
+
 fn undo_diff(
     bytes: &[u8],
     head: &BTreeMap<PathBuf, Vec<u8>>,
@@ -272,17 +288,7 @@ fn undo_diff(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(base);
     }
-    let is_git = bytes
-        .split(|&b| b == b'\n')
-        .any(|line| line.starts_with(b"diff --git "));
-    let options = if is_git {
-        ParseOptions::gitdiff()
-    } else {
-        ParseOptions::unidiff()
-    };
-    let patches = PatchSet::parse_bytes(bytes, options)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("not a unified diff: {e}"))?;
+    let patches = parse_patches(bytes)?;
     let strip = usize::from(has_git_prefixes(&patches));
     for file in &patches {
         let Some(patch) = file.patch().as_text() else {
@@ -338,17 +344,7 @@ fn parse_diff_bytes(bytes: &[u8], strip: Option<usize>) -> Result<ChangeSet, Str
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(ChangeSet::default());
     }
-    let is_git = bytes
-        .split(|&b| b == b'\n')
-        .any(|line| line.starts_with(b"diff --git "));
-    let options = if is_git {
-        ParseOptions::gitdiff()
-    } else {
-        ParseOptions::unidiff()
-    };
-    let patches = PatchSet::parse_bytes(bytes, options)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("not a unified diff: {e}"))?;
+    let patches = parse_patches(bytes)?;
     let strip = strip.unwrap_or_else(|| usize::from(has_git_prefixes(&patches)));
     let mut changes = ChangeSet::default();
     for file in &patches {
