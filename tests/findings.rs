@@ -164,3 +164,48 @@ fn correct_change_has_no_findings() {
     }
     assert!(engines.contains_key("proptest"), "{run}");
 }
+
+/// The libFuzzer engine alone: a header check that only an input starting with the magic bytes
+/// gets past, found through the seed and dictionary built from the changed code's literals, and
+/// shown as a Rust call decoded from the fuzzer's bytes, with what the old code returned.
+#[test]
+fn libfuzzer_engine_gets_past_a_magic_header() {
+    let before = "/// The payload length in a header `EDGC<len:u16 le>`.\n\
+                  pub fn payload_len(data: &[u8]) -> Option<u16> {\n\
+                  \x20   let rest = data.strip_prefix(b\"EDGC\")?;\n\
+                  \x20   let len = rest.get(..2)?;\n\
+                  \x20   Some(u16::from_le_bytes([len[0], len[1]]))\n}\n";
+    let after = "/// The payload length in a header `EDGC<len:u16 le>`.\n\
+                 pub fn payload_len(data: &[u8]) -> Option<u16> {\n\
+                 \x20   if data.len() < 4 || &data[..4] != b\"EDGC\" {\n\
+                 \x20       return None;\n    }\n\
+                 \x20   Some(u16::from_le_bytes([data[4], data[5]]))\n}\n";
+    let repo = changed_crate("hdr", before, after, true);
+    let run = edgecheck(
+        repo.path(),
+        &[
+            "--base",
+            "HEAD~1",
+            "--budget",
+            "6s",
+            "--engines",
+            "libfuzzer",
+        ],
+    );
+    run.assert_code(1);
+    let f = run.finding("hdr::payload_len", "panic");
+    assert_eq!(str_of(f, "engine"), "libfuzzer", "{run}");
+    let input = str_of(f, "input");
+    assert!(
+        input.starts_with("payload_len(&[69, 68, 71, 67"),
+        "the input should start with the magic bytes: {input}"
+    );
+    assert!(str_of(f, "base").starts_with("returned"), "{run}");
+    assert!(
+        run.function("hdr::payload_len")["engines"]["libfuzzer"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0,
+        "{run}"
+    );
+}
