@@ -22,6 +22,59 @@ pub struct BuildSpec {
     pub jobs: usize,
     /// Build the libFuzzer flavour: coverage instrumentation, libFuzzer linked in.
     pub fuzz: bool,
+    /// The crates that get coverage instrumentation in the libFuzzer flavour: the user's.
+    pub instrumented: Vec<String>,
+}
+
+/// Set by the libFuzzer build for the rustc wrapper: which crates to instrument.
+const WRAPPER_CRATES_ENV: &str = "EDGECHECK_INSTRUMENT_CRATES";
+/// A rustc wrapper the user had, which ours runs in turn.
+const WRAPPER_INNER_ENV: &str = "EDGECHECK_INNER_RUSTC_WRAPPER";
+
+/// Whether a flag is part of the coverage instrumentation (given per crate by the wrapper),
+/// rather than a setting every crate of the build shares.
+fn is_coverage_flag(flag: &str) -> bool {
+    flag.starts_with("-Cpasses=sancov")
+        || flag.starts_with("-Cllvm-args=-sanitizer-coverage")
+        || flag.starts_with("-Cllvm-args=-simplifycfg")
+}
+
+/// When cargo runs this binary as the rustc wrapper of a libFuzzer build, adds the coverage
+/// flags to the user's crates only and runs rustc; returns rustc's exit code. `None` in a
+/// normal run.
+///
+/// Instrumenting only the code under test, not the harness runtime and its dependencies,
+/// keeps libFuzzer from scanning thousands of counters after every input, and from taking
+/// coverage of the harness's own decoding for progress (measured: 0.32 of a hand-written
+/// target's executions per second with everything instrumented).
+pub fn rustc_wrapper_mode() -> Option<i32> {
+    let crates = std::env::var(WRAPPER_CRATES_ENV).ok()?;
+    let mut args = std::env::args_os().skip(1);
+    let rustc = args.next()?;
+    let mut rest: Vec<std::ffi::OsString> = args.collect();
+    let name = rest
+        .iter()
+        .position(|a| a == "--crate-name")
+        .and_then(|i| rest.get(i + 1))
+        .map(|n| n.to_string_lossy().into_owned());
+    if name.is_some_and(|n| crates.split(',').any(|c| c == n)) {
+        rest.extend(
+            FUZZ_RUSTFLAGS
+                .iter()
+                .filter(|f| is_coverage_flag(f))
+                .map(Into::into),
+        );
+    }
+    let mut cmd = match std::env::var_os(WRAPPER_INNER_ENV).filter(|w| !w.is_empty()) {
+        Some(inner) => {
+            let mut c = Command::new(inner);
+            c.arg(rustc);
+            c
+        }
+        None => Command::new(rustc),
+    };
+    let status = cmd.args(rest).status();
+    Some(status.ok().and_then(|s| s.code()).unwrap_or(101))
 }
 
 /// The sanitizer-coverage flags cargo-fuzz uses with `-s none`, on stable rustc: the
@@ -89,9 +142,21 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
         " --cfg {EDGECHECK_CFG} --check-cfg=cfg({EDGECHECK_CFG}) --cap-lints=warn"
     ));
     let mut flavour: Vec<String> = Vec::new();
+    let mut wrapper_env: Vec<(&str, std::ffi::OsString)> = Vec::new();
     if spec.fuzz {
         rustflags.push(' ');
-        rustflags.push_str(&FUZZ_RUSTFLAGS.join(" "));
+        let shared: Vec<&str> = FUZZ_RUSTFLAGS
+            .iter()
+            .copied()
+            .filter(|f| !is_coverage_flag(f))
+            .collect();
+        rustflags.push_str(&shared.join(" "));
+        let me =
+            std::env::current_exe().map_err(|e| Error::io("finding this program's path", e))?;
+        let inner = std::env::var_os("RUSTC_WRAPPER").unwrap_or_default();
+        wrapper_env.push(("RUSTC_WRAPPER", me.into_os_string()));
+        wrapper_env.push((WRAPPER_CRATES_ENV, spec.instrumented.join(",").into()));
+        wrapper_env.push((WRAPPER_INNER_ENV, inner));
         flavour.extend([
             "--features".into(),
             "libfuzzer".into(),
@@ -114,6 +179,7 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
         .arg("-j")
         .arg(spec.jobs.to_string())
         .args(&flavour)
+        .envs(wrapper_env)
         .env("RUSTFLAGS", rustflags.trim())
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_BUILD_RUSTFLAGS")

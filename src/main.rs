@@ -32,6 +32,9 @@ use crate::select::{ChangedFn, Module};
 use crate::triage::PathMap;
 
 fn main() -> ExitCode {
+    if let Some(code) = build::rustc_wrapper_mode() {
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let cli = Cli::parse_from(cli::args_from_env());
     match cli.color {
         ColorChoice::Always => console::set_colors_enabled_stderr(true),
@@ -164,6 +167,18 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
     // The first build is the one that pins errors on targets: the plain harness, unless
     // libFuzzer is the only engine; the libFuzzer flavour of the same code follows.
     let fuzz_only = engines.iter().all(|e| e == "libfuzzer");
+    // The crates libFuzzer's coverage instruments: the libraries under test, head and base.
+    let instrumented: Vec<String> = ws
+        .packages
+        .iter()
+        .filter_map(|p| p.lib.as_ref().map(|l| (p, l)))
+        .flat_map(|(p, l)| {
+            [
+                l.name.clone(),
+                base::base_package_name(&p.name).replace('-', "_"),
+            ]
+        })
+        .collect();
     let binary = loop {
         let callable: Vec<usize> = (0..selected.len())
             .filter(|i| matches!(selected[*i].plan, Plan::Call(_)) && !dropped.contains_key(i))
@@ -189,6 +204,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             target_dir: ws.scratch.join("target"),
             jobs,
             fuzz: fuzz_only,
+            instrumented: instrumented.clone(),
         };
         let step = |name: &str| progress.step(format!("building the harness: compiled {name}"));
         match build::build(&spec, &step)? {
@@ -233,6 +249,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             target_dir: ws.scratch.join("target"),
             jobs,
             fuzz: true,
+            instrumented: instrumented.clone(),
         };
         let step =
             |name: &str| progress.step(format!("building the libFuzzer harness: compiled {name}"));
