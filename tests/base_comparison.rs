@@ -5,67 +5,18 @@
 //! Each test makes a crate in a temporary git repository, commits the code before the change,
 //! commits the change, and runs the tool with `--base HEAD~1`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
+use common::shared_target_dir;
 use serde_json::Value;
-
-/// The target dir every run shares, so the harness's dependencies build once for the suite.
-fn shared_target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("edgecheck-shared")
-}
-
-/// Runs git in `dir` with a fixed identity and no user or system configuration.
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-        .args([
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "core.hooksPath=/dev/null",
-        ])
-        .args(["-c", "init.defaultBranch=main"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn write(dir: &Path, path: &str, text: &str) {
-    let full = dir.join(path);
-    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-    std::fs::write(full, text).unwrap();
-}
-
-fn commit_all(dir: &Path, message: &str) {
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", message]);
-}
 
 /// A library crate `name` in a git repository with two commits: `before` as `src/lib.rs`, then
 /// `after`.
 fn changed_crate(name: &str, before: &str, after: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let manifest = format!(
-        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
-         [dependencies]\n\n[workspace]\n"
-    );
-    write(dir.path(), "Cargo.toml", &manifest);
-    write(dir.path(), ".gitignore", "/target\n");
-    write(dir.path(), "src/lib.rs", before);
-    git(dir.path(), &["init", "-q"]);
-    commit_all(dir.path(), "before");
-    write(dir.path(), "src/lib.rs", after);
-    commit_all(dir.path(), "the change");
-    dir
+    common::changed_crate(name, before, after, true)
 }
 
 /// One run of the tool: exit status, output and JSON report.
