@@ -36,6 +36,18 @@ pub struct Cli {
     #[arg(long)]
     pub workspace: bool,
 
+    /// Features to enable on the packages under test (comma or space separated, repeatable).
+    #[arg(short = 'F', long, value_name = "FEATURES")]
+    pub features: Vec<String>,
+
+    /// Enable every feature of the packages under test.
+    #[arg(long)]
+    pub all_features: bool,
+
+    /// Do not enable the packages' default features.
+    #[arg(long)]
+    pub no_default_features: bool,
+
     /// Revision to compare against [default: merge-base of HEAD with origin/HEAD, else main or
     /// master, else HEAD].
     #[arg(long, value_name = "REV")]

@@ -21,6 +21,9 @@ pub struct HarnessDep {
     pub alias: String,
     pub package: String,
     pub path: PathBuf,
+    /// Features to enable on it, and whether its default features stay on.
+    pub features: Vec<String>,
+    pub default_features: bool,
 }
 
 /// One generated target: a function and the dependency that exposes it.
@@ -84,6 +87,19 @@ fn manifest(name: &str, deps: &[HarnessDep]) -> String {
         let mut t = toml_edit::InlineTable::new();
         t.insert("package", d.package.as_str().into());
         t.insert("path", d.path.to_string_lossy().as_ref().into());
+        if !d.default_features {
+            t.insert("default-features", false.into());
+        }
+        if !d.features.is_empty() {
+            t.insert(
+                "features",
+                d.features
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<toml_edit::Array>()
+                    .into(),
+            );
+        }
         doc["dependencies"][&d.alias] = toml_edit::value(t);
         // The user's crates keep line tables (dependencies do not), to find their frames.
         doc["profile"]["release"]["package"][&d.package]["debug"] =

@@ -112,6 +112,11 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             packages: cli.packages.clone(),
             workspace: cli.workspace,
             target_dir: cli.target_dir.clone(),
+            features: workspace::Features {
+                features: cli.features.clone(),
+                all_features: cli.all_features,
+                no_default_features: cli.no_default_features,
+            },
         },
         &cwd,
     )?;
@@ -549,10 +554,13 @@ fn write_scratch(
             &modules[p],
             &exposed,
         )?);
+        let (features, default_features) = ws.features.for_package(pkg);
         deps.push(generate::HarnessDep {
             alias: head_alias(p),
             package: pkg.name.clone(),
             path: head_root.join(rel),
+            features: features.clone(),
+            default_features,
         });
         let base_exposed: Vec<shadow::Exposed> = in_package()
             .filter_map(|i| {
@@ -576,6 +584,8 @@ fn write_scratch(
                     alias: base_alias(p),
                     package: base::base_package_name(&pkg.name),
                     path: base_root.join(rel),
+                    features: features.clone(),
+                    default_features,
                 });
             }
         }

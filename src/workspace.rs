@@ -23,6 +23,8 @@ pub struct Workspace {
     pub harness_name: String,
     /// The packages selected for testing.
     pub packages: Vec<Package>,
+    /// The features they are built with.
+    pub features: Features,
 }
 
 /// One package of the workspace.
@@ -33,6 +35,35 @@ pub struct Package {
     pub dir: PathBuf,
     /// The library target, which is what the harness links against; `None` for a binary-only package.
     pub lib: Option<CrateSource>,
+    /// The features the package declares, for `--all-features`.
+    pub features: Vec<String>,
+}
+
+/// The features to build the packages under test with, as cargo's flags of the same names say.
+#[derive(Debug, Clone, Default)]
+pub struct Features {
+    pub features: Vec<String>,
+    pub all_features: bool,
+    pub no_default_features: bool,
+}
+
+impl Features {
+    /// The features to enable on `package`, and whether its default features stay on.
+    pub fn for_package(&self, package: &Package) -> (Vec<String>, bool) {
+        let mut list: Vec<String> = if self.all_features {
+            package.features.clone()
+        } else {
+            self.features
+                .iter()
+                .flat_map(|f| f.split([',', ' ']))
+                .filter(|f| !f.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        list.sort();
+        list.dedup();
+        (list, !self.no_default_features)
+    }
 }
 
 /// What the user asked for on the command line about the workspace.
@@ -42,6 +73,7 @@ pub struct WorkspaceArgs {
     pub packages: Vec<String>,
     pub workspace: bool,
     pub target_dir: Option<PathBuf>,
+    pub features: Features,
 }
 
 /// Reads the workspace with `cargo metadata` and picks the packages to test: those named with
@@ -112,6 +144,7 @@ pub fn load(args: &WorkspaceArgs, cwd: &Path) -> Result<Workspace> {
         scratch,
         harness_name,
         packages,
+        features: args.features.clone(),
     })
 }
 
@@ -137,6 +170,7 @@ fn to_package(p: &cargo_metadata::Package) -> Package {
         name: p.name.to_string(),
         dir,
         lib,
+        features: p.features.keys().cloned().collect(),
     }
 }
 

@@ -81,3 +81,29 @@ fn user_tree_is_left_untouched() {
         lib_before
     );
 }
+
+/// `--features` and `--all-features` reach the packages under test: a changed function behind a
+/// feature is tested only when the feature is on.
+#[test]
+fn features_are_passed_to_the_packages_under_test() {
+    let manifest = "[package]\nname = \"feat\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+                    [features]\nextra = []\n\n[dependencies]\n";
+    let before = "/// One more than `x`.\n#[cfg(feature = \"extra\")]\npub fn next(x: u32) -> u32 {\n    x.saturating_add(1)\n}\n";
+    let after = "/// One more than `x`.\n#[cfg(feature = \"extra\")]\npub fn next(x: u32) -> u32 {\n    x + 1\n}\n";
+    let repo = repo_with("feat", &[("Cargo.toml", manifest), ("src/lib.rs", before)]);
+    write(repo.path(), "src/lib.rs", after);
+    commit_all(repo.path(), "the change");
+    let off = edgecheck(
+        repo.path(),
+        &["--base", "HEAD~1", "--budget", "2s", "--engines", "edge"],
+    );
+    off.assert_code(0);
+    off.assert_skipped("feat::next", &["does not compile"]);
+    for flag in [&["--features", "extra"][..], &["--all-features"][..]] {
+        let mut args = vec!["--base", "HEAD~1", "--budget", "2s", "--engines", "edge"];
+        args.extend_from_slice(flag);
+        let on = edgecheck(repo.path(), &args);
+        on.assert_code(1);
+        on.finding("feat::next", "overflow");
+    }
+}
