@@ -198,11 +198,8 @@ fn judge(func: &ChangedFn, kind: &str, r: &RawFinding, no_base: Option<&str>) ->
             if base_kind != kind {
                 return introduced(format!("{base_kind}: {message}"));
             }
-            let documented = func
-                .doc
-                .lines()
-                .any(|l| l.trim_start_matches('#').trim() == "Panics")
-                && func.doc.contains("# Panics");
+            // A `# Panics` section in the doc comment announces the panic.
+            let documented = func.doc.lines().any(|l| l.trim() == "# Panics");
             Verdict {
                 label: if documented {
                     "expected"
@@ -316,18 +313,12 @@ fn regression_test(
         Some(old) => format!("assert_eq!({call}, {old});"),
         None => format!("let _ = {call};"),
     };
-    // A private function is only reachable from a test module next to it.
-    let place = if func.is_pub {
-        format!(
-            "the `#[cfg(test)]` module next to `{}` (with `use super::*;`)",
-            func.name
-        )
-    } else {
-        format!(
-            "the `#[cfg(test)]` module next to `{}` (with `use super::*;`; it is private)",
-            func.name
-        )
-    };
+    // A private function is only reachable from a test module next to it: say so.
+    let private = if func.is_pub { "" } else { "; it is private" };
+    let place = format!(
+        "the `#[cfg(test)]` module next to `{}` (with `use super::*;`{private})",
+        func.name
+    );
     format!(
         "#[test]\nfn {test_name}() {{\n    // Found by cargo-edgecheck: {what}.\n    // Put this in {place}; it fails until the edge case is handled.\n    {body}\n}}\n"
     )
