@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 const ABOUT: &str = "Finds the edge cases a code change missed";
 
@@ -23,43 +23,46 @@ error (not a git repository, unknown base, manifest not found, the crate does no
 #[derive(Debug, Clone, Parser)]
 #[command(name = "cargo-edgecheck", bin_name = "cargo edgecheck", version, about = ABOUT, long_about = LONG_ABOUT)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Path to Cargo.toml of the crate or workspace to check.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     pub manifest_path: Option<PathBuf>,
 
     /// Package to check (repeatable); by default the package in the current directory, or every
     /// member at a workspace root.
-    #[arg(short = 'p', long = "package", value_name = "SPEC")]
+    #[arg(short = 'p', long = "package", value_name = "SPEC", global = true)]
     pub packages: Vec<String>,
 
     /// Check every member of the workspace.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub workspace: bool,
 
     /// Features to enable on the packages under test (comma or space separated, repeatable).
-    #[arg(short = 'F', long, value_name = "FEATURES")]
+    #[arg(short = 'F', long, value_name = "FEATURES", global = true)]
     pub features: Vec<String>,
 
     /// Enable every feature of the packages under test.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub all_features: bool,
 
     /// Do not enable the packages' default features.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub no_default_features: bool,
 
     /// Revision to compare against [default: merge-base of HEAD with origin/HEAD, else main or
     /// master, else HEAD].
-    #[arg(long, value_name = "REV")]
+    #[arg(long, value_name = "REV", global = true)]
     pub base: Option<String>,
 
     /// Read the change from a unified diff file instead of git.
-    #[arg(long, value_name = "FILE", conflicts_with = "base")]
+    #[arg(long, value_name = "FILE", conflicts_with = "base", global = true)]
     pub diff: Option<PathBuf>,
 
     /// Test this function, by path inside the crate (`text::truncate`, `Stack::pop_n`), instead
     /// of the changed ones. Repeatable.
-    #[arg(long = "function", value_name = "PATH")]
+    #[arg(long = "function", value_name = "PATH", global = true)]
     pub functions: Vec<String>,
 
     /// Total time the engines may run, shared among the functions: `30s`, `2m`.
@@ -108,20 +111,51 @@ pub struct Cli {
     pub output: Option<PathBuf>,
 
     /// Directory for all generated code and builds [default: the workspace's target dir].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     pub target_dir: Option<PathBuf>,
 
     /// Print no progress.
-    #[arg(short, long)]
+    #[arg(short, long, global = true)]
     pub quiet: bool,
 
     /// Say more about each stage (repeat for more).
-    #[arg(short, long, action = ArgAction::Count)]
+    #[arg(short, long, action = ArgAction::Count, global = true)]
     pub verbose: u8,
 
     /// When to use colours.
-    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        global = true
+    )]
     pub color: ColorChoice,
+}
+
+/// Subcommands; without one, `cargo edgecheck` tests the change.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Write committable harnesses for the selected public functions: a proptest test file
+    /// (`tests/edgecheck.rs`, runs under `cargo test`) and cargo-fuzz targets
+    /// (`fuzz/fuzz_targets/<name>.rs`, run with `cargo fuzz run -s none <name>`).
+    Emit(EmitArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EmitArgs {
+    /// Directory to write into: the package's own directory puts the files where cargo and
+    /// cargo-fuzz look for them. With several packages, each gets a subdirectory named after it.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Replace files that exist and were not written by cargo edgecheck.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Cases each property test runs under `cargo test`.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub cases: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -188,6 +222,7 @@ pub fn args_from_env() -> Vec<std::ffi::OsString> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn durations_and_defaults() {
@@ -203,6 +238,17 @@ mod tests {
         );
         assert!(Cli::try_parse_from(["cargo-edgecheck", "--budget", "soon"]).is_err());
         assert!(Cli::try_parse_from(["cargo-edgecheck", "--base", "x", "--diff", "y"]).is_err());
+        let emit = Cli::try_parse_from([
+            "cargo-edgecheck",
+            "emit",
+            "--out",
+            "o",
+            "--function",
+            "text::truncate",
+        ])
+        .unwrap();
+        assert!(matches!(emit.command, Some(Command::Emit(ref a)) if a.out == Path::new("o")));
+        assert_eq!(emit.functions, vec!["text::truncate"]);
     }
 
     #[test]

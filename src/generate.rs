@@ -108,7 +108,7 @@ fn manifest(name: &str, deps: &[HarnessDep]) -> String {
     doc.to_string()
 }
 
-fn format_file(tokens: TokenStream) -> String {
+pub(crate) fn format_file(tokens: TokenStream) -> String {
     match syn::parse2::<syn::File>(tokens.clone()) {
         Ok(file) => prettyplease::unparse(&file),
         // Unparseable output is a bug of this tool; the compiler will say where.
@@ -248,7 +248,7 @@ fn literals(l: &Literals) -> TokenStream {
 }
 
 /// The owned type the harness generates for an argument type.
-fn owned_type(ty: &Ty) -> TokenStream {
+pub(crate) fn owned_type(ty: &Ty) -> TokenStream {
     match ty {
         Ty::Prim(p) => {
             let id = format_ident!("{}", p);
@@ -308,7 +308,7 @@ fn owned_type(ty: &Ty) -> TokenStream {
 /// An expression of the argument type, built from `v: &Owned`. Values that borrow are made from
 /// the owned value; temporaries (`&Vec<&str>`) appear only where `plan` allows them: at the top,
 /// where they live for the call.
-fn conv_expr(ty: &Ty, v: TokenStream, depth: usize) -> TokenStream {
+pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize) -> TokenStream {
     if !ty.has_ref() {
         return quote!(::std::clone::Clone::clone(#v));
     }

@@ -6,6 +6,7 @@ mod base;
 mod build;
 mod cli;
 mod diff;
+mod emit;
 mod error;
 mod generate;
 mod plan;
@@ -24,7 +25,7 @@ use std::time::Instant;
 use clap::Parser;
 
 use crate::base::{BaseSide, BaseSource, BaseTree};
-use crate::cli::{Cli, ColorChoice, FailOn, Format};
+use crate::cli::{Cli, ColorChoice, Command, EmitArgs, FailOn, Format};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::report::{FunctionReport, Progress, Report, Timing};
@@ -41,10 +42,19 @@ fn main() -> ExitCode {
         ColorChoice::Never => console::set_colors_enabled_stderr(false),
         ColorChoice::Auto => {}
     }
+    if let Some(Command::Emit(args)) = &cli.command {
+        return match emit_harnesses(&cli, args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{} {e}", console::style("error:").red().bold().for_stderr());
+                ExitCode::from(2)
+            }
+        };
+    }
     let progress = Progress::new(cli.quiet);
     let outcome = run(&cli, &progress);
     progress.finish();
-    match outcome.and_then(|report| emit(&cli, &report).map(|()| report)) {
+    match outcome.and_then(|report| write_report(&cli, &report).map(|()| report)) {
         Ok(report) => {
             let failing = report.findings.iter().any(|f| match cli.fail_on {
                 FailOn::Introduced => f.introduced,
@@ -61,7 +71,7 @@ fn main() -> ExitCode {
 }
 
 /// Writes the report where and how the user asked.
-fn emit(cli: &Cli, report: &Report) -> Result<()> {
+fn write_report(cli: &Cli, report: &Report) -> Result<()> {
     let to_file = cli.output.is_some();
     let text = match cli.format {
         Format::Json => report.to_json(),
@@ -101,12 +111,8 @@ struct Change {
     base: Option<BaseSource>,
 }
 
-/// Runs the whole pipeline and returns the report.
-fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
-    let t_start = Instant::now();
-    let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
-    progress.step("reading the workspace");
-    let ws = workspace::load(
+fn load_workspace(cli: &Cli, cwd: &Path) -> Result<workspace::Workspace> {
+    workspace::load(
         &workspace::WorkspaceArgs {
             manifest_path: cli.manifest_path.clone(),
             packages: cli.packages.clone(),
@@ -118,8 +124,100 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
                 no_default_features: cli.no_default_features,
             },
         },
-        &cwd,
-    )?;
+        cwd,
+    )
+}
+
+/// `cargo edgecheck emit`: writes committable harnesses for the selected functions and says
+/// which could not have one, and why.
+fn emit_harnesses(cli: &Cli, args: &EmitArgs) -> Result<()> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
+    let ws = load_workspace(cli, &cwd)?;
+    let change = find_change(cli, &ws, &cwd)?;
+    let (_, selected, _) = select_functions(cli, &ws, &change)?;
+    let out = if args.out.is_absolute() {
+        args.out.clone()
+    } else {
+        cwd.join(&args.out)
+    };
+    let mut skipped = Vec::new();
+    let mut lines = Vec::new();
+    for (p, package) in ws.packages.iter().enumerate() {
+        let Some(lib) = &package.lib else { continue };
+        let mut fns = Vec::new();
+        for s in selected.iter().filter(|s| s.package == p) {
+            match emit::emittable(&s.func, &s.plan) {
+                Ok(plan) => fns.push(emit::Emittable {
+                    func: &s.func,
+                    plan,
+                }),
+                Err(why) => skipped.push((s.func.display_path.clone(), why)),
+            }
+        }
+        if fns.is_empty() {
+            continue;
+        }
+        let dir = match ws.packages.len() {
+            1 => out.clone(),
+            _ => out.join(&package.name),
+        };
+        let written = emit::write_package(
+            &emit::PackageEmit {
+                package,
+                crate_name: &lib.name,
+                out: dir.clone(),
+                features: ws.features.for_package(package),
+                cases: args.cases,
+                force: args.force,
+            },
+            &fns,
+        )?;
+        let show = |p: &Path| match PathMap::relative(&cwd, p) {
+            s if s.is_empty() => ".".to_string(),
+            s => s,
+        };
+        lines.push(format!(
+            "wrote {} property test(s) to {} and {} cargo-fuzz target(s) to {}",
+            written.tests.len(),
+            show(&dir.join(emit::TESTS_FILE)),
+            written.fuzz_targets.len(),
+            show(&dir.join("fuzz")),
+        ));
+        if written.needs_proptest {
+            lines.push(format!(
+                "  {} has no proptest dev-dependency yet: `cargo add --dev proptest --package {}`",
+                package.name, package.name
+            ));
+        }
+        lines.push("  run the properties: `cargo test --test edgecheck`".to_string());
+        if let Some(first) = written.fuzz_targets.first() {
+            lines.push(format!(
+                "  fuzz one target (stable Rust): `cargo fuzz run -s none {first}` in {}",
+                show(&dir)
+            ));
+        }
+    }
+    for (function, why) in &skipped {
+        lines.push(format!("skipped {function}: {why}"));
+    }
+    if lines.iter().all(|l| l.starts_with("skipped")) {
+        let why = if skipped.is_empty() {
+            "no changed function was found".to_string()
+        } else {
+            lines.join("\n")
+        };
+        return Err(Error::Usage(format!("nothing to emit: {why}")));
+    }
+    println!("{}", lines.join("\n"));
+    Ok(())
+}
+
+/// Runs the whole pipeline and returns the report.
+fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
+    let t_start = Instant::now();
+    let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
+    progress.step("reading the workspace");
+    let ws = load_workspace(cli, &cwd)?;
     let _lock = lock_work_dir(&ws.work, progress)?;
     progress.step("finding the changed functions");
     let change = find_change(cli, &ws, &cwd)?;

@@ -512,6 +512,7 @@ mod tests {
             end_line: 1,
             sig: item.sig,
             is_pub: true,
+            exported: true,
             doc: String::new(),
             cfg_attrs: vec![],
             literals: Default::default(),

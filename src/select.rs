@@ -42,6 +42,8 @@ pub struct Module {
     pub cfg_attrs: Vec<String>,
     /// The module is test code (`#[cfg(test)]`, or inside such a module).
     pub is_test: bool,
+    /// Other crates can name items in it: it and every module above it are declared `pub`.
+    pub public: bool,
 }
 
 /// Where a function is declared.
@@ -92,6 +94,8 @@ pub struct ChangedFn {
     pub sig: syn::Signature,
     /// Declared with any `pub` visibility.
     pub is_pub: bool,
+    /// Other crates can call it by its path: declared plain `pub`, in a public module.
+    pub exported: bool,
     /// The doc comment text, lines joined with `\n`.
     pub doc: String,
     /// `#[cfg(…)]` attributes on the function (and on its impl block), as source text.
@@ -137,6 +141,7 @@ pub fn scan_modules(src: &CrateSource) -> Result<Vec<Module>> {
         file: &root,
         dir: &dir,
         is_test: false,
+        public: true,
         gated: false,
     };
     scanner.file_module(&parent, Vec::new(), &root, dir.clone(), Vec::new())?;
@@ -211,6 +216,7 @@ struct Parent<'a> {
     file: &'a Path,
     dir: &'a ModDir,
     is_test: bool,
+    public: bool,
     /// Some enclosing declaration carries a `#[cfg]`, so a missing file may be compiled out.
     gated: bool,
 }
@@ -249,6 +255,7 @@ impl Scanner {
             inline_close: None,
             cfg_attrs,
             is_test,
+            public: decl.public,
         });
         self.stack.push(file.to_path_buf());
         let me = Parent {
@@ -256,6 +263,7 @@ impl Scanner {
             file,
             dir: &dir,
             is_test,
+            public: decl.public,
             gated: decl.gated,
         };
         let walked = self.items(&me, &ast.items);
@@ -281,11 +289,13 @@ impl Scanner {
         let cfg_attrs = cfg_attrs(&m.attrs);
         let is_test = parent.is_test || has_test_cfg(&m.attrs);
         let gated = parent.gated || !cfg_attrs.is_empty();
+        let public = parent.public && matches!(m.vis, Visibility::Public(_));
         let path_attr = path_attr(&m.attrs);
         let bare = unraw(&name);
         let Some((brace, items)) = &m.content else {
             let child = Parent {
                 is_test,
+                public,
                 gated,
                 ..*parent
             };
@@ -303,6 +313,7 @@ impl Scanner {
             inline_close,
             cfg_attrs,
             is_test,
+            public,
         });
         let dir = inline_dir(parent.dir, bare, path_attr.as_deref());
         let me = Parent {
@@ -310,6 +321,7 @@ impl Scanner {
             file: parent.file,
             dir: &dir,
             is_test,
+            public,
             gated,
         };
         self.items(&me, items)
@@ -543,6 +555,8 @@ impl Candidate<'_> {
 struct FnDecl<'a> {
     attrs: &'a [Attribute],
     is_pub: bool,
+    /// Declared plain `pub` (not `pub(crate)`), or a trait impl's method.
+    is_plain_pub: bool,
     sig: &'a syn::Signature,
     block: &'a syn::Block,
     /// First line of the item, attributes included.
@@ -571,6 +585,7 @@ fn module_fns(
                 let decl = FnDecl {
                     attrs: &f.attrs,
                     is_pub,
+                    is_plain_pub: matches!(f.vis, Visibility::Public(_)),
                     sig: &f.sig,
                     block: &f.block,
                     start: first_line(f),
@@ -604,6 +619,7 @@ fn impl_fns(
         let decl = FnDecl {
             attrs: &f.attrs,
             is_pub,
+            is_plain_pub: imp.trait_.is_some() || matches!(f.vis, Visibility::Public(_)),
             sig: &f.sig,
             block: &f.block,
             start: first_line(f),
@@ -677,6 +693,7 @@ fn changed_fn(
         end_line: c.end,
         sig: decl.sig.clone(),
         is_pub: decl.is_pub,
+        exported: decl.is_plain_pub && module.public && !module.is_test,
         doc: doc_text(decl.attrs),
         cfg_attrs: cfgs,
         literals: collect_literals(decl.block),

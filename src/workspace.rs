@@ -37,6 +37,8 @@ pub struct Package {
     pub lib: Option<CrateSource>,
     /// The features the package declares, for `--all-features`.
     pub features: Vec<String>,
+    /// Names of its dev-dependencies, so `emit` can say which ones its tests still need.
+    pub dev_dependencies: Vec<String>,
 }
 
 /// The features to build the packages under test with, as cargo's flags of the same names say.
@@ -171,6 +173,12 @@ fn to_package(p: &cargo_metadata::Package) -> Package {
         dir,
         lib,
         features: p.features.keys().cloned().collect(),
+        dev_dependencies: p
+            .dependencies
+            .iter()
+            .filter(|d| d.kind == cargo_metadata::DependencyKind::Development)
+            .map(|d| d.name.clone())
+            .collect(),
     }
 }
 
