@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::plan::{CallPlan, Plan};
 use crate::select::{self, ChangedFn, CrateSource, FnKind, Module};
 use crate::shadow;
+use crate::types::CrateTypes;
 use crate::workspace::Workspace;
 
 /// Where the code before the change comes from.
@@ -130,12 +131,15 @@ pub fn prepare(
             }
         }
     }
+    let types: Vec<CrateTypes> = modules.iter().map(|m| CrateTypes::collect(m)).collect();
     let sides = wanted
         .iter()
         .map(|(p, func, plan)| match (&package_state[*p], plan) {
             (Err(why), _) => Err(why.clone()),
             (_, Plan::Skip(why)) => Err(why.clone()),
-            (Ok(src), Plan::Call(head_plan)) => counterpart(src, &modules[*p], func, head_plan),
+            (Ok(src), Plan::Call(head_plan)) => {
+                counterpart(src, &modules[*p], &types[*p], func, head_plan)
+            }
         })
         .collect();
     Ok((Some(BaseTree { files, modules }), sides))
@@ -167,6 +171,7 @@ fn read_files(
 fn counterpart(
     src: &CrateSource,
     modules: &[Module],
+    types: &CrateTypes,
     func: &ChangedFn,
     head_plan: &CallPlan,
 ) -> std::result::Result<BaseSide, String> {
@@ -177,12 +182,16 @@ fn counterpart(
         c.module == func.module && c.name == func.name && same_kind(&c.kind, &func.kind)
     };
     let base_fn = candidates.iter().find(same_place).ok_or_else(new_fn)?;
-    let base_plan = match crate::plan::plan(base_fn) {
+    let base_plan = match crate::plan::plan(base_fn, types) {
         Plan::Call(p) => p,
         Plan::Skip(_) => return Err("no comparable base: its signature changed".into()),
     };
     if signature(&base_plan) != signature(head_plan) {
         return Err("no comparable base: its signature changed".into());
+    }
+    let tys = |p: &CallPlan| p.args.iter().map(|a| a.ty.clone()).collect::<Vec<_>>();
+    if tys(&base_plan) != tys(head_plan) {
+        return Err("no comparable base: a type it takes was declared differently".into());
     }
     Ok(BaseSide {
         func: base_fn.clone(),

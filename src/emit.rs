@@ -13,7 +13,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::error::{Error, Result};
-use crate::generate::{conv_expr, format_file, owned_type};
+use crate::generate::{conv_expr, format_file, owned_type, Conv};
 use crate::plan::{CallPlan, Plan, Ty};
 use crate::select::{ChangedFn, FnKind, Literals};
 use crate::workspace::Package;
@@ -76,6 +76,14 @@ pub fn emittable<'a>(
     }
     if matches!(func.kind, FnKind::TraitImpl { .. }) {
         return Err("trait impl method: emit writes calls by path, and the trait's path is not known from outside the crate".into());
+    }
+    let mut adts = Vec::new();
+    plan.args.iter().for_each(|a| a.ty.collect_adts(&mut adts));
+    if let Some(adt) = adts.first() {
+        return Err(format!(
+            "takes the crate's own type `{}`: emit writes std-typed arguments only, for now",
+            adt.name
+        ));
     }
     if plan.args.is_empty() {
         return Err("takes no arguments: there is nothing to generate".into());
@@ -193,7 +201,15 @@ fn call(crate_name: &str, f: &Emittable) -> TokenStream {
     let path = outside_path(crate_name, f.func);
     let args = f.plan.args.iter().enumerate().map(|(i, a)| {
         let v = format_ident!("a{}", i);
-        conv_expr(&a.ty, quote!(&#v), 0)
+        conv_expr(
+            &a.ty,
+            quote!(&#v),
+            0,
+            &Conv {
+                dep: None,
+                target: 0,
+            },
+        )
     });
     quote!(let _ = #path(#(#args),*);)
 }
@@ -349,6 +365,11 @@ fn strategy(ty: &Ty, lits: &Literals) -> TokenStream {
             quote!(edges_or_any::<#t>(vec![#(#values,)* #t::MIN, #t::MAX]))
         }
         Ty::Unit => quote!(Just(())),
+        // `emittable` keeps functions taking crate types out.
+        Ty::Adt(def) => {
+            let msg = format!("no strategy for `{}`", def.name);
+            quote!(compile_error!(#msg))
+        }
         Ty::String | Ty::Str | Ty::CowStr => {
             let mut strs: Vec<String> = [
                 "",

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::plan::{CallPlan, Ty};
+use crate::plan::{AdtDef, CallPlan, Fields, Shape, Ty};
 use crate::select::{ChangedFn, Literals};
-use crate::shadow::wrapper_path;
+use crate::shadow::{self, wrapper_path};
 
 const CARGO_TOML: &str = include_str!("../harness-templates/Cargo.toml");
 const MAIN_RS: &str = include_str!("../harness-templates/main.rs");
@@ -181,6 +181,10 @@ fn call_fn(t: &Target, dep_alias: &str, name: &str) -> TokenStream {
     let path = wrapper_path(&t.func.module, t.id)
         .into_iter()
         .map(|s| format_ident!("{}", s));
+    let cx = Conv {
+        dep: Some(dep_alias),
+        target: t.id,
+    };
     let mut locals = Vec::new();
     let mut observed = Vec::new();
     let args: Vec<TokenStream> = t
@@ -195,18 +199,18 @@ fn call_fn(t: &Target, dep_alias: &str, name: &str) -> TokenStream {
                 inner,
             } = &a.ty
             else {
-                return conv_expr(&a.ty, quote!(&a.#idx), 0);
+                return conv_expr(&a.ty, quote!(&a.#idx), 0, &cx);
             };
             // A `&mut` argument borrows a local, so it can be observed after the call.
             let m = format_ident!("m{}", i);
             observed.push(quote!((&&&rt::Obs(&#m)).observe()));
             match &**inner {
-                Ty::Slice(e) if !e.has_ref() => {
+                Ty::Slice(e) if e.is_plain() => {
                     locals.push(quote!(let mut #m = ::std::clone::Clone::clone(&a.#idx);));
                     quote!(&mut #m[..])
                 }
                 inner => {
-                    let value = conv_expr(inner, quote!(&a.#idx), 0);
+                    let value = conv_expr(inner, quote!(&a.#idx), 0, &cx);
                     locals.push(quote!(let mut #m = #value;));
                     quote!(&mut #m)
                 }
@@ -250,6 +254,7 @@ fn literals(l: &Literals) -> TokenStream {
 /// The owned type the harness generates for an argument type.
 pub(crate) fn owned_type(ty: &Ty) -> TokenStream {
     match ty {
+        Ty::Adt(d) => owned_type(&d.mirror().ty),
         Ty::Prim(p) => {
             let id = format_ident!("{}", p);
             quote!(#id)
@@ -305,11 +310,18 @@ pub(crate) fn owned_type(ty: &Ty) -> TokenStream {
     }
 }
 
+/// Where a conversion finds the constructors of the crate's types: the harness dependency
+/// (head or base) and the target they were injected for; no dependency outside the harness.
+pub(crate) struct Conv<'a> {
+    pub dep: Option<&'a str>,
+    pub target: usize,
+}
+
 /// An expression of the argument type, built from `v: &Owned`. Values that borrow are made from
 /// the owned value; temporaries (`&Vec<&str>`) appear only where `plan` allows them: at the top,
 /// where they live for the call.
-pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize) -> TokenStream {
-    if !ty.has_ref() {
+pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> TokenStream {
+    if ty.is_plain() {
         return quote!(::std::clone::Clone::clone(#v));
     }
     let e = format_ident!("e{}", depth);
@@ -323,14 +335,14 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize) -> TokenStream {
             inner,
         } => match &**inner {
             Ty::Str => quote!((#v).as_str()),
-            Ty::Slice(t) if !t.has_ref() => quote!((#v).as_slice()),
+            Ty::Slice(t) if t.is_plain() => quote!((#v).as_slice()),
             Ty::Slice(t) => {
-                let item = conv_expr(t, quote!(#e), d);
+                let item = conv_expr(t, quote!(#e), d, cx);
                 quote!(&(#v).iter().map(|#e| #item).collect::<::std::vec::Vec<_>>()[..])
             }
-            t if !t.has_ref() => v,
+            t if t.is_plain() => v,
             t => {
-                let inner = conv_expr(t, v, d);
+                let inner = conv_expr(t, v, d, cx);
                 quote!(&#inner)
             }
         },
@@ -338,57 +350,110 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize) -> TokenStream {
             mutable: true,
             inner,
         } => match &**inner {
-            Ty::Slice(t) if !t.has_ref() => quote!(&mut ::std::clone::Clone::clone(#v)[..]),
-            t if !t.has_ref() => quote!(&mut ::std::clone::Clone::clone(#v)),
+            Ty::Slice(t) if t.is_plain() => quote!(&mut ::std::clone::Clone::clone(#v)[..]),
+            t if t.is_plain() => quote!(&mut ::std::clone::Clone::clone(#v)),
             t => {
-                let inner = conv_expr(t, v, d);
+                let inner = conv_expr(t, v, d, cx);
                 quote!(&mut #inner)
             }
         },
         Ty::Slice(t) | Ty::Vec(t) => {
-            let item = conv_expr(t, quote!(#e), d);
+            let item = conv_expr(t, quote!(#e), d, cx);
             quote!((#v).iter().map(|#e| #item).collect::<::std::vec::Vec<_>>())
         }
         Ty::Option(t) => {
-            let item = conv_expr(t, quote!(#e), d);
+            let item = conv_expr(t, quote!(#e), d, cx);
             quote!((#v).as_ref().map(|#e| #item))
         }
         Ty::Result(a, b) => {
-            let ok = conv_expr(a, quote!(#e), d);
-            let err = conv_expr(b, quote!(#e), d);
+            let ok = conv_expr(a, quote!(#e), d, cx);
+            let err = conv_expr(b, quote!(#e), d, cx);
             quote!(match #v { ::std::result::Result::Ok(#e) => ::std::result::Result::Ok(#ok), ::std::result::Result::Err(#e) => ::std::result::Result::Err(#err) })
         }
         Ty::Box(t) => {
-            let item = conv_expr(t, quote!(&**#v), d);
+            let item = conv_expr(t, quote!(&**#v), d, cx);
             quote!(::std::boxed::Box::new(#item))
         }
         Ty::Array(t, _) => {
-            let item = conv_expr(t, quote!(&(#v)[#e]), d);
+            let item = conv_expr(t, quote!(&(#v)[#e]), d, cx);
             quote!(::std::array::from_fn(|#e| #item))
         }
         Ty::Tuple(ts) => {
             let items = ts.iter().enumerate().map(|(i, t)| {
                 let idx = syn::Index::from(i);
-                conv_expr(t, quote!(&(#v).#idx), d)
+                conv_expr(t, quote!(&(#v).#idx), d, cx)
             });
             quote!((#(#items,)*))
         }
         Ty::Map { key, value, .. } => {
-            let kc = conv_expr(key, quote!(#k), d);
-            let vc = conv_expr(value, quote!(#e), d);
+            let kc = conv_expr(key, quote!(#k), d, cx);
+            let vc = conv_expr(value, quote!(#e), d, cx);
             quote!((#v).iter().map(|(#k, #e)| (#kc, #vc)).collect())
         }
         Ty::Set { key, .. } => {
-            let kc = conv_expr(key, quote!(#k), d);
+            let kc = conv_expr(key, quote!(#k), d, cx);
             quote!((#v).iter().map(|#k| #kc).collect())
         }
+        Ty::Adt(def) => match cx.dep {
+            Some(dep) => {
+                let dep = format_ident!("{}", dep);
+                let path = shadow::constructor_path(&def.module, cx.target, &def.name)
+                    .into_iter()
+                    .map(|s| format_ident!("{}", s));
+                quote!(::#dep #(:: #path)* (::std::clone::Clone::clone(#v)))
+            }
+            None => {
+                let msg = format!("no constructor for `{}`", def.name);
+                quote!(compile_error!(#msg))
+            }
+        },
         Ty::Prim(_) | Ty::Unit | Ty::String => quote!(::std::clone::Clone::clone(#v)),
+    }
+}
+
+/// Renders a crate type's mirror `v` as the Rust expression that builds the value
+/// (`Rect { w: 1, h: 2 }`, `Op::Add(3)`).
+fn render_adt(def: &AdtDef, v: TokenStream, depth: usize) -> TokenStream {
+    let layout = def.mirror();
+    let at = |path: &[usize]| {
+        let idx = path.iter().map(|i| syn::Index::from(*i));
+        quote!(&(#v) #(.#idx)*)
+    };
+    let fields = |f: &Fields, paths: &[Vec<usize>], prefix: &str| -> TokenStream {
+        let parts: Vec<TokenStream> = f
+            .types()
+            .iter()
+            .zip(paths)
+            .map(|(t, p)| render_expr(t, at(p), depth + 1))
+            .collect();
+        match f {
+            Fields::Unit => quote!(#prefix.to_string()),
+            Fields::Tuple(_) => quote!(format!("{}({})", #prefix, [#(#parts),*].join(", "))),
+            Fields::Named(named) => {
+                let names = named.iter().map(|(n, _)| format!("{n}: "));
+                quote!(
+                    format!("{} {{ {} }}", #prefix, [#(#names.to_string() + &#parts),*].join(", "))
+                )
+            }
+        }
+    };
+    match &def.shape {
+        Shape::Struct(f) => fields(f, &layout.fields[0], &def.name),
+        Shape::Enum(variants) => {
+            let n = variants.len();
+            let tag = at(&layout.tag);
+            let arms = variants.iter().enumerate().map(|(i, (name, f))| {
+                let body = fields(f, &layout.fields[i], &format!("{}::{}", def.name, name));
+                quote!(#i => #body,)
+            });
+            quote!(match (*#tag as usize) % #n { #(#arms)* _ => unreachable!() })
+        }
     }
 }
 
 /// An expression that renders `v: &Owned` as Rust source of the argument type (`&[1, 2]`, `"é"`).
 fn render_expr(ty: &Ty, v: TokenStream, depth: usize) -> TokenStream {
-    if !ty.has_ref() {
+    if ty.is_plain() {
         return quote!(rt::Gen::src(#v));
     }
     let e = format_ident!("e{}", depth);
@@ -396,6 +461,7 @@ fn render_expr(ty: &Ty, v: TokenStream, depth: usize) -> TokenStream {
     let d = depth + 1;
     let join = |items: TokenStream| quote!(#items.collect::<::std::vec::Vec<String>>().join(", "));
     match ty {
+        Ty::Adt(def) => render_adt(def, v, d),
         Ty::Str => quote!(format!("{:?}", #v)),
         Ty::CowStr => quote!(format!("std::borrow::Cow::Borrowed({:?})", #v)),
         Ty::Ref { mutable, inner } => {
@@ -476,6 +542,11 @@ fn render_expr(ty: &Ty, v: TokenStream, depth: usize) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NO_CX: Conv = Conv {
+        dep: None,
+        target: 0,
+    };
     use crate::plan::classify;
 
     fn ty(s: &str) -> Ty {
@@ -489,14 +560,14 @@ mod tests {
             quote!(::std::vec::Vec<::std::string::String>).to_string()
         );
         assert_eq!(
-            conv_expr(&ty("&str"), quote!(&a.0), 0).to_string(),
+            conv_expr(&ty("&str"), quote!(&a.0), 0, &NO_CX).to_string(),
             quote!((&a.0).as_str()).to_string()
         );
         assert_eq!(
-            conv_expr(&ty("u32"), quote!(&a.0), 0).to_string(),
+            conv_expr(&ty("u32"), quote!(&a.0), 0, &NO_CX).to_string(),
             quote!(::std::clone::Clone::clone(&a.0)).to_string()
         );
-        let s = conv_expr(&ty("Vec<&str>"), quote!(&a.0), 0).to_string();
+        let s = conv_expr(&ty("Vec<&str>"), quote!(&a.0), 0, &NO_CX).to_string();
         assert!(s.contains("as_str"), "{s}");
     }
 

@@ -15,6 +15,7 @@ mod run;
 mod select;
 mod shadow;
 mod triage;
+mod types;
 mod workspace;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -569,8 +570,9 @@ fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Re
                 Err(e) => return Err(e),
             },
         };
+        let types = types::CrateTypes::collect(&modules);
         for func in funcs {
-            let plan = plan::plan(&func);
+            let plan = plan::plan(&func, &types);
             let base = Err("no comparable base: no base revision".to_string());
             selected.push(Selected {
                 package: i,

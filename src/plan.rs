@@ -1,9 +1,13 @@
 //! Test plans: for each selected function, a generator for every argument, or the precise reason it cannot be tested.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
 use quote::ToTokens;
 use syn::{FnArg, GenericArgument, PathArguments, ReturnType, Type};
 
 use crate::select::{ChangedFn, FnKind};
+use crate::types::{CrateTypes, TypeItem, TypeKind};
 
 /// An argument type the harness knows how to generate, as a tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,13 +41,175 @@ pub enum Ty {
     },
     /// `Cow<str>`, generated as a `String` and passed borrowed.
     CowStr,
+    /// A struct or enum of the crate, generated from its fields.
+    Adt(Box<AdtDef>),
+}
+
+/// A struct or enum of the crate whose fields can all be generated. The harness generates a
+/// *mirror* of it made of std types (its fields as a tuple; for an enum a variant tag and the
+/// payloads), and a constructor injected next to the type turns the mirror into the value, so
+/// private fields are no obstacle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdtDef {
+    pub name: String,
+    /// Module path of the declaring module.
+    pub module: Vec<String>,
+    pub shape: Shape,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    Struct(Fields),
+    /// Variants in declaration order, with their fields.
+    Enum(Vec<(String, Fields)>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fields {
+    Named(Vec<(String, Ty)>),
+    Tuple(Vec<Ty>),
+    Unit,
+}
+
+impl Fields {
+    pub fn types(&self) -> Vec<&Ty> {
+        match self {
+            Fields::Named(f) => f.iter().map(|(_, t)| t).collect(),
+            Fields::Tuple(t) => t.iter().collect(),
+            Fields::Unit => Vec::new(),
+        }
+    }
+}
+
+/// Most elements of one mirror tuple (the harness implements its traits up to 8); longer lists
+/// nest in tuples of 8.
+const MIRROR_ARITY: usize = 8;
+
+/// Tuples holding `tys`, nested by eights, and the index path to each element.
+fn pack(tys: Vec<Ty>) -> (Ty, Vec<Vec<usize>>) {
+    match tys.len() {
+        0 => (Ty::Unit, Vec::new()),
+        n if n <= MIRROR_ARITY => (Ty::Tuple(tys), (0..n).map(|i| vec![i]).collect()),
+        n => {
+            let mut chunks = Vec::new();
+            let mut paths = Vec::new();
+            for (c, chunk) in tys.chunks(MIRROR_ARITY).enumerate() {
+                chunks.push(Ty::Tuple(chunk.to_vec()));
+                paths.extend((0..chunk.len()).map(|i| vec![c, i]));
+            }
+            debug_assert_eq!(paths.len(), n);
+            (Ty::Tuple(chunks), paths)
+        }
+    }
+}
+
+/// Where each part of a mirror is: the index path of every field (of a struct), or of the tag
+/// and of each variant's payload fields (of an enum).
+pub struct MirrorLayout {
+    pub ty: Ty,
+    /// For an enum: the path of the variant tag (a `u8`).
+    pub tag: Vec<usize>,
+    /// Per variant (one entry for a struct): the index path of each field.
+    pub fields: Vec<Vec<Vec<usize>>>,
+}
+
+impl AdtDef {
+    /// The mirror type and where each field sits in it.
+    pub fn mirror(&self) -> MirrorLayout {
+        match &self.shape {
+            Shape::Struct(f) => {
+                let (ty, paths) = pack(f.types().into_iter().cloned().collect());
+                MirrorLayout {
+                    ty,
+                    tag: Vec::new(),
+                    fields: vec![paths],
+                }
+            }
+            Shape::Enum(variants) => {
+                let mut parts = vec![Ty::Prim("u8")];
+                let mut owners = Vec::new();
+                for (v, (_, f)) in variants.iter().enumerate() {
+                    for t in f.types() {
+                        parts.push(t.clone());
+                        owners.push(v);
+                    }
+                }
+                let (ty, paths) = pack(parts);
+                let mut fields = vec![Vec::new(); variants.len()];
+                for (path, v) in paths.iter().skip(1).zip(owners) {
+                    fields[v].push(path.clone());
+                }
+                MirrorLayout {
+                    ty,
+                    tag: paths[0].clone(),
+                    fields,
+                }
+            }
+        }
+    }
+
+    /// Every crate type this one is built from, itself included, each once.
+    pub fn collect_adts<'a>(&'a self, out: &mut Vec<&'a AdtDef>) {
+        if out
+            .iter()
+            .any(|d| d.module == self.module && d.name == self.name)
+        {
+            return;
+        }
+        out.push(self);
+        let variants: Vec<&Fields> = match &self.shape {
+            Shape::Struct(f) => vec![f],
+            Shape::Enum(v) => v.iter().map(|(_, f)| f).collect(),
+        };
+        for f in variants {
+            for t in f.types() {
+                t.collect_adts(out);
+            }
+        }
+    }
 }
 
 impl Ty {
+    /// Whether a value of this type is its own mirror: no borrows and no crate types, so the
+    /// harness passes a clone of the generated value as is.
+    pub fn is_plain(&self) -> bool {
+        !self.has_ref() && !self.has_adt()
+    }
+
+    /// Whether a crate type appears anywhere in this type.
+    pub fn has_adt(&self) -> bool {
+        let mut found = Vec::new();
+        self.collect_adts(&mut found);
+        !found.is_empty()
+    }
+
+    /// The crate types this type is built from, each once.
+    pub fn collect_adts<'a>(&'a self, out: &mut Vec<&'a AdtDef>) {
+        match self {
+            Ty::Adt(d) => d.collect_adts(out),
+            Ty::Prim(_) | Ty::Unit | Ty::String | Ty::Str | Ty::CowStr => {}
+            Ty::Slice(t)
+            | Ty::Ref { inner: t, .. }
+            | Ty::Vec(t)
+            | Ty::Option(t)
+            | Ty::Box(t)
+            | Ty::Array(t, _)
+            | Ty::Set { key: t, .. } => t.collect_adts(out),
+            Ty::Result(a, b)
+            | Ty::Map {
+                key: a, value: b, ..
+            } => {
+                a.collect_adts(out);
+                b.collect_adts(out);
+            }
+            Ty::Tuple(ts) => ts.iter().for_each(|t| t.collect_adts(out)),
+        }
+    }
+
     /// Whether a value of this type borrows (so it must be rebuilt from an owned value per call).
     pub fn has_ref(&self) -> bool {
         match self {
-            Ty::Prim(_) | Ty::Unit | Ty::String => false,
+            Ty::Prim(_) | Ty::Unit | Ty::String | Ty::Adt(_) => false,
             Ty::Str | Ty::Slice(_) | Ty::Ref { .. } | Ty::CowStr => true,
             Ty::Vec(t) | Ty::Option(t) | Ty::Box(t) | Ty::Array(t, _) | Ty::Set { key: t, .. } => {
                 t.has_ref()
@@ -65,7 +231,8 @@ impl Ty {
             Ty::Vec(t) | Ty::Option(t) | Ty::Box(t) | Ty::Array(t, _) | Ty::Slice(t) => t.is_key(),
             Ty::Result(a, b) => a.is_key() && b.is_key(),
             Ty::Tuple(ts) => ts.iter().all(Ty::is_key),
-            Ty::Map { .. } | Ty::Set { .. } => false,
+            // Whether it derives `Hash` and `Ord` is not checked: never a key.
+            Ty::Map { .. } | Ty::Set { .. } | Ty::Adt(_) => false,
         }
     }
 }
@@ -92,6 +259,10 @@ pub struct CallPlan {
     pub ret: ReturnType,
     /// How the wrapper reaches the function from the entry module (`super::f`, `super::Type::f`).
     pub callee: syn::Path,
+    /// The wrapper's generics: the function's, minus the type parameters instantiated here.
+    pub generics: syn::Generics,
+    /// The result's type cannot be named (`impl Trait`): the wrapper drops it.
+    pub discard_result: bool,
 }
 
 const PRIMS: &[&str] = &[
@@ -99,62 +270,210 @@ const PRIMS: &[&str] = &[
     "f64", "bool", "char",
 ];
 
-/// Plans a call to `f`, or says why it cannot be made.
-pub fn plan(f: &ChangedFn) -> Plan {
+/// Plans a call to `f`, or says why it cannot be made; `types` are the crate's own types.
+pub fn plan(f: &ChangedFn, types: &CrateTypes) -> Plan {
     if let Some(reason) = &f.skip {
         return Plan::Skip(reason.clone());
     }
-    match plan_call(f) {
+    match plan_call(f, types) {
         Ok(p) => Plan::Call(p),
         Err(reason) => Plan::Skip(reason),
     }
 }
 
-fn plan_call(f: &ChangedFn) -> Result<CallPlan, String> {
-    let sig = &f.sig;
-    if let Some(t) = sig.generics.type_params().next() {
-        return Err(format!(
-            "generic function (type parameter `{}`): instantiating type parameters is not supported yet",
-            t.ident
-        ));
+/// What a written type means where the function is: the crate's types, `Self`, and the
+/// concrete types chosen for type parameters.
+pub struct Env<'a> {
+    types: &'a CrateTypes,
+    module: &'a [String],
+    self_ty: Option<&'a Type>,
+    /// Type parameter name → the concrete type it is instantiated with.
+    subst: BTreeMap<String, Type>,
+    /// Crate types being resolved, to stop at recursive ones.
+    visiting: RefCell<Vec<String>>,
+}
+
+impl<'a> Env<'a> {
+    pub fn new(types: &'a CrateTypes, module: &'a [String], self_ty: Option<&'a Type>) -> Self {
+        Env {
+            types,
+            module,
+            self_ty,
+            subst: BTreeMap::new(),
+            visiting: RefCell::new(Vec::new()),
+        }
     }
+}
+
+fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
+    let sig = &f.sig;
+    let self_ty = match &f.kind {
+        FnKind::Free => None,
+        FnKind::Inherent { self_ty, .. } | FnKind::TraitImpl { self_ty, .. } => Some(&**self_ty),
+    };
+    let mut env = Env::new(types, &f.module, self_ty);
     if sig.generics.const_params().next().is_some() {
         return Err("generic function with a const parameter: not supported yet".into());
     }
     if sig.variadic.is_some() {
         return Err("variadic function".into());
     }
+    // Type parameters and `impl Trait` arguments get concrete types that meet their bounds.
+    for tp in sig.generics.type_params() {
+        let bounds = bounds_of(&tp.ident, &tp.bounds, sig.generics.where_clause.as_ref());
+        let chosen = instantiate(&bounds)
+            .map_err(|why| format!("generic function (type parameter `{}`): {why}", tp.ident))?;
+        env.subst.insert(tp.ident.to_string(), chosen);
+    }
     let callee = callee_path(f)?;
     let mut args = Vec::new();
     for (i, input) in sig.inputs.iter().enumerate() {
         match input {
             FnArg::Receiver(r) => {
-                return Err(format!(
-                    "method with a receiver (`{}`): building a receiver value is not supported yet",
-                    r.to_token_stream().to_string().replace(" ", "")
-                ))
+                let Some(self_ty) = self_ty else {
+                    return Err("`self` outside an impl".into());
+                };
+                let written = replace_self(&r.ty, self_ty);
+                let ty = env
+                    .classify(&written)
+                    .map_err(|why| format!("receiver `{}`: {why}", tokens(&written)))?;
+                args.push(ArgPlan { ty, written });
             }
             FnArg::Typed(pt) => {
                 let name = match &*pt.pat {
                     syn::Pat::Ident(id) => id.ident.to_string(),
                     _ => format!("#{}", i + 1),
                 };
-                let ty = classify(&pt.ty).map_err(|why| format!("argument `{name}`: {why}"))?;
-                args.push(ArgPlan {
-                    ty,
-                    written: (*pt.ty).clone(),
-                });
+                let written = match &*pt.ty {
+                    Type::ImplTrait(it) => {
+                        let bounds: Vec<&syn::TypeParamBound> = it.bounds.iter().collect();
+                        instantiate(&bounds).map_err(|why| {
+                            format!("argument `{name}` (`{}`): {why}", tokens(&*pt.ty))
+                        })?
+                    }
+                    t => env.substitute(&replace_self_opt(t, self_ty)),
+                };
+                let ty = env
+                    .classify(&written)
+                    .map_err(|why| format!("argument `{name}`: {why}"))?;
+                args.push(ArgPlan { ty, written });
             }
         }
     }
-    let ret = match (&sig.output, &f.kind) {
-        (
-            ReturnType::Type(arrow, ty),
-            FnKind::Inherent { self_ty, .. } | FnKind::TraitImpl { self_ty, .. },
-        ) => ReturnType::Type(*arrow, Box::new(replace_self(ty, self_ty))),
-        (out, _) => out.clone(),
+    let ret = match &sig.output {
+        ReturnType::Type(arrow, ty) => {
+            if let Type::ImplTrait(_) = &**ty {
+                ReturnType::Type(*arrow, ty.clone())
+            } else {
+                ReturnType::Type(
+                    *arrow,
+                    Box::new(env.substitute(&replace_self_opt(ty, self_ty))),
+                )
+            }
+        }
+        out => out.clone(),
     };
-    Ok(CallPlan { args, ret, callee })
+    // The wrapper keeps the lifetimes; instantiated type parameters and their bounds go.
+    let mut generics = sig.generics.clone();
+    if !env.subst.is_empty() {
+        generics.params = generics
+            .params
+            .into_iter()
+            .filter(|p| matches!(p, syn::GenericParam::Lifetime(_)))
+            .collect();
+        generics.where_clause = None;
+    }
+    if matches!(ret, ReturnType::Type(_, ref t) if matches!(**t, Type::ImplTrait(_))) {
+        // An opaque return type cannot be named by the wrapper; its result is dropped.
+        return Ok(CallPlan {
+            args,
+            ret: ReturnType::Default,
+            callee,
+            generics,
+            discard_result: true,
+        });
+    }
+    Ok(CallPlan {
+        args,
+        ret,
+        callee,
+        generics,
+        discard_result: false,
+    })
+}
+
+/// The generator tree for a type that names no crate type.
+#[cfg(test)]
+pub fn classify(ty: &Type) -> Result<Ty, String> {
+    Env::new(&CrateTypes::default(), &[], None).classify(ty)
+}
+
+/// Every bound on type parameter `ident`: inline and in the where clause.
+fn bounds_of<'g>(
+    ident: &syn::Ident,
+    inline: &'g syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+    where_clause: Option<&'g syn::WhereClause>,
+) -> Vec<&'g syn::TypeParamBound> {
+    let mut out: Vec<&syn::TypeParamBound> = inline.iter().collect();
+    for pred in where_clause.iter().flat_map(|w| w.predicates.iter()) {
+        if let syn::WherePredicate::Type(pt) = pred {
+            if let Type::Path(p) = &pt.bounded_ty {
+                if p.path.is_ident(ident) {
+                    out.extend(pt.bounds.iter());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A concrete type that meets `bounds`: `String` for string-like bounds, `Vec<u8>` for
+/// byte-like ones, `Vec<X>` for `IntoIterator<Item = X>`, else `i32`, which meets the
+/// common numeric, ordering, hashing, formatting and conversion bounds. A wrong guess does not
+/// compile, and the target is then dropped with the compiler's reason.
+fn instantiate(bounds: &[&syn::TypeParamBound]) -> Result<Type, String> {
+    let mut chosen: Option<Type> = None;
+    for b in bounds {
+        let syn::TypeParamBound::Trait(t) = b else {
+            continue;
+        };
+        let Some(last) = t.path.segments.last() else {
+            continue;
+        };
+        let name = last.ident.to_string();
+        let args = generic_types(&last.arguments);
+        let arg = args.first().map(|a| tokens(*a)).unwrap_or_default();
+        let pick: Option<Type> = match (name.as_str(), arg.as_str()) {
+            ("Fn" | "FnMut" | "FnOnce", _) => {
+                return Err("closure parameter: generating closures is not supported yet".into())
+            }
+            ("AsRef" | "Borrow", "str")
+            | ("Into", "String")
+            | ("Into", "Cow<'static, str>")
+            | ("AsRef", "Path")
+            | ("AsRef", "OsStr") => Some(syn::parse_quote!(String)),
+            ("AsRef" | "Borrow", "[u8]") | ("Into", "Vec<u8>") => Some(syn::parse_quote!(Vec<u8>)),
+            ("IntoIterator", _) => {
+                let item = match &last.arguments {
+                    PathArguments::AngleBracketed(a) => a.args.iter().find_map(|g| match g {
+                        GenericArgument::AssocType(at) if at.ident == "Item" => Some(at.ty.clone()),
+                        _ => None,
+                    }),
+                    _ => None,
+                };
+                let item = item.ok_or("`IntoIterator` without an `Item` type")?;
+                Some(syn::parse_quote!(Vec<#item>))
+            }
+            ("Iterator", _) => {
+                return Err("iterator parameter: generating iterators is not supported yet".into())
+            }
+            _ => None,
+        };
+        if let Some(p) = pick {
+            chosen = Some(p);
+        }
+    }
+    Ok(chosen.unwrap_or_else(|| syn::parse_quote!(i32)))
 }
 
 /// The path from the injected entry module to the function.
@@ -202,6 +521,137 @@ fn callee_path(f: &ChangedFn) -> Result<syn::Path, String> {
     }
 }
 
+fn replace_self_opt(ty: &Type, self_ty: Option<&Type>) -> Type {
+    match self_ty {
+        Some(s) => replace_self(ty, s),
+        None => ty.clone(),
+    }
+}
+
+impl Env<'_> {
+    /// `ty` with the instantiated type parameters replaced by their concrete types.
+    fn substitute(&self, ty: &Type) -> Type {
+        use syn::visit_mut::VisitMut;
+        struct Subst<'a>(&'a BTreeMap<String, Type>);
+        impl VisitMut for Subst<'_> {
+            fn visit_type_mut(&mut self, t: &mut Type) {
+                if let Type::Path(p) = t {
+                    if p.qself.is_none() && p.path.segments.len() == 1 {
+                        let name = p.path.segments[0].ident.to_string();
+                        if let Some(c) = self.0.get(&name) {
+                            *t = c.clone();
+                            return;
+                        }
+                    }
+                }
+                syn::visit_mut::visit_type_mut(self, t);
+            }
+        }
+        let mut out = ty.clone();
+        Subst(&self.subst).visit_type_mut(&mut out);
+        out
+    }
+
+    /// The crate type `item` as a generator tree, or why it cannot be generated.
+    fn adt(&self, item: &TypeItem) -> Result<Ty, String> {
+        let key = format!("{}::{}", item.module.join("::"), item.name);
+        if self.visiting.borrow().contains(&key) {
+            return Err(format!(
+                "`{}` is a recursive type: not supported yet",
+                item.name
+            ));
+        }
+        self.visiting.borrow_mut().push(key);
+        let env = Env::new(self.types, &item.module, None);
+        *env.visiting.borrow_mut() = self.visiting.borrow().clone();
+        let out = env.adt_shape(item);
+        self.visiting.borrow_mut().pop();
+        out
+    }
+
+    fn adt_shape(&self, item: &TypeItem) -> Result<Ty, String> {
+        let generic = |g: &syn::Generics| {
+            if g.params.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`{}` is a generic type: instantiating it is not supported yet",
+                    item.name
+                ))
+            }
+        };
+        let fields = |f: &syn::Fields, what: &str| -> Result<Fields, String> {
+            let field_ty = |t: &Type, name: &str| {
+                self.element(t)
+                    .map_err(|why| format!("field `{name}` of {what}: {why}"))
+            };
+            Ok(match f {
+                syn::Fields::Named(n) => Fields::Named(
+                    n.named
+                        .iter()
+                        .map(|f| {
+                            let name = f.ident.as_ref().map(|i| i.to_string()).unwrap_or_default();
+                            field_ty(&f.ty, &name).map(|t| (name, t))
+                        })
+                        .collect::<Result<_, _>>()?,
+                ),
+                syn::Fields::Unnamed(u) => Fields::Tuple(
+                    u.unnamed
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| field_ty(&f.ty, &i.to_string()))
+                        .collect::<Result<_, _>>()?,
+                ),
+                syn::Fields::Unit => Fields::Unit,
+            })
+        };
+        let shape = match &item.kind {
+            TypeKind::Alias(a) => {
+                generic(&a.generics)?;
+                return self.classify(&a.ty);
+            }
+            TypeKind::Struct(s) => {
+                generic(&s.generics)?;
+                Shape::Struct(fields(&s.fields, &format!("`{}`", item.name))?)
+            }
+            TypeKind::Enum(e) => {
+                generic(&e.generics)?;
+                if e.variants.is_empty() {
+                    return Err(format!(
+                        "`{}` has no variants: no value to generate",
+                        item.name
+                    ));
+                }
+                if e.variants.len() > 256 {
+                    return Err(format!("`{}` has more than 256 variants", item.name));
+                }
+                Shape::Enum(
+                    e.variants
+                        .iter()
+                        .map(|v| {
+                            let what = format!("`{}::{}`", item.name, v.ident);
+                            fields(&v.fields, &what).map(|f| (v.ident.to_string(), f))
+                        })
+                        .collect::<Result<_, _>>()?,
+                )
+            }
+        };
+        let def = AdtDef {
+            name: item.name.clone(),
+            module: item.module.clone(),
+            shape,
+        };
+        let parts = match &def.shape {
+            Shape::Struct(f) => f.types().len(),
+            Shape::Enum(v) => 1 + v.iter().map(|(_, f)| f.types().len()).sum::<usize>(),
+        };
+        if parts > MIRROR_ARITY * MIRROR_ARITY {
+            return Err(format!("`{}` has too many fields to generate", item.name));
+        }
+        Ok(Ty::Adt(Box::new(def)))
+    }
+}
+
 /// `ty` with every `Self` replaced by `self_ty`, so a wrapper outside the impl can name it.
 fn replace_self(ty: &Type, self_ty: &Type) -> Type {
     use syn::visit_mut::VisitMut;
@@ -222,188 +672,209 @@ fn replace_self(ty: &Type, self_ty: &Type) -> Type {
     out
 }
 
-/// The generator tree for a written type, or why there is none.
-pub fn classify(ty: &Type) -> Result<Ty, String> {
-    match ty {
-        Type::Paren(p) => classify(&p.elem),
-        Type::Group(g) => classify(&g.elem),
-        Type::Reference(r) => {
-            let inner = classify(&r.elem)?;
-            if r.mutability.is_some() && inner == Ty::Str {
-                return Err("`&mut str` cannot be generated".into());
+impl Env<'_> {
+    /// The generator tree for a written type, or why there is none.
+    pub fn classify(&self, ty: &Type) -> Result<Ty, String> {
+        match ty {
+            Type::Paren(p) => self.classify(&p.elem),
+            Type::Group(g) => self.classify(&g.elem),
+            Type::Reference(r) => {
+                let inner = self.classify(&r.elem)?;
+                if r.mutability.is_some() && inner == Ty::Str {
+                    return Err("`&mut str` cannot be generated".into());
+                }
+                if r.mutability.is_some() && inner.has_ref() && !matches!(inner, Ty::Slice(_)) {
+                    return Err(format!(
+                        "`{}`: a mutable reference to a borrowing type",
+                        tokens(ty)
+                    ));
+                }
+                Ok(Ty::Ref {
+                    mutable: r.mutability.is_some(),
+                    inner: Box::new(inner),
+                })
             }
-            if r.mutability.is_some() && inner.has_ref() && !matches!(inner, Ty::Slice(_)) {
-                return Err(format!(
-                    "`{}`: a mutable reference to a borrowing type",
-                    tokens(ty)
-                ));
+            Type::Slice(s) => Ok(Ty::Slice(Box::new(self.element(&s.elem)?))),
+            Type::Array(a) => {
+                let len = match &a.len {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Int(n),
+                        ..
+                    }) => n.base10_parse::<usize>().ok(),
+                    _ => None,
+                };
+                let len = len
+                    .ok_or_else(|| format!("array length `{}` is not a number", tokens(&a.len)))?;
+                if len > 4096 {
+                    return Err(format!("array of {len} elements is too large to generate"));
+                }
+                Ok(Ty::Array(Box::new(self.element(&a.elem)?), len))
             }
-            Ok(Ty::Ref {
-                mutable: r.mutability.is_some(),
-                inner: Box::new(inner),
-            })
+            Type::Tuple(t) if t.elems.is_empty() => Ok(Ty::Unit),
+            Type::Tuple(t) => {
+                if t.elems.len() > 8 {
+                    return Err("tuple of more than 8 elements".into());
+                }
+                Ok(Ty::Tuple(
+                    t.elems
+                        .iter()
+                        .map(|t| self.element(t))
+                        .collect::<Result<_, _>>()?,
+                ))
+            }
+            Type::Path(p) if p.qself.is_none() => self.classify_path(&p.path),
+            Type::ImplTrait(_) => Err(format!(
+                "`{}` argument: instantiating `impl Trait` is not supported yet",
+                tokens(ty)
+            )),
+            Type::TraitObject(_) => {
+                Err(format!("trait object `{}` cannot be generated", tokens(ty)))
+            }
+            Type::BareFn(_) => Err(format!(
+                "function pointer `{}` cannot be generated",
+                tokens(ty)
+            )),
+            Type::Ptr(_) => Err(format!(
+                "raw pointer `{}` cannot be generated safely",
+                tokens(ty)
+            )),
+            Type::Never(_) => Err("the never type has no values".into()),
+            _ => Err(format!("type `{}` is not supported", tokens(ty))),
         }
-        Type::Slice(s) => Ok(Ty::Slice(Box::new(element(&s.elem)?))),
-        Type::Array(a) => {
-            let len = match &a.len {
-                syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Int(n),
-                    ..
-                }) => n.base10_parse::<usize>().ok(),
-                _ => None,
-            };
-            let len =
-                len.ok_or_else(|| format!("array length `{}` is not a number", tokens(&a.len)))?;
-            if len > 4096 {
-                return Err(format!("array of {len} elements is too large to generate"));
-            }
-            Ok(Ty::Array(Box::new(element(&a.elem)?), len))
-        }
-        Type::Tuple(t) if t.elems.is_empty() => Ok(Ty::Unit),
-        Type::Tuple(t) => {
-            if t.elems.len() > 8 {
-                return Err("tuple of more than 8 elements".into());
-            }
-            Ok(Ty::Tuple(
-                t.elems.iter().map(element).collect::<Result<_, _>>()?,
-            ))
-        }
-        Type::Path(p) if p.qself.is_none() => classify_path(&p.path),
-        Type::ImplTrait(_) => Err(format!(
-            "`{}` argument: instantiating `impl Trait` is not supported yet",
-            tokens(ty)
-        )),
-        Type::TraitObject(_) => Err(format!("trait object `{}` cannot be generated", tokens(ty))),
-        Type::BareFn(_) => Err(format!(
-            "function pointer `{}` cannot be generated",
-            tokens(ty)
-        )),
-        Type::Ptr(_) => Err(format!(
-            "raw pointer `{}` cannot be generated safely",
-            tokens(ty)
-        )),
-        Type::Never(_) => Err("the never type has no values".into()),
-        _ => Err(format!("type `{}` is not supported", tokens(ty))),
     }
-}
 
-/// An element inside a container: references there must not be mutable.
-fn element(ty: &Type) -> Result<Ty, String> {
-    let t = classify(ty)?;
-    if let Ty::Ref { mutable: true, .. } = t {
-        return Err(format!(
-            "`{}` inside a container: mutable references cannot be nested",
-            tokens(ty)
-        ));
-    }
-    if let Ty::Ref { inner, .. } = &t {
-        if inner.has_ref() && !matches!(**inner, Ty::Str | Ty::Slice(_)) {
+    /// An element inside a container: references there must not be mutable.
+    fn element(&self, ty: &Type) -> Result<Ty, String> {
+        let t = self.classify(ty)?;
+        if let Ty::Ref { mutable: true, .. } = t {
             return Err(format!(
-                "`{}` inside a container: a reference to a borrowing type",
+                "`{}` inside a container: mutable references cannot be nested",
                 tokens(ty)
             ));
         }
-        if let Ty::Slice(e) = &**inner {
-            if e.has_ref() {
+        if let Ty::Ref { inner, .. } = &t {
+            if inner.has_ref() && !matches!(**inner, Ty::Str | Ty::Slice(_)) {
                 return Err(format!(
-                    "`{}` inside a container: a slice of references",
+                    "`{}` inside a container: a reference to a borrowing type",
                     tokens(ty)
                 ));
             }
+            if let Ty::Slice(e) = &**inner {
+                if e.has_ref() {
+                    return Err(format!(
+                        "`{}` inside a container: a slice of references",
+                        tokens(ty)
+                    ));
+                }
+            }
         }
+        Ok(t)
     }
-    Ok(t)
-}
 
-/// std paths we recognise, by their last segment; the prefix must be a std crate if given.
-fn classify_path(path: &syn::Path) -> Result<Ty, String> {
-    let seg = path.segments.last().ok_or("empty type path")?;
-    let name = seg.ident.to_string();
-    let prefix: Vec<String> = path
-        .segments
-        .iter()
-        .rev()
-        .skip(1)
-        .map(|s| s.ident.to_string())
-        .collect();
-    let std_prefix = prefix.is_empty()
-        || matches!(
-            prefix.last().map(String::as_str),
-            Some("std" | "core" | "alloc")
-        );
-    let args = generic_types(&seg.arguments);
-    let own_type = || {
-        Err(format!(
-            "`{}` is not a std type the harness can generate (the crate's own types, aliases and generics are supported in a later version)",
-            tokens(path)
-        ))
-    };
-    if !std_prefix {
-        return own_type();
-    }
-    if let Some(p) = PRIMS.iter().find(|p| **p == name) {
-        return if args.is_empty() {
-            Ok(Ty::Prim(p))
-        } else {
-            own_type()
-        };
-    }
-    let one = |args: &[&Type]| -> Result<Ty, String> {
-        match args {
-            [t] => element(t),
-            _ => Err(format!("`{}` needs one type argument", tokens(path))),
+    /// std paths we recognise, by their last segment; the prefix must be a std crate if given.
+    fn classify_path(&self, path: &syn::Path) -> Result<Ty, String> {
+        let seg = path.segments.last().ok_or("empty type path")?;
+        let name = seg.ident.to_string();
+        let prefix: Vec<String> = path
+            .segments
+            .iter()
+            .rev()
+            .skip(1)
+            .map(|s| s.ident.to_string())
+            .collect();
+        let std_prefix = prefix.is_empty()
+            || matches!(
+                prefix.last().map(String::as_str),
+                Some("std" | "core" | "alloc")
+            );
+        let args = generic_types(&seg.arguments);
+        if path.is_ident("Self") {
+            if let Some(self_ty) = self.self_ty {
+                return self.classify(self_ty);
+            }
         }
-    };
-    match (name.as_str(), args.as_slice()) {
-        ("String", []) => Ok(Ty::String),
-        ("str", []) => Ok(Ty::Str),
-        ("Vec", a) => Ok(Ty::Vec(Box::new(one(a)?))),
-        ("Option", a) => Ok(Ty::Option(Box::new(one(a)?))),
-        ("Box", [t]) => match classify(t)? {
-            Ty::Str | Ty::Slice(_) => Err(format!(
-                "`{}`: unsized box contents are not supported yet",
+        if let Some(item) = self.types.find(path, self.module) {
+            // A crate type shadows a std name only when written without a std prefix.
+            if !std_prefix || prefix.is_empty() {
+                return self.adt(item);
+            }
+        }
+        let own_type = || {
+            Err(format!(
+                "`{}` is neither a std type the harness can generate nor a struct, enum or alias declared in this crate",
+                tokens(path)
+            ))
+        };
+        if !std_prefix {
+            return own_type();
+        }
+        if let Some(p) = PRIMS.iter().find(|p| **p == name) {
+            return if args.is_empty() {
+                Ok(Ty::Prim(p))
+            } else {
+                own_type()
+            };
+        }
+        let one = |args: &[&Type]| -> Result<Ty, String> {
+            match args {
+                [t] => self.element(t),
+                _ => Err(format!("`{}` needs one type argument", tokens(path))),
+            }
+        };
+        match (name.as_str(), args.as_slice()) {
+            ("String", []) => Ok(Ty::String),
+            ("str", []) => Ok(Ty::Str),
+            ("Vec", a) => Ok(Ty::Vec(Box::new(one(a)?))),
+            ("Option", a) => Ok(Ty::Option(Box::new(one(a)?))),
+            ("Box", [t]) => match self.classify(t)? {
+                Ty::Str | Ty::Slice(_) => Err(format!(
+                    "`{}`: unsized box contents are not supported yet",
+                    tokens(path)
+                )),
+                inner => Ok(Ty::Box(Box::new(inner))),
+            },
+            ("Result", [t, e]) => Ok(Ty::Result(
+                Box::new(self.element(t)?),
+                Box::new(self.element(e)?),
+            )),
+            ("Result", [_]) => Err(format!(
+                "`{}` is a `Result` alias with a crate-defined error type (not supported yet)",
                 tokens(path)
             )),
-            inner => Ok(Ty::Box(Box::new(inner))),
-        },
-        ("Result", [t, e]) => Ok(Ty::Result(Box::new(element(t)?), Box::new(element(e)?))),
-        ("Result", [_]) => Err(format!(
-            "`{}` is a `Result` alias with a crate-defined error type (not supported yet)",
-            tokens(path)
-        )),
-        ("HashMap" | "BTreeMap", [k, v]) => {
-            let key = element(k)?;
-            if !key.is_key() {
-                return Err(format!(
-                    "`{}`: the key type cannot be hashed or ordered",
-                    tokens(path)
-                ));
+            ("HashMap" | "BTreeMap", [k, v]) => {
+                let key = self.element(k)?;
+                if !key.is_key() {
+                    return Err(format!(
+                        "`{}`: the key type cannot be hashed or ordered",
+                        tokens(path)
+                    ));
+                }
+                Ok(Ty::Map {
+                    ordered: name == "BTreeMap",
+                    key: Box::new(key),
+                    value: Box::new(self.element(v)?),
+                })
             }
-            Ok(Ty::Map {
-                ordered: name == "BTreeMap",
-                key: Box::new(key),
-                value: Box::new(element(v)?),
-            })
-        }
-        ("HashSet" | "BTreeSet", [k]) => {
-            let key = element(k)?;
-            if !key.is_key() {
-                return Err(format!(
-                    "`{}`: the element type cannot be hashed or ordered",
-                    tokens(path)
-                ));
+            ("HashSet" | "BTreeSet", [k]) => {
+                let key = self.element(k)?;
+                if !key.is_key() {
+                    return Err(format!(
+                        "`{}`: the element type cannot be hashed or ordered",
+                        tokens(path)
+                    ));
+                }
+                Ok(Ty::Set {
+                    ordered: name == "BTreeSet",
+                    key: Box::new(key),
+                })
             }
-            Ok(Ty::Set {
-                ordered: name == "BTreeSet",
-                key: Box::new(key),
-            })
+            ("HashMap" | "HashSet", _) => Err(format!(
+                "`{}`: a custom hasher is not supported",
+                tokens(path)
+            )),
+            ("Cow", [t]) if self.classify(t) == Ok(Ty::Str) => Ok(Ty::CowStr),
+            _ => own_type(),
         }
-        ("HashMap" | "HashSet", _) => Err(format!(
-            "`{}`: a custom hasher is not supported",
-            tokens(path)
-        )),
-        ("Cow", [t]) if classify(t) == Ok(Ty::Str) => Ok(Ty::CowStr),
-        _ => own_type(),
     }
 }
 
@@ -439,6 +910,10 @@ mod tests {
 
     fn ty(s: &str) -> Result<Ty, String> {
         classify(&syn::parse_str::<Type>(s).unwrap())
+    }
+
+    fn plan(f: &ChangedFn) -> Plan {
+        super::plan(f, &CrateTypes::default())
     }
 
     #[test]
@@ -487,7 +962,9 @@ mod tests {
 
     #[test]
     fn unsupported_types_say_why() {
-        assert!(ty("Rect").unwrap_err().contains("`Rect` is not a std type"));
+        assert!(ty("Rect")
+            .unwrap_err()
+            .contains("`Rect` is neither a std type"));
         assert!(ty("impl AsRef<str>").unwrap_err().contains("impl Trait"));
         assert!(ty("&mut str").unwrap_err().contains("&mut str"));
         assert!(ty("HashMap<f64, u8>").unwrap_err().contains("key type"));
@@ -530,10 +1007,26 @@ mod tests {
             panic!()
         };
         assert!(why.starts_with("argument `#1`"), "{why}");
-        let Plan::Skip(why) = plan(&changed("fn g<T: Ord>(v: &[T]) {}")) else {
+        let Plan::Call(p) = plan(&changed("fn g<T: Ord + Copy>(v: &[T]) -> Option<T> {}")) else {
             panic!()
         };
-        assert!(why.contains("type parameter `T`"), "{why}");
+        assert_eq!(tokens(&p.args[0].written), "&[i32]");
+        assert_eq!(p.ret.to_token_stream().to_string(), "-> Option < i32 >");
+        assert!(p.generics.params.is_empty());
+        let Plan::Call(p) = plan(&changed(
+            "fn s(x: impl AsRef<str>, y: impl IntoIterator<Item = u8>) {}",
+        )) else {
+            panic!()
+        };
+        assert_eq!(tokens(&p.args[0].written), "String");
+        assert_eq!(tokens(&p.args[1].written), "Vec<u8>");
+        let Plan::Skip(why) = plan(&changed("fn c<F: Fn(u8) -> u8>(f: F) {}")) else {
+            panic!()
+        };
+        assert!(
+            why.contains("type parameter `F`") && why.contains("closure"),
+            "{why}"
+        );
         let Plan::Skip(why) = plan(&changed("fn h(r: Rect) {}")) else {
             panic!()
         };
@@ -545,6 +1038,12 @@ mod tests {
         };
         let Plan::Call(p) = plan(&m) else { panic!() };
         assert_eq!(p.ret.to_token_stream().to_string(), "-> Stack");
+        let mut pop = changed("fn pop(&mut self, n: usize) -> Option<u8> { None }");
+        pop.kind = m.kind.clone();
+        let Plan::Skip(why) = plan(&pop) else {
+            panic!()
+        };
+        assert!(why.starts_with("receiver `&mut Stack`"), "{why}");
         assert_eq!(
             p.callee.to_token_stream().to_string(),
             "super :: Stack :: new"

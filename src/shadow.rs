@@ -4,10 +4,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::error::{Error, Result};
-use crate::plan::CallPlan;
+use crate::generate::owned_type;
+use crate::plan::{AdtDef, CallPlan, Fields, Shape, Ty};
 use crate::select::{ChangedFn, Module};
 
 /// Name of the module injected into every module on the way to a tested function.
@@ -44,6 +46,19 @@ pub fn wrapper_path(module: &[String], id: usize) -> Vec<String> {
     );
     p.push(format!("f{id}"));
     p
+}
+
+/// The path from the crate root to the constructor injected for target `id` of the crate type
+/// `name` declared in `module`: `__edgecheck_entry::m_a::mk3_Rect`.
+pub fn constructor_path(module: &[String], id: usize, name: &str) -> Vec<String> {
+    let mut p = wrapper_path(module, id);
+    p.pop();
+    p.push(constructor_name(id, name));
+    p
+}
+
+fn constructor_name(id: usize, name: &str) -> String {
+    format!("mk{id}_{}", name.trim_start_matches("r#"))
 }
 
 /// The source files of the workspace at `root`, relative to it: what git tracks plus untracked
@@ -333,9 +348,21 @@ pub fn inject(
 ) -> Result<Vec<InjectedSpan>> {
     // Every module on the way from the root to a tested function gets an entry module.
     let mut needed: BTreeSet<Vec<String>> = BTreeSet::new();
-    for e in exposed {
-        for n in 0..=e.func.module.len() {
-            needed.insert(e.func.module[..n].to_vec());
+    // The crate types each target builds, which get constructors next to their declaration.
+    let adts: Vec<Vec<&AdtDef>> = exposed
+        .iter()
+        .map(|e| {
+            let mut out = Vec::new();
+            e.plan.args.iter().for_each(|a| a.ty.collect_adts(&mut out));
+            out
+        })
+        .collect();
+    for (e, adts) in exposed.iter().zip(&adts) {
+        let modules = std::iter::once(&e.func.module).chain(adts.iter().map(|d| &d.module));
+        for module in modules {
+            for n in 0..=module.len() {
+                needed.insert(module[..n].to_vec());
+            }
         }
     }
     // Insertions per file: (line, char column or None for end of file, text pieces).
@@ -371,6 +398,11 @@ pub fn inject(
         }
         for e in exposed.iter().filter(|e| &e.func.module == path) {
             pieces.push((wrapper(e), Some(e.id)));
+        }
+        for (e, adts) in exposed.iter().zip(&adts) {
+            for d in adts.iter().filter(|d| &d.module == path) {
+                pieces.push((constructor(e.id, d), Some(e.id)));
+            }
         }
         pieces.push(("}".to_string(), None));
         let rel = module
@@ -451,7 +483,7 @@ fn byte_offset(text: &str, line: usize, col: usize) -> usize {
 /// `pub fn f3<'a>(a0: &'a str, a1: usize) -> &'a str { super::truncate(a0, a1) }`, on one line.
 fn wrapper(e: &Exposed) -> String {
     let name = format_ident!("f{}", e.id);
-    let generics = &e.func.sig.generics;
+    let generics = &e.plan.generics;
     let where_clause = &generics.where_clause;
     let params = e.plan.args.iter().enumerate().map(|(i, a)| {
         let id = format_ident!("a{}", i);
@@ -462,10 +494,123 @@ fn wrapper(e: &Exposed) -> String {
     let ret = &e.plan.ret;
     let callee = &e.plan.callee;
     let cfgs = e.func.cfg_attrs.join(" ");
+    let call = if e.plan.discard_result {
+        quote!({ let _ = #callee(#(#args),*); })
+    } else {
+        quote!({ #callee(#(#args),*) })
+    };
     format!(
         "{cfgs} {} ",
-        quote!(pub fn #name #generics (#(#params),*) #ret #where_clause { #callee(#(#args),*) })
+        quote!(pub fn #name #generics (#(#params),*) #ret #where_clause #call)
     )
+}
+
+/// `pub fn mk3_Rect(m: (u32, u32)) -> super::Rect { super::Rect { w: m.0, h: m.1 } }`: builds
+/// a crate type from its mirror, inside the declaring module so private fields are reachable.
+fn constructor(id: usize, def: &AdtDef) -> String {
+    let name = format_ident!("{}", constructor_name(id, &def.name));
+    let ty = syn::parse_str::<syn::Ident>(&def.name)
+        .unwrap_or_else(|_| format_ident!("{}", def.name.trim_start_matches("r#")));
+    let mirror = owned_type(&def.mirror().ty);
+    let layout = def.mirror();
+    let at = |path: &[usize]| {
+        let idx = path.iter().map(|i| syn::Index::from(*i));
+        quote!(m #(.#idx)*)
+    };
+    let build = |f: &Fields, paths: &[Vec<usize>], ctor: TokenStream| -> TokenStream {
+        let values: Vec<TokenStream> = f
+            .types()
+            .iter()
+            .zip(paths)
+            .map(|(t, p)| into_real(t, at(p), id, 0))
+            .collect();
+        match f {
+            Fields::Unit => ctor,
+            Fields::Tuple(_) => quote!(#ctor(#(#values),*)),
+            Fields::Named(named) => {
+                let names = named.iter().map(|(n, _)| {
+                    syn::parse_str::<syn::Ident>(n).unwrap_or_else(|_| format_ident!("{}", n))
+                });
+                quote!(#ctor { #(#names: #values),* })
+            }
+        }
+    };
+    let body = match &def.shape {
+        Shape::Struct(f) => build(f, &layout.fields[0], quote!(super::#ty)),
+        Shape::Enum(variants) => {
+            let n = variants.len();
+            let tag = at(&layout.tag);
+            let arms = variants.iter().enumerate().map(|(i, (v, f))| {
+                let v = format_ident!("{}", v);
+                let value = build(f, &layout.fields[i], quote!(super::#ty::#v));
+                quote!(#i => #value,)
+            });
+            quote!(match (#tag as usize) % #n { #(#arms)* _ => unreachable!() })
+        }
+    };
+    format!(
+        "{} ",
+        quote!(pub fn #name(m: #mirror) -> super::#ty { #body })
+    )
+}
+
+/// The owned value of type `ty` made from its owned mirror `v`: the same value for std types,
+/// a constructor call for crate types, element by element in between.
+fn into_real(ty: &Ty, v: TokenStream, id: usize, depth: usize) -> TokenStream {
+    if ty.is_plain() {
+        return v;
+    }
+    let e = format_ident!("e{}", depth);
+    let k = format_ident!("k{}", depth);
+    let d = depth + 1;
+    match ty {
+        Ty::Adt(def) => {
+            let path = constructor_path(&def.module, id, &def.name)
+                .into_iter()
+                .map(|s| format_ident!("{}", s));
+            quote!(crate #(:: #path)* (#v))
+        }
+        Ty::Vec(t) | Ty::Set { key: t, .. } => {
+            let item = into_real(t, quote!(#e), id, d);
+            quote!(::std::iter::IntoIterator::into_iter(#v).map(|#e| #item).collect())
+        }
+        Ty::Option(t) => {
+            let item = into_real(t, quote!(#e), id, d);
+            quote!((#v).map(|#e| #item))
+        }
+        Ty::Box(t) => {
+            let item = into_real(t, quote!(*#v), id, d);
+            quote!(::std::boxed::Box::new(#item))
+        }
+        Ty::Array(t, _) => {
+            let item = into_real(t, quote!(#e), id, d);
+            quote!((#v).map(|#e| #item))
+        }
+        Ty::Result(a, b) => {
+            let ok = into_real(a, quote!(#e), id, d);
+            let err = into_real(b, quote!(#e), id, d);
+            quote!(match #v { ::std::result::Result::Ok(#e) => ::std::result::Result::Ok(#ok), ::std::result::Result::Err(#e) => ::std::result::Result::Err(#err) })
+        }
+        Ty::Tuple(ts) => {
+            let items = ts.iter().enumerate().map(|(i, t)| {
+                let idx = syn::Index::from(i);
+                into_real(t, quote!(#e.#idx), id, d)
+            });
+            quote!({ let #e = #v; (#(#items,)*) })
+        }
+        Ty::Map { value, .. } => {
+            let vc = into_real(value, quote!(#e), id, d);
+            quote!(::std::iter::IntoIterator::into_iter(#v).map(|(#k, #e)| (#k, #vc)).collect())
+        }
+        // Fields own their values: no borrowed types reach here.
+        Ty::Prim(_)
+        | Ty::Unit
+        | Ty::String
+        | Ty::Str
+        | Ty::CowStr
+        | Ty::Slice(_)
+        | Ty::Ref { .. } => v,
+    }
 }
 
 /// Makes `dest` hold exactly `files`: writes only files whose content changed (so cargo's

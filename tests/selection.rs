@@ -144,48 +144,121 @@ fn diff_file_works_outside_git() {
 }
 
 #[test]
-fn receivers_and_crate_types_are_skipped_with_a_reason() {
-    let before = r#"/// A point on the plane.
-pub struct Point {
-    pub x: i32,
-    pub y: i32,
-}
+fn methods_crate_types_and_generics_are_reached() {
+    let before = r#"pub mod geo {
+    /// A point on the plane; its fields are private to this module.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Point {
+        x: i32,
+        y: i32,
+    }
 
-impl Point {
-    /// The sum of the coordinates.
-    pub fn sum(&self) -> i32 {
-        self.x.wrapping_add(self.y)
+    impl Point {
+        /// The sum of the coordinates.
+        pub fn sum(&self) -> i32 {
+            self.x.wrapping_add(self.y)
+        }
     }
 }
 
-/// The distance of `p` from the origin along the axes.
-pub fn manhattan(p: Point) -> u32 {
-    p.x.unsigned_abs() + p.y.unsigned_abs()
+/// One step of a walk.
+#[derive(Debug, Clone, Copy)]
+pub enum Step {
+    Left(u8),
+    Right { by: u8 },
+    Stay,
 }
 
-/// Twice `x`.
-pub fn double(x: i32) -> i32 {
-    x.wrapping_mul(2)
+/// The distance of `p` from the origin along the axes.
+pub fn manhattan(p: &geo::Point) -> u32 {
+    p.sum().unsigned_abs()
+}
+
+/// The position after `steps`, starting at 0.
+pub fn walk(steps: &[Step]) -> i64 {
+    let mut at = 0i64;
+    for s in steps {
+        match s {
+            Step::Left(n) => at -= i64::from(*n),
+            Step::Right { by } => at += i64::from(*by),
+            Step::Stay => {}
+        }
+    }
+    at
+}
+
+/// The largest item, if any.
+pub fn largest<T: Ord + Copy>(items: &[T]) -> Option<T> {
+    items.iter().copied().max()
+}
+
+/// The length of `s` in characters.
+pub fn chars(s: impl AsRef<str>) -> usize {
+    s.as_ref().chars().count()
+}
+
+/// A list that holds itself: cannot be generated yet.
+pub struct Chain {
+    pub next: Option<Box<Chain>>,
+}
+
+/// How long the chain is.
+pub fn chain_len(c: &Chain) -> usize {
+    1 + c.next.as_ref().map_or(0, |n| chain_len(n))
 }
 "#;
     let after = before
         .replace("self.x.wrapping_add(self.y)", "self.x + self.y")
         .replace(
-            "p.x.unsigned_abs() + p.y.unsigned_abs()",
-            "(p.x.abs() + p.y.abs()) as u32",
+            "Step::Left(n) => at -= i64::from(*n),",
+            "Step::Left(n) => at -= i64::from(*n) * 1_000_000_000_000_000_000,",
+        )
+        .replace(
+            "items.iter().copied().max()",
+            "Some(items[items.len() - 1])",
         )
         // Same results as before: no finding, not even a divergence.
-        .replace("x.wrapping_mul(2)", "x.wrapping_add(x)");
+        .replace(
+            "s.as_ref().chars().count()",
+            "s.as_ref().chars().fold(0, |n, _| n + 1)",
+        )
+        .replace(
+            "1 + c.next",
+            "c.next.as_ref().map_or(1, |n| 1 + chain_len(n)) + 0 * c.next",
+        );
     let repo = changed_crate("shapes", before, &after, true);
-    let run = edgecheck(repo.path(), &["--base", "HEAD~1", "--budget", "3s"]);
-    run.assert_code(0);
-    assert_eq!(
-        run.function_paths(),
-        ["shapes::Point::sum", "shapes::double", "shapes::manhattan"],
+    let run = edgecheck(
+        repo.path(),
+        &[
+            "--base",
+            "HEAD~1",
+            "--budget",
+            "6s",
+            "--engines",
+            "edge,proptest",
+        ],
+    );
+    run.assert_code(1);
+    // A method with a receiver, whose type has private fields in another module.
+    let sum = run.finding("shapes::geo::Point::sum", "overflow");
+    assert!(
+        str_of(sum, "input").starts_with("Point::sum(&Point { x: "),
+        "the receiver is shown as a struct literal: {run}"
+    );
+    assert_eq!(sum["introduced"], true, "{run}");
+    // An enum argument, with struct-like and unit variants.
+    let walk = run.finding("shapes::walk", "overflow");
+    assert!(str_of(walk, "input").contains("Step::Left("), "{run}");
+    // A generic function, instantiated.
+    let largest = run.finding("shapes::largest", "overflow");
+    assert!(
+        str_of(largest, "input").starts_with("largest(&[])"),
         "{run}"
     );
-    run.assert_skipped("shapes::Point::sum", &["receiver", "&self"]);
-    run.assert_skipped("shapes::manhattan", &["Point"]);
-    run.assert_tested("shapes::double");
-    assert!(run.findings().is_empty(), "{run}");
+    run.assert_tested("shapes::chars");
+    assert!(
+        run.findings_of("shapes::chars", "divergence").is_empty(),
+        "{run}"
+    );
+    run.assert_skipped("shapes::chain_len", &["recursive type"]);
 }
