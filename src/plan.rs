@@ -258,11 +258,41 @@ pub struct CallPlan {
     /// The return type with `Self` replaced by the impl's type, for the wrapper.
     pub ret: ReturnType,
     /// How the wrapper reaches the function from the entry module (`super::f`, `super::Type::f`).
-    pub callee: syn::Path,
+    pub callee: syn::ExprPath,
     /// The wrapper's generics: the function's, minus the type parameters instantiated here.
     pub generics: syn::Generics,
     /// The result's type cannot be named (`impl Trait`): the wrapper drops it.
     pub discard_result: bool,
+    /// A formatting trait's `fmt`: the wrapper formats the receiver with this format string
+    /// (`"{}"`, `"{:?}"`) and returns the text, so a panic inside `fmt` is a finding.
+    pub format_spec: Option<&'static str>,
+}
+
+/// Formatting traits, by name, and the format string that calls their `fmt`.
+const FORMAT_TRAITS: &[(&str, &str)] = &[
+    ("Display", "{}"),
+    ("Debug", "{:?}"),
+    ("LowerHex", "{:x}"),
+    ("UpperHex", "{:X}"),
+    ("Binary", "{:b}"),
+    ("Octal", "{:o}"),
+    ("LowerExp", "{:e}"),
+    ("UpperExp", "{:E}"),
+];
+
+/// The format string for `f` when it is a formatting trait's `fmt`.
+pub fn format_spec(f: &ChangedFn) -> Option<&'static str> {
+    let FnKind::TraitImpl { trait_path, .. } = &f.kind else {
+        return None;
+    };
+    let name = trait_path.segments.last()?.ident.to_string();
+    if f.name != "fmt" {
+        return None;
+    }
+    FORMAT_TRAITS
+        .iter()
+        .find(|(t, _)| *t == name)
+        .map(|(_, spec)| *spec)
 }
 
 const PRIMS: &[&str] = &[
@@ -327,13 +357,19 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
     }
     let callee = callee_path(f)?;
     let mut args = Vec::new();
-    for (i, input) in sig.inputs.iter().enumerate() {
+    let format_spec = format_spec(f);
+    // A formatting `fmt` is called through `format!`, with the receiver only.
+    let inputs = sig
+        .inputs
+        .iter()
+        .take(if format_spec.is_some() { 1 } else { usize::MAX });
+    for (i, input) in inputs.enumerate() {
         match input {
             FnArg::Receiver(r) => {
-                let Some(self_ty) = self_ty else {
+                if self_ty.is_none() {
                     return Err("`self` outside an impl".into());
-                };
-                let written = replace_self(&r.ty, self_ty);
+                }
+                let written = outside_impl(&r.ty, &f.kind);
                 let ty = env
                     .classify(&written)
                     .map_err(|why| format!("receiver `{}`: {why}", tokens(&written)))?;
@@ -351,7 +387,7 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
                             format!("argument `{name}` (`{}`): {why}", tokens(&*pt.ty))
                         })?
                     }
-                    t => env.substitute(&replace_self_opt(t, self_ty)),
+                    t => env.substitute(&outside_impl(t, &f.kind)),
                 };
                 let ty = env
                     .classify(&written)
@@ -361,14 +397,12 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
         }
     }
     let ret = match &sig.output {
+        _ if format_spec.is_some() => syn::parse_quote!(-> ::std::string::String),
         ReturnType::Type(arrow, ty) => {
             if let Type::ImplTrait(_) = &**ty {
                 ReturnType::Type(*arrow, ty.clone())
             } else {
-                ReturnType::Type(
-                    *arrow,
-                    Box::new(env.substitute(&replace_self_opt(ty, self_ty))),
-                )
+                ReturnType::Type(*arrow, Box::new(env.substitute(&outside_impl(ty, &f.kind))))
             }
         }
         out => out.clone(),
@@ -391,6 +425,7 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
             callee,
             generics,
             discard_result: true,
+            format_spec,
         });
     }
     Ok(CallPlan {
@@ -399,6 +434,7 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
         callee,
         generics,
         discard_result: false,
+        format_spec,
     })
 }
 
@@ -477,7 +513,7 @@ fn instantiate(bounds: &[&syn::TypeParamBound]) -> Result<Type, String> {
 }
 
 /// The path from the injected entry module to the function.
-fn callee_path(f: &ChangedFn) -> Result<syn::Path, String> {
+fn callee_path(f: &ChangedFn) -> Result<syn::ExprPath, String> {
     let name = &f.sig.ident;
     match &f.kind {
         FnKind::Free => Ok(syn::parse_quote!(super::#name)),
@@ -521,10 +557,16 @@ fn callee_path(f: &ChangedFn) -> Result<syn::Path, String> {
     }
 }
 
-fn replace_self_opt(ty: &Type, self_ty: Option<&Type>) -> Type {
-    match self_ty {
-        Some(s) => replace_self(ty, s),
-        None => ty.clone(),
+/// `ty` as a wrapper outside the function's impl writes it.
+fn outside_impl(ty: &Type, kind: &FnKind) -> Type {
+    match kind {
+        FnKind::Free => ty.clone(),
+        FnKind::Inherent { self_ty, .. } => replace_self(ty, self_ty),
+        FnKind::TraitImpl {
+            self_ty,
+            trait_path,
+            ..
+        } => replace_self_in(ty, self_ty, Some(trait_path)),
     }
 }
 
@@ -654,8 +696,13 @@ impl Env<'_> {
 
 /// `ty` with every `Self` replaced by `self_ty`, so a wrapper outside the impl can name it.
 fn replace_self(ty: &Type, self_ty: &Type) -> Type {
+    replace_self_in(ty, self_ty, None)
+}
+
+/// Same as [`replace_self`], and in a trait impl, `Self::Err` becomes `<Type as Trait>::Err`.
+fn replace_self_in(ty: &Type, self_ty: &Type, trait_path: Option<&syn::Path>) -> Type {
     use syn::visit_mut::VisitMut;
-    struct Replace<'a>(&'a Type);
+    struct Replace<'a>(&'a Type, Option<&'a syn::Path>);
     impl VisitMut for Replace<'_> {
         fn visit_type_mut(&mut self, t: &mut Type) {
             if let Type::Path(p) = t {
@@ -663,12 +710,22 @@ fn replace_self(ty: &Type, self_ty: &Type) -> Type {
                     *t = self.0.clone();
                     return;
                 }
+                let starts_with_self = p.qself.is_none()
+                    && p.path.leading_colon.is_none()
+                    && p.path.segments.len() > 1
+                    && p.path.segments[0].ident == "Self";
+                if let (true, Some(trait_path)) = (starts_with_self, self.1) {
+                    let self_ty = self.0;
+                    let rest = p.path.segments.iter().skip(1);
+                    *t = syn::parse_quote!(<#self_ty as #trait_path>#(::#rest)*);
+                    return;
+                }
             }
             syn::visit_mut::visit_type_mut(self, t);
         }
     }
     let mut out = ty.clone();
-    Replace(self_ty).visit_type_mut(&mut out);
+    Replace(self_ty, trait_path).visit_type_mut(&mut out);
     out
 }
 

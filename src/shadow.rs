@@ -494,7 +494,9 @@ fn wrapper(e: &Exposed) -> String {
     let ret = &e.plan.ret;
     let callee = &e.plan.callee;
     let cfgs = e.func.cfg_attrs.join(" ");
-    let call = if e.plan.discard_result {
+    let call = if let Some(spec) = e.plan.format_spec {
+        quote!({ ::std::format!(#spec, a0) })
+    } else if e.plan.discard_result {
         quote!({ let _ = #callee(#(#args),*); })
     } else {
         quote!({ #callee(#(#args),*) })

@@ -130,7 +130,7 @@ pub fn triage(
         }
         let verdict = judge(func, &kind, r, no_base);
         let input = match &r.args {
-            Some(args) => format!("{}({})", call_name(func), args.join(", ")),
+            Some(args) => call_text(func, args),
             None => "(input not recovered)".to_string(),
         };
         let message = if kind == "divergence" {
@@ -239,6 +239,15 @@ pub fn classify(raw_kind: &str, message: &str) -> &'static str {
     }
 }
 
+/// The call of `func` on rendered arguments; a formatting trait's `fmt` as the `format!` that
+/// calls it.
+fn call_text(func: &ChangedFn, args: &[String]) -> String {
+    match crate::plan::format_spec(func) {
+        Some(spec) => format!("format!({spec:?}, {})", args.join(", ")),
+        None => format!("{}({})", call_name(func), args.join(", ")),
+    }
+}
+
 /// How the function is called from its own module: `truncate` or `Stack::new`.
 pub fn call_name(func: &ChangedFn) -> String {
     match &func.kind {
@@ -298,7 +307,7 @@ fn regression_test(
         _ => format!("panics: {short}{at}"),
     };
     let call = match args {
-        Some(a) => format!("{}({})", call_name(func), a.join(", ")),
+        Some(a) => call_text(func, a),
         None => format!("{}(/* input not recovered */)", call_name(func)),
     };
     let test_name = format!(

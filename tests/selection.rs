@@ -262,3 +262,59 @@ pub fn chain_len(c: &Chain) -> usize {
     );
     run.assert_skipped("shapes::chain_len", &["recursive type"]);
 }
+
+#[test]
+fn trait_impl_methods_are_called() {
+    let before = r#"use std::fmt;
+use std::str::FromStr;
+
+/// An amount of money in cents.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Money {
+    pub cents: i64,
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:02}", self.cents / 100, (self.cents % 100).abs())
+    }
+}
+
+impl FromStr for Money {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let cents: i64 = s.parse().map_err(|_| format!("not a number: {s}"))?;
+        Ok(Money { cents })
+    }
+}
+"#;
+    let after = before
+        .replace("(self.cents % 100).abs()", "self.cents.abs() % 100")
+        .replace(
+            "let cents: i64 = s.parse()",
+            "let cents: i64 = s[1..].parse()",
+        );
+    let repo = changed_crate("money", before, &after, true);
+    let run = edgecheck(
+        repo.path(),
+        &[
+            "--base",
+            "HEAD~1",
+            "--budget",
+            "4s",
+            "--engines",
+            "edge,proptest",
+        ],
+    );
+    run.assert_code(1);
+    // A panic inside `Display::fmt` is a finding, shown as the formatting call.
+    let fmt = run.finding("money::Money::fmt", "overflow");
+    assert!(
+        str_of(fmt, "input").starts_with("format!(\"{}\", &Money { cents: "),
+        "{run}"
+    );
+    // `from_str` returns `Result<Self, Self::Err>`: the wrapper names `<Money as FromStr>::Err`.
+    let parse = run.finding("money::Money::from_str", "panic");
+    assert!(str_of(parse, "message").contains("byte index 1"), "{run}");
+}
