@@ -195,7 +195,7 @@ fn counterpart(
     }
     Ok(BaseSide {
         func: base_fn.clone(),
-        plan: base_plan,
+        plan: *base_plan,
     })
 }
 

@@ -248,7 +248,7 @@ pub struct ArgPlan {
 /// How the harness calls a function: its arguments, or why it cannot.
 #[derive(Debug, Clone)]
 pub enum Plan {
-    Call(CallPlan),
+    Call(Box<CallPlan>),
     Skip(String),
 }
 
@@ -306,7 +306,7 @@ pub fn plan(f: &ChangedFn, types: &CrateTypes) -> Plan {
         return Plan::Skip(reason.clone());
     }
     match plan_call(f, types) {
-        Ok(p) => Plan::Call(p),
+        Ok(p) => Plan::Call(Box::new(p)),
         Err(reason) => Plan::Skip(reason),
     }
 }
