@@ -57,6 +57,8 @@ pub struct Job {
     /// Which of the target's processes this is: each gets its own seed and files.
     pub worker: usize,
     phase: Phase,
+    /// Keys of findings this target already has, which a resumed libFuzzer run passes over.
+    known: Vec<String>,
 }
 
 /// Where a replay finds the input to try on the base.
@@ -138,6 +140,7 @@ pub fn plan_jobs(
         engines,
         worker,
         phase: Phase::Run,
+        known: Vec::new(),
     };
     let mut out = Vec::new();
     if has_edge {
@@ -304,8 +307,10 @@ pub fn run_all(
                 target,
                 ..Default::default()
             });
-            if let Some(next) = finish(done, status, run, t0) {
-                queue.push_back(next);
+            let next = finish(done, status, run, t0);
+            if !next.is_empty() {
+                *outstanding.entry(target).or_default() += next.len() - 1;
+                queue.extend(next);
                 continue;
             }
             let left = outstanding.entry(target).or_default();
@@ -354,6 +359,9 @@ fn spawn(spec: &RunSpec, job: Job) -> Result<Running> {
         "strict_floats": spec.strict_floats,
         "input_dump": files.input_dump,
     });
+    if !job.known.is_empty() {
+        options["known"] = job.known.clone().into();
+    }
     let mut fuzzer_args: Vec<String> = Vec::new();
     let secs = |d: Duration| d.as_secs().max(1);
     let timeout_flag = format!("-timeout={}", secs(spec.timeout * 3));
@@ -491,7 +499,49 @@ fn newest_artifact(dir: &Path) -> Option<PathBuf> {
 
 /// Reads what a finished process reported, and returns the step to run next, if a finding
 /// needs one; otherwise this process's part of the target's run is complete.
-fn finish(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instant) -> Option<Job> {
+/// Fewest seconds left of a libFuzzer run's budget worth resuming it for after a finding.
+const RESUME_MIN_SECS: u64 = 2;
+
+/// Added to a resumed run's worker number, so its files and seed are its own.
+const RESUMED_WORKER_STEP: usize = 100;
+
+/// Records what a finished process found; returns the processes that complete its findings,
+/// and a resumed libFuzzer run when one stopped at a finding with budget left.
+fn finish(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instant) -> Vec<Job> {
+    let resumed = done.job.clone();
+    let elapsed = done.started.elapsed();
+    let mut next = finish_one(done, status, run, t0)
+        .into_iter()
+        .collect::<Vec<_>>();
+    let fuzz_run =
+        matches!(resumed.phase, Phase::Run) && resumed.engines.iter().any(|e| e == "libfuzzer");
+    let left = resumed.budget.saturating_sub(elapsed);
+    if let (
+        true,
+        Some(Job {
+            phase: Phase::Minimize { finding, .. },
+            ..
+        }),
+    ) = (fuzz_run, next.first())
+    {
+        if left >= Duration::from_secs(RESUME_MIN_SECS) {
+            // libFuzzer stops at a crash: go on with the rest of the budget, passing over what
+            // is known (the corpus carries the progress made).
+            let mut known = resumed.known.clone();
+            known.extend(finding.key.clone());
+            next.push(Job {
+                budget: left,
+                known,
+                // Files of its own: the finding's minimisation still reads this run's artifact.
+                worker: resumed.worker + RESUMED_WORKER_STEP,
+                ..resumed
+            });
+        }
+    }
+    next
+}
+
+fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instant) -> Option<Job> {
     let offset = (done.started - t0).as_millis() as u64;
     let results = read_results(&done.files.results, offset);
     let job = done.job;
