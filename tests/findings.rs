@@ -165,6 +165,47 @@ fn correct_change_has_no_findings() {
     assert!(engines.contains_key("proptest"), "{run}");
 }
 
+/// libFuzzer stops at a crash; the run resumes it with the rest of the budget, so a second,
+/// different bug behind another branch is found in the same run.
+#[test]
+fn libfuzzer_goes_on_after_a_finding() {
+    let before = "/// A command byte and its operands.\n\
+                  pub fn command(data: &[u8]) -> u8 {\n\
+                  \x20   match data {\n\
+                  \x20       [b'Q', a, b, ..] => a.checked_div(*b).unwrap_or(0),\n\
+                  \x20       [b'Z', i, ..] => [7u8, 8][*i as usize % 2],\n\
+                  \x20       _ => 0,\n    }\n}\n";
+    let after = before
+        .replace("a.checked_div(*b).unwrap_or(0)", "a / b")
+        .replace("[*i as usize % 2]", "[*i as usize]");
+    let repo = changed_crate("cmd", before, &after, true);
+    let run = edgecheck(
+        repo.path(),
+        // One process, so the second bug can only come from the resumed run.
+        &[
+            "--base",
+            "HEAD~1",
+            "--budget",
+            "8s",
+            "--engines",
+            "libfuzzer",
+            "-j",
+            "1",
+        ],
+    );
+    run.assert_code(1);
+    let found: Vec<&str> = run
+        .findings_of("cmd::command", "panic")
+        .iter()
+        .map(|f| str_of(f, "message"))
+        .collect();
+    assert!(
+        found.iter().any(|m| m.contains("divide by zero"))
+            && found.iter().any(|m| m.contains("index out of bounds")),
+        "both bugs are found in one libFuzzer run: {run}"
+    );
+}
+
 /// The libFuzzer engine alone: a header check that only an input starting with the magic bytes
 /// gets past, found through the seed and dictionary built from the changed code's literals, and
 /// shown as a Rust call decoded from the fuzzer's bytes, with what the old code returned.
