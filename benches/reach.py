@@ -31,8 +31,9 @@ How:
    `--run-timeout` or no parseable JSON report is a tool failure, recorded with the last lines of
    standard error.
 5. Output: a table per crate (pairs, changed, tested, reach), the overall reach, the most
-   frequent skip reasons (normalised: each `backticked` span becomes `_` and numbers become `N`,
-   so that reasons differing only in names group together) and every tool failure. The same
+   frequent skip reasons (normalised: each `backticked` span becomes `_`, a chain of
+   `field .. of ..:` links becomes one link and numbers become `N`, so that reasons differing
+   only in names group together) and every tool failure. The same
    figures, with every pair's counts and raw skip reasons, go to `<scratch>/reach-summary.json`.
 
 How to run it (from the project root):
@@ -288,12 +289,16 @@ def run_tool(args, repo, old_commit, new_commit, report_path, err_path):
 # 5. Figures.
 
 def normalise_reason(reason):
-    """Groups similar skip reasons: backticked spans -> `_`, numbers -> N, first line only."""
+    """Groups similar skip reasons: first line only, backticked spans -> `_`, chains of
+    `field ... of ...` links -> one link, numbers -> N."""
     first = reason.strip().splitlines()[0] if reason and reason.strip() else "(no reason given)"
     first = re.sub(r"`[^`]*`", "`_`", first)
+    # A type reached through fields (`field `a` of `T`: field `b` of `U`: ...`) gives chains of
+    # any length: one link stands for all.
+    first = re.sub(r"(field `_` of `_`: )+", "field `_` of `_`: ", first)
     first = re.sub(r"\b\d+\b", "N", first)
     first = re.sub(r"\s+", " ", first).strip()
-    return first[:160]
+    return first[:200]
 
 
 def pct(n, m):

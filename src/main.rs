@@ -103,7 +103,12 @@ struct Selected {
     plan: Plan,
     /// The counterpart, or why there is none to compare with.
     base: std::result::Result<BaseSide, String>,
+    /// For a function that did not change but calls a changed helper: that helper's index.
+    caller_of: Option<usize>,
 }
+
+/// Most callers tested for one changed helper.
+const MAX_CALLERS: usize = 3;
 
 /// Which lines changed, where reports point, and where the base comes from.
 struct Change {
@@ -417,13 +422,35 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
     // Triage and report.
     let mut findings = Vec::new();
     let mut functions = Vec::new();
+    let tested_callers = |h: usize| -> Vec<String> {
+        selected
+            .iter()
+            .enumerate()
+            .filter(|(c, s)| {
+                s.caller_of == Some(h) && runs.contains_key(c) && !dropped.contains_key(c)
+            })
+            .map(|(_, s)| s.func.display_path.clone())
+            .collect()
+    };
     for (i, s) in selected.iter().enumerate() {
+        let through = tested_callers(i);
         let (status, reason, engines) = match (&s.plan, dropped.get(&i), runs.get(&i)) {
+            (Plan::Skip(why), _, _) if !through.is_empty() => (
+                "tested",
+                Some(format!("{why}; tested through its callers")),
+                BTreeMap::new(),
+            ),
             (Plan::Skip(why), _, _) => ("skipped", Some(why.clone()), BTreeMap::new()),
             (_, Some(why), _) => ("skipped", Some(why.clone()), BTreeMap::new()),
             (_, None, Some(r)) => {
                 let no_base = s.base.as_ref().err().map(String::as_str);
-                findings.extend(triage::triage(&s.func, &r.findings, &paths, no_base));
+                let mut found = triage::triage(&s.func, &r.findings, &paths, no_base);
+                if let Some(h) = s.caller_of {
+                    let helper = &selected[h].func;
+                    let file = paths.report_path(&helper.file);
+                    triage::attribute_to_helper(&mut found, &s.func, helper, &file);
+                }
+                findings.extend(found);
                 ("tested", None, r.execs.clone())
             }
             (_, None, None) => ("skipped", Some("not run".to_string()), BTreeMap::new()),
@@ -437,10 +464,14 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             reason,
             base: match (&s.base, status) {
                 (Ok(_), "tested") => Some("compared with the code before the change".into()),
-                (Err(why), "tested") if change.base.is_some() => Some(why.clone()),
+                (Err(why), "tested") if change.base.is_some() && !engines.is_empty() => {
+                    Some(why.clone())
+                }
                 _ => None,
             },
             engines,
+            caller_of: s.caller_of.map(|h| selected[h].func.display_path.clone()),
+            tested_through: through,
         });
     }
     functions.extend(notes);
@@ -556,6 +587,8 @@ fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Re
                     ),
                     base: None,
                     engines: BTreeMap::new(),
+                    caller_of: None,
+                    tested_through: Vec::new(),
                 });
             }
             continue;
@@ -571,6 +604,7 @@ fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Re
             },
         };
         let types = types::CrateTypes::collect(&modules);
+        let first = selected.len();
         for func in funcs {
             let plan = plan::plan(&func, &types);
             let base = Err("no comparable base: no base revision".to_string());
@@ -579,7 +613,48 @@ fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Re
                 func,
                 plan,
                 base,
+                caller_of: None,
             });
+        }
+        // A helper that cannot be called directly, or is private (its callers may guarantee
+        // what random inputs break), is also tested through the functions that call it.
+        let helpers: Vec<usize> = (first..selected.len())
+            .filter(|&h| {
+                let s = &selected[h];
+                matches!(s.plan, Plan::Skip(_)) || !s.func.is_pub
+            })
+            .collect();
+        if !helpers.is_empty() {
+            let all = select::all_functions(lib, &modules)?;
+            for h in helpers {
+                let helper = selected[h].func.clone();
+                let mut callers: Vec<&ChangedFn> = all
+                    .iter()
+                    .filter(|c| c.calls.contains(&helper.name) && c.skip.is_none())
+                    .filter(|c| {
+                        !selected
+                            .iter()
+                            .any(|s| s.func.display_path == c.display_path)
+                    })
+                    .collect();
+                // Public callers first: they see only inputs the crate's users can give.
+                callers.sort_by_key(|c| (!c.is_pub, c.display_path.clone()));
+                let planned = callers
+                    .into_iter()
+                    .map(|c| (c.clone(), plan::plan(c, &types)))
+                    .filter(|(_, p)| matches!(p, Plan::Call(_)))
+                    .take(MAX_CALLERS)
+                    .collect::<Vec<_>>();
+                for (func, plan) in planned {
+                    selected.push(Selected {
+                        package: i,
+                        func,
+                        plan,
+                        base: Err("no comparable base: no base revision".to_string()),
+                        caller_of: Some(h),
+                    });
+                }
+            }
         }
         modules_per_package.push(modules);
     }

@@ -1051,6 +1051,7 @@ mod tests {
             cfg_attrs: vec![],
             literals: Default::default(),
             skip: None,
+            calls: Default::default(),
         }
     }
 

@@ -40,6 +40,12 @@ pub struct FunctionReport {
     pub base: Option<String>,
     /// Inputs tried per engine.
     pub engines: BTreeMap<String, u64>,
+    /// For a function that did not change but calls a changed helper: that helper.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller_of: Option<String>,
+    /// For a changed helper: the callers it was also tested through.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tested_through: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -82,6 +88,9 @@ impl Report {
             if let Some(origin) = &f.panicked_in {
                 let _ = writeln!(s, "   inside:   {origin}");
             }
+            if let Some(caller) = &f.through {
+                let _ = writeln!(s, "   through:  {caller} (which calls it)");
+            }
             if let Some(b) = &f.base {
                 let _ = writeln!(s, "   before:   {b}");
             }
@@ -111,15 +120,21 @@ impl Report {
             }
             s.push('\n');
         }
-        let tested = self
+        let changed: Vec<&FunctionReport> = self
             .functions
             .iter()
-            .filter(|f| f.status == "tested")
+            .filter(|f| f.caller_of.is_none())
+            .collect();
+        let tested = changed.iter().filter(|f| f.status == "tested").count();
+        let callers = self
+            .functions
+            .iter()
+            .filter(|f| f.caller_of.is_some() && f.status == "tested")
             .count();
         let skipped: Vec<&FunctionReport> = self
             .functions
             .iter()
-            .filter(|f| f.status == "skipped")
+            .filter(|f| f.status == "skipped" && f.caller_of.is_none())
             .collect();
         if !skipped.is_empty() {
             let _ = writeln!(s, "{}", style("skipped:").yellow().bold());
@@ -141,10 +156,17 @@ impl Report {
             1 => style("1 finding introduced".to_string()).red().bold(),
             n => style(format!("{n} findings introduced")).red().bold(),
         };
+        let also = match callers {
+            0 => String::new(),
+            n => format!(
+                " and {n} caller{} of changed helpers",
+                if n == 1 { "" } else { "s" }
+            ),
+        };
         let _ = writeln!(
             s,
-            "{verdict}: tested {tested} of {} changed functions with {execs} inputs (build {:.1}s, run {:.1}s)",
-            self.functions.len(),
+            "{verdict}: tested {tested} of {} changed functions{also} with {execs} inputs (build {:.1}s, run {:.1}s)",
+            changed.len(),
             self.timing.build_ms as f64 / 1000.0,
             self.timing.run_ms as f64 / 1000.0,
         );

@@ -1,6 +1,6 @@
 //! Changed functions: parses the crate with syn, maps files to module paths, and picks every function a changed line touches.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
@@ -104,6 +104,9 @@ pub struct ChangedFn {
     /// Why the function cannot be tested at all, when that is known from its declaration alone
     /// (test code, `extern` block item, …). `plan` decides the rest.
     pub skip: Option<String>,
+    /// The names of the functions and methods its body calls (last path segment), for finding
+    /// the callers of a changed helper.
+    pub calls: BTreeSet<String>,
 }
 
 /// Most literal values kept per kind: enough to seed the engines, bounded for huge functions.
@@ -171,6 +174,49 @@ pub fn select_changed(
         }
     }
     Ok(sorted_unique(out))
+}
+
+/// Every function of the crate outside test code.
+pub fn all_functions(src: &CrateSource, modules: &[Module]) -> Result<Vec<ChangedFn>> {
+    let mut files = FileCache::default();
+    let mut out = Vec::new();
+    for module in modules.iter().filter(|m| !m.is_test) {
+        let ast = files.get(&module.file)?;
+        if let Some(items) = module_items(ast, module) {
+            out.extend(module_fns(src, module, items, &mut |_| true));
+        }
+    }
+    Ok(sorted_unique(out))
+}
+
+/// The names a body calls: `f(…)`, `a::f(…)`, `Type::f(…)` and `x.f(…)` all give `f`.
+fn called_names(block: &syn::Block) -> BTreeSet<String> {
+    use syn::visit::Visit;
+    #[derive(Default)]
+    struct Calls(BTreeSet<String>);
+    impl<'ast> Visit<'ast> for Calls {
+        fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                if let Some(last) = p.path.segments.last() {
+                    self.0.insert(unraw(&last.ident.to_string()).to_string());
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            self.0.insert(unraw(&m.method.to_string()).to_string());
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        // A path passed as a value (`iter.map(helper)`) calls it too.
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            if let Some(last) = p.path.segments.last() {
+                self.0.insert(unraw(&last.ident.to_string()).to_string());
+            }
+        }
+    }
+    let mut calls = Calls::default();
+    calls.visit_block(block);
+    calls.0
 }
 
 /// The functions named by `--function` patterns.
@@ -698,6 +744,7 @@ fn changed_fn(
         cfg_attrs: cfgs,
         literals: collect_literals(decl.block),
         skip: skip_reason(decl.sig),
+        calls: called_names(decl.block),
     }
 }
 

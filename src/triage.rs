@@ -35,6 +35,9 @@ pub struct Finding {
     pub head: Option<String>,
     pub elapsed_ms: u64,
     pub regression_test: String,
+    /// A finding in a changed helper, reached through this caller (which `input` calls).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub through: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -167,9 +170,29 @@ pub fn triage(
             head: Some(head_text(&kind, r)),
             elapsed_ms: first_found(r).unwrap_or(r.elapsed_ms),
             regression_test,
+            through: None,
         });
     }
     out
+}
+
+/// Findings of a caller of the changed `helper`: those located in the helper are the helper's,
+/// reached through the caller.
+pub fn attribute_to_helper(
+    findings: &mut [Finding],
+    caller: &ChangedFn,
+    helper: &ChangedFn,
+    helper_file: &str,
+) {
+    for f in findings {
+        let inside = f.location.as_ref().is_some_and(|l| {
+            l.file == helper_file && (helper.line..=helper.end_line).contains(&(l.line as usize))
+        });
+        if inside {
+            f.function = helper.display_path.clone();
+            f.through = Some(caller.display_path.clone());
+        }
+    }
 }
 
 /// Whether a finding is the change's, and what the base did.

@@ -318,3 +318,59 @@ impl FromStr for Money {
     let parse = run.finding("money::Money::from_str", "panic");
     assert!(str_of(parse, "message").contains("byte index 1"), "{run}");
 }
+
+#[test]
+fn a_helper_that_cannot_be_called_is_tested_through_its_callers() {
+    let before = r#"/// The value of the next character as a digit (0 for anything else).
+fn next_digit(it: &mut std::str::Chars<'_>) -> u32 {
+    it.next().and_then(|c| c.to_digit(10)).unwrap_or(0)
+}
+
+/// The sum of the first two digits of `s`.
+pub fn sum2(s: &str) -> u32 {
+    let mut it = s.chars();
+    next_digit(&mut it) + next_digit(&mut it)
+}
+
+/// Not a caller: must not be picked.
+pub fn unrelated(x: u8) -> u8 {
+    x
+}
+"#;
+    let after = before.replace(
+        "it.next().and_then(|c| c.to_digit(10)).unwrap_or(0)",
+        "it.next().and_then(|c| c.to_digit(10)).unwrap()",
+    );
+    let repo = changed_crate("digits", before, &after, true);
+    let run = edgecheck(
+        repo.path(),
+        &[
+            "--base",
+            "HEAD~1",
+            "--budget",
+            "3s",
+            "--engines",
+            "edge,proptest",
+        ],
+    );
+    run.assert_code(1);
+    let helper = run.function("digits::next_digit");
+    assert_eq!(helper["status"], "tested", "{run}");
+    assert_eq!(helper["tested_through"][0], "digits::sum2", "{run}");
+    assert!(
+        str_of(helper, "reason").contains("tested through its callers"),
+        "{run}"
+    );
+    assert_eq!(
+        run.function("digits::sum2")["caller_of"],
+        "digits::next_digit"
+    );
+    assert!(!run
+        .function_paths()
+        .contains(&"digits::unrelated".to_string()));
+    // The panic is in the helper: reported there, with the caller's call as the input.
+    let f = run.finding("digits::next_digit", "panic");
+    assert_eq!(str_of(f, "through"), "digits::sum2", "{run}");
+    assert!(str_of(f, "input").starts_with("sum2("), "{run}");
+    assert_eq!(f["introduced"], true, "{run}");
+}
