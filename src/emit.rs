@@ -13,7 +13,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::error::{Error, Result};
-use crate::generate::{conv_expr, format_file, owned_type, Conv};
+use crate::generate::{conv_expr, format_file, owned_type, Conv, ConvAt};
 use crate::plan::{CallPlan, Plan, Ty};
 use crate::select::{ChangedFn, FnKind, Literals};
 use crate::workspace::Package;
@@ -206,7 +206,7 @@ fn call(crate_name: &str, f: &Emittable) -> TokenStream {
             quote!(&#v),
             0,
             &Conv {
-                dep: None,
+                at: ConvAt::Nowhere,
                 target: 0,
             },
         )

@@ -182,7 +182,7 @@ fn call_fn(t: &Target, dep_alias: &str, name: &str) -> TokenStream {
         .into_iter()
         .map(|s| format_ident!("{}", s));
     let cx = Conv {
-        dep: Some(dep_alias),
+        at: ConvAt::Harness(dep_alias),
         target: t.id,
     };
     let mut locals = Vec::new();
@@ -313,8 +313,18 @@ pub(crate) fn owned_type(ty: &Ty) -> TokenStream {
 /// Where a conversion finds the constructors of the crate's types: the harness dependency
 /// (head or base) and the target they were injected for; no dependency outside the harness.
 pub(crate) struct Conv<'a> {
-    pub dep: Option<&'a str>,
+    pub at: ConvAt<'a>,
     pub target: usize,
+}
+
+/// Where the code that converts runs.
+pub(crate) enum ConvAt<'a> {
+    /// In the harness, which reaches the crate under this dependency alias.
+    Harness(&'a str),
+    /// Inside the crate (the injected constructors), through `crate::`.
+    InCrate,
+    /// Outside any of them (`emit`): crate types cannot be built.
+    Nowhere,
 }
 
 /// An expression of the argument type, built from `v: &Owned`. Values that borrow are made from
@@ -394,15 +404,21 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> Tok
             let kc = conv_expr(key, quote!(#k), d, cx);
             quote!((#v).iter().map(|#k| #kc).collect())
         }
-        Ty::Adt(def) => match cx.dep {
-            Some(dep) => {
+        Ty::Adt(def) => match cx.at {
+            ConvAt::Harness(dep) => {
                 let dep = format_ident!("{}", dep);
                 let path = shadow::constructor_path(&def.module, cx.target, &def.name)
                     .into_iter()
                     .map(|s| format_ident!("{}", s));
-                quote!(::#dep #(:: #path)* (::std::clone::Clone::clone(#v)))
+                quote!(::#dep #(:: #path)* (#v))
             }
-            None => {
+            ConvAt::InCrate => {
+                let path = shadow::constructor_path(&def.module, cx.target, &def.name)
+                    .into_iter()
+                    .map(|s| format_ident!("{}", s));
+                quote!(crate #(:: #path)* (#v))
+            }
+            ConvAt::Nowhere => {
                 let msg = format!("no constructor for `{}`", def.name);
                 quote!(compile_error!(#msg))
             }
@@ -544,7 +560,7 @@ mod tests {
     use super::*;
 
     const NO_CX: Conv = Conv {
-        dep: None,
+        at: ConvAt::Nowhere,
         target: 0,
     };
     use crate::plan::classify;

@@ -677,8 +677,11 @@ fn diff_root(changes: &diff::ChangeSet, ws_root: &Path) -> PathBuf {
         .unwrap_or_else(|| ws_root.to_path_buf())
 }
 
+/// The harness's name for package `p` of the head copy is this prefix and `p`.
+const HEAD_ALIAS_PREFIX: &str = "edgecheck_p";
+
 fn head_alias(p: usize) -> String {
-    format!("edgecheck_p{p}")
+    format!("{HEAD_ALIAS_PREFIX}{p}")
 }
 
 fn base_alias(p: usize) -> String {
@@ -850,11 +853,25 @@ fn blame(
             } else {
                 Side::Head
             };
-            out.push((
-                t,
-                side,
-                format!("the generated harness does not compile: {first_line}"),
-            ));
+            // The entry point is missing when a `#[cfg]` compiles the function out.
+            let compiled_out =
+                first_line.contains("cannot find") && first_line.contains(shadow::ENTRY_MODULE);
+            let reason = if compiled_out {
+                let cfgs = selected
+                    .get(t)
+                    .map(|s| s.func.cfg_attrs.join(" "))
+                    .unwrap_or_default();
+                let on = if cfgs.is_empty() {
+                    "it or a module it is in is behind a `#[cfg]`".to_string()
+                } else {
+                    format!("it is behind `{cfgs}`")
+                };
+                format!("not compiled in this configuration: {on}; enable the features it needs with `--features`")
+            } else {
+                format!("the generated harness does not compile: {first_line}")
+            };
+            let head_missing = compiled_out && first_line.contains(HEAD_ALIAS_PREFIX);
+            out.push((t, if head_missing { Side::Head } else { side }, reason));
             continue;
         }
         let hit = spans.iter().find(|s| {

@@ -55,6 +55,8 @@ pub struct AdtDef {
     /// Module path of the declaring module.
     pub module: Vec<String>,
     pub shape: Shape,
+    /// How many lifetime parameters it has (its values then borrow from the mirror).
+    pub lifetimes: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -417,6 +419,25 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
             .collect();
         generics.where_clause = None;
     }
+    // The impl's lifetimes (`impl<'a> Word<'a>`) appear in the signature too: declare them first.
+    if let FnKind::Inherent { impl_generics, .. } | FnKind::TraitImpl { impl_generics, .. } =
+        &f.kind
+    {
+        let lifetimes: Vec<syn::GenericParam> = impl_generics
+            .params
+            .iter()
+            .filter(|p| matches!(p, syn::GenericParam::Lifetime(_)))
+            .cloned()
+            .collect();
+        if !lifetimes.is_empty() {
+            let own = std::mem::take(&mut generics.params);
+            generics.params = lifetimes.into_iter().chain(own).collect();
+            if generics.lt_token.is_none() {
+                generics.lt_token = Some(Default::default());
+                generics.gt_token = Some(Default::default());
+            }
+        }
+    }
     if matches!(ret, ReturnType::Type(_, ref t) if matches!(**t, Type::ImplTrait(_))) {
         // An opaque return type cannot be named by the wrapper; its result is dropped.
         return Ok(CallPlan {
@@ -489,6 +510,15 @@ fn instantiate(bounds: &[&syn::TypeParamBound]) -> Result<Type, String> {
             | ("AsRef", "Path")
             | ("AsRef", "OsStr") => Some(syn::parse_quote!(String)),
             ("AsRef" | "Borrow", "[u8]") | ("Into", "Vec<u8>") => Some(syn::parse_quote!(Vec<u8>)),
+            // Any other `Into<X>`, `AsRef<X>` or `Borrow<X>`: `X` itself meets it.
+            ("Into" | "AsRef" | "Borrow", _) if !args.is_empty() => {
+                let x = args[0];
+                match x {
+                    Type::Slice(_) | Type::TraitObject(_) => None,
+                    Type::Path(p) if p.path.is_ident("str") => None,
+                    _ => Some(x.clone()),
+                }
+            }
             ("IntoIterator", _) => {
                 let item = match &last.arguments {
                     PathArguments::AngleBracketed(a) => a.args.iter().find_map(|g| match g {
@@ -612,8 +642,9 @@ impl Env<'_> {
     }
 
     fn adt_shape(&self, item: &TypeItem) -> Result<Ty, String> {
+        // Lifetime parameters are fine: the value borrows from its generated mirror.
         let generic = |g: &syn::Generics| {
-            if g.params.is_empty() {
+            if g.type_params().next().is_none() && g.const_params().next().is_none() {
                 Ok(())
             } else {
                 Err(format!(
@@ -678,10 +709,16 @@ impl Env<'_> {
                 )
             }
         };
+        let lifetimes = match &item.kind {
+            TypeKind::Struct(s) => s.generics.lifetimes().count(),
+            TypeKind::Enum(e) => e.generics.lifetimes().count(),
+            TypeKind::Alias(_) => 0,
+        };
         let def = AdtDef {
             name: item.name.clone(),
             module: item.module.clone(),
             shape,
+            lifetimes,
         };
         let parts = match &def.shape {
             Shape::Struct(f) => f.types().len(),

@@ -8,8 +8,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::error::{Error, Result};
-use crate::generate::owned_type;
-use crate::plan::{AdtDef, CallPlan, Fields, Shape, Ty};
+use crate::generate::{conv_expr, owned_type, Conv, ConvAt};
+use crate::plan::{AdtDef, CallPlan, Fields, Shape};
 use crate::select::{ChangedFn, Module};
 
 /// Name of the module injected into every module on the way to a tested function.
@@ -507,24 +507,30 @@ fn wrapper(e: &Exposed) -> String {
     )
 }
 
-/// `pub fn mk3_Rect(m: (u32, u32)) -> super::Rect { super::Rect { w: m.0, h: m.1 } }`: builds
-/// a crate type from its mirror, inside the declaring module so private fields are reachable.
+/// `pub fn mk3_Rect<'a>(m: &'a (u32, u32)) -> super::Rect { super::Rect { w: m.0.clone(), … } }`:
+/// builds a crate type from its mirror, inside the declaring module so private fields are
+/// reachable. It borrows the mirror, so types with lifetimes (`Word<'a>` holding a `&'a str`)
+/// borrow from it.
 fn constructor(id: usize, def: &AdtDef) -> String {
     let name = format_ident!("{}", constructor_name(id, &def.name));
     let ty = syn::parse_str::<syn::Ident>(&def.name)
         .unwrap_or_else(|_| format_ident!("{}", def.name.trim_start_matches("r#")));
-    let mirror = owned_type(&def.mirror().ty);
     let layout = def.mirror();
+    let mirror = owned_type(&layout.ty);
+    let cx = Conv {
+        at: ConvAt::InCrate,
+        target: id,
+    };
     let at = |path: &[usize]| {
         let idx = path.iter().map(|i| syn::Index::from(*i));
-        quote!(m #(.#idx)*)
+        quote!(&m #(.#idx)*)
     };
     let build = |f: &Fields, paths: &[Vec<usize>], ctor: TokenStream| -> TokenStream {
         let values: Vec<TokenStream> = f
             .types()
             .iter()
             .zip(paths)
-            .map(|(t, p)| into_real(t, at(p), id, 0))
+            .map(|(t, p)| conv_expr(t, at(p), 0, &cx))
             .collect();
         match f {
             Fields::Unit => ctor,
@@ -547,72 +553,15 @@ fn constructor(id: usize, def: &AdtDef) -> String {
                 let value = build(f, &layout.fields[i], quote!(super::#ty::#v));
                 quote!(#i => #value,)
             });
-            quote!(match (#tag as usize) % #n { #(#arms)* _ => unreachable!() })
+            quote!(match (*#tag as usize) % #n { #(#arms)* _ => unreachable!() })
         }
     };
+    let lifetimes = (0..def.lifetimes).map(|_| quote!('a));
+    let args = (def.lifetimes > 0).then(|| quote!(<#(#lifetimes),*>));
     format!(
         "{} ",
-        quote!(pub fn #name(m: #mirror) -> super::#ty { #body })
+        quote!(pub fn #name<'a>(m: &'a #mirror) -> super::#ty #args { #body })
     )
-}
-
-/// The owned value of type `ty` made from its owned mirror `v`: the same value for std types,
-/// a constructor call for crate types, element by element in between.
-fn into_real(ty: &Ty, v: TokenStream, id: usize, depth: usize) -> TokenStream {
-    if ty.is_plain() {
-        return v;
-    }
-    let e = format_ident!("e{}", depth);
-    let k = format_ident!("k{}", depth);
-    let d = depth + 1;
-    match ty {
-        Ty::Adt(def) => {
-            let path = constructor_path(&def.module, id, &def.name)
-                .into_iter()
-                .map(|s| format_ident!("{}", s));
-            quote!(crate #(:: #path)* (#v))
-        }
-        Ty::Vec(t) | Ty::Set { key: t, .. } => {
-            let item = into_real(t, quote!(#e), id, d);
-            quote!(::std::iter::IntoIterator::into_iter(#v).map(|#e| #item).collect())
-        }
-        Ty::Option(t) => {
-            let item = into_real(t, quote!(#e), id, d);
-            quote!((#v).map(|#e| #item))
-        }
-        Ty::Box(t) => {
-            let item = into_real(t, quote!(*#v), id, d);
-            quote!(::std::boxed::Box::new(#item))
-        }
-        Ty::Array(t, _) => {
-            let item = into_real(t, quote!(#e), id, d);
-            quote!((#v).map(|#e| #item))
-        }
-        Ty::Result(a, b) => {
-            let ok = into_real(a, quote!(#e), id, d);
-            let err = into_real(b, quote!(#e), id, d);
-            quote!(match #v { ::std::result::Result::Ok(#e) => ::std::result::Result::Ok(#ok), ::std::result::Result::Err(#e) => ::std::result::Result::Err(#err) })
-        }
-        Ty::Tuple(ts) => {
-            let items = ts.iter().enumerate().map(|(i, t)| {
-                let idx = syn::Index::from(i);
-                into_real(t, quote!(#e.#idx), id, d)
-            });
-            quote!({ let #e = #v; (#(#items,)*) })
-        }
-        Ty::Map { value, .. } => {
-            let vc = into_real(value, quote!(#e), id, d);
-            quote!(::std::iter::IntoIterator::into_iter(#v).map(|(#k, #e)| (#k, #vc)).collect())
-        }
-        // Fields own their values: no borrowed types reach here.
-        Ty::Prim(_)
-        | Ty::Unit
-        | Ty::String
-        | Ty::Str
-        | Ty::CowStr
-        | Ty::Slice(_)
-        | Ty::Ref { .. } => v,
-    }
 }
 
 /// Makes `dest` hold exactly `files`: writes only files whose content changed (so cargo's

@@ -197,6 +197,19 @@ pub fn chars(s: impl AsRef<str>) -> usize {
     s.as_ref().chars().count()
 }
 
+/// A word borrowed from a text.
+pub struct Word<'a> {
+    pub text: &'a str,
+    pub gap: usize,
+}
+
+impl<'a> Word<'a> {
+    /// The word's first character, if any.
+    pub fn first(&self) -> Option<char> {
+        self.text.chars().next()
+    }
+}
+
 /// A list that holds itself: cannot be generated yet.
 pub struct Chain {
     pub next: Option<Box<Chain>>,
@@ -216,6 +229,10 @@ pub fn chain_len(c: &Chain) -> usize {
         .replace(
             "items.iter().copied().max()",
             "Some(items[items.len() - 1])",
+        )
+        .replace(
+            "self.text.chars().next()",
+            "Some(self.text.as_bytes()[0] as char)",
         )
         // Same results as before: no finding, not even a divergence.
         .replace(
@@ -261,6 +278,12 @@ pub fn chain_len(c: &Chain) -> usize {
         "{run}"
     );
     run.assert_skipped("shapes::chain_len", &["recursive type"]);
+    // A type with a lifetime, borrowing from the generated value.
+    let first = run.finding("shapes::Word::first", "panic");
+    assert!(
+        str_of(first, "input").starts_with("Word::first(&Word { text: \"\", gap: "),
+        "{run}"
+    );
 }
 
 #[test]
