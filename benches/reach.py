@@ -52,6 +52,7 @@ downloads only.
 """
 import argparse
 import collections
+import hashlib
 import json
 import os
 import re
@@ -341,6 +342,9 @@ def main():
     # Run a copy, so a concurrent rebuild of the binary cannot change the tool mid-measurement.
     args.tool = os.path.join(args.scratch, "cargo-edgecheck")
     shutil.copy2(args.bin, args.tool)
+    with open(args.tool, "rb") as f:
+        bin_sha = hashlib.sha256(f.read()).hexdigest()
+    bin_mtime = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(args.bin)))
 
     pairs = []          # one dict per consecutive pair
     started = time.monotonic()
@@ -348,7 +352,7 @@ def main():
         versions = last_versions(name, args.versions)
         log(f"== {name}: {', '.join(versions)}")
         if len(versions) < 2:
-            log(f"   fewer than two versions, skipped")
+            log("   fewer than two versions, skipped")
             continue
         repo, commits = build_repo(args.scratch, name, versions)
         reports_dir = os.path.join(args.scratch, "reports", name)
@@ -400,8 +404,8 @@ def main():
 
     # Human output.
     log()
-    log(f"Reach of {os.path.relpath(args.bin)} (budget {args.budget} per run, "
-        f"{len(pairs)} runs, {time.monotonic() - started:.0f}s)")
+    log(f"Reach of {args.bin} (built {bin_mtime}, sha256 {bin_sha[:12]}), budget {args.budget} "
+        f"per run, {len(pairs)} runs in {time.monotonic() - started:.0f}s")
     log()
     log(f"{'crate':<16} {'pairs':>5} {'failed':>6} {'changed':>8} {'tested':>7} {'reach':>7}")
     for name, c in per_crate.items():
@@ -425,7 +429,8 @@ def main():
         log()
 
     summary = {
-        "bin": os.path.abspath(args.bin), "budget": args.budget, "versions": args.versions,
+        "bin": os.path.abspath(args.bin), "bin_sha256": bin_sha, "bin_mtime": bin_mtime,
+        "budget": args.budget, "versions": args.versions,
         "crates": per_crate, "changed": changed, "tested": tested,
         "reach": round(tested / changed, 4) if changed else None, "goal": GOAL,
         "skip_reasons": [{"reason": k, "count": n, "example": examples[k]} for k, n in reasons.most_common()],

@@ -1356,6 +1356,10 @@ struct Hit {
 }
 
 /// Runs head (and base, when there is one) on one input.
+/// A crate type's constructor refused the generated arguments (the tool's `REJECT_MESSAGE`):
+/// the input is passed over, not a finding.
+const REJECTED: &str = "edgecheck: input rejected by the type's constructor";
+
 fn exec<A: Gen>(a: &A, t: &Target<A>, opts: &Opts) -> Option<Hit> {
     EXECS.fetch_add(1, Ordering::Relaxed);
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
@@ -1372,6 +1376,8 @@ fn exec<A: Gen>(a: &A, t: &Target<A>, opts: &Opts) -> Option<Hit> {
     let head = call_side(a, t, "head", seq, compare);
     let base = if compare { Some(call_side(a, t, "base", seq, true)) } else { None };
     match (&head, &base) {
+        (Seen::Panicked(c), _) if c.message == REJECTED => None,
+        (_, Some(Seen::Panicked(c))) if c.message == REJECTED => None,
         (Seen::Panicked(c), _) => Some(Hit { key: c.key(), head, base }),
         (Seen::Returned(Some(h)), Some(Seen::Returned(Some(b)))) if h != b => {
             Some(Hit { key: "divergence".into(), head, base })

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::plan::{AdtDef, CallPlan, Fields, Shape, Ty};
+use crate::plan::{AdtDef, CallPlan, CtorKind, Fields, Shape, Ty};
 use crate::select::{ChangedFn, Literals};
 use crate::shadow::{self, wrapper_path};
 
@@ -464,6 +464,26 @@ fn render_adt(def: &AdtDef, v: TokenStream, depth: usize) -> TokenStream {
             });
             quote!(match (*#tag as usize) % #n { #(#arms)* _ => unreachable!() })
         }
+        Shape::Ctors(ctors) => {
+            let n = ctors.len();
+            let tag = at(&layout.tag);
+            let arms = ctors.iter().enumerate().map(|(i, c)| {
+                let parts: Vec<TokenStream> = c
+                    .args
+                    .types()
+                    .iter()
+                    .zip(&layout.fields[i])
+                    .map(|(t, p)| render_expr(t, at(p), depth + 1))
+                    .collect();
+                let call = format!("{}::{}", def.name, c.name);
+                let unwrap = match c.kind {
+                    CtorKind::Option | CtorKind::Result => ".unwrap()",
+                    CtorKind::Plain | CtorKind::Default => "",
+                };
+                quote!(#i => format!("{}({}){}", #call, [#(#parts),*].join(", "), #unwrap),)
+            });
+            quote!(match (*#tag as usize) % #n { #(#arms)* _ => unreachable!() })
+        }
     }
 }
 
@@ -558,6 +578,11 @@ fn render_expr(ty: &Ty, v: TokenStream, depth: usize) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_runtime_knows_the_constructor_reject_message() {
+        assert!(RUNTIME_RS.contains(&format!("{:?}", shadow::REJECT_MESSAGE)));
+    }
 
     const NO_CX: Conv = Conv {
         at: ConvAt::Nowhere,

@@ -64,7 +64,35 @@ pub enum Shape {
     Struct(Fields),
     /// Variants in declaration order, with their fields.
     Enum(Vec<(String, Fields)>),
+    /// Built with one of the type's own constructors (when its fields cannot all be
+    /// generated): associated functions taking no `self`, or `Default`.
+    Ctors(Vec<Ctor>),
 }
+
+/// One way to build a value with the type's own code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ctor {
+    /// The associated function's name (`new`), or `default`.
+    pub name: String,
+    pub kind: CtorKind,
+    /// Its arguments, as tuple fields.
+    pub args: Fields,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CtorKind {
+    /// Returns `Self`.
+    Plain,
+    /// Returns `Option<Self>`: `None` rejects the input.
+    Option,
+    /// Returns `Result<Self, _>`: `Err` rejects the input.
+    Result,
+    /// `Default::default()`.
+    Default,
+}
+
+/// Most constructors tried per type.
+const MAX_CTORS: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fields {
@@ -127,10 +155,11 @@ impl AdtDef {
                     fields: vec![paths],
                 }
             }
-            Shape::Enum(variants) => {
+            Shape::Enum(_) | Shape::Ctors(_) => {
+                let variants = self.variant_fields();
                 let mut parts = vec![Ty::Prim("u8")];
                 let mut owners = Vec::new();
-                for (v, (_, f)) in variants.iter().enumerate() {
+                for (v, f) in variants.iter().enumerate() {
                     for t in f.types() {
                         parts.push(t.clone());
                         owners.push(v);
@@ -150,6 +179,15 @@ impl AdtDef {
         }
     }
 
+    /// The fields of each variant (one for a struct, one per constructor).
+    pub fn variant_fields(&self) -> Vec<&Fields> {
+        match &self.shape {
+            Shape::Struct(f) => vec![f],
+            Shape::Enum(v) => v.iter().map(|(_, f)| f).collect(),
+            Shape::Ctors(c) => c.iter().map(|c| &c.args).collect(),
+        }
+    }
+
     /// Every crate type this one is built from, itself included, each once.
     pub fn collect_adts<'a>(&'a self, out: &mut Vec<&'a AdtDef>) {
         if out
@@ -159,11 +197,7 @@ impl AdtDef {
             return;
         }
         out.push(self);
-        let variants: Vec<&Fields> = match &self.shape {
-            Shape::Struct(f) => vec![f],
-            Shape::Enum(v) => v.iter().map(|(_, f)| f).collect(),
-        };
-        for f in variants {
+        for f in self.variant_fields() {
             for t in f.types() {
                 t.collect_adts(out);
             }
@@ -678,36 +712,45 @@ impl Env<'_> {
                 syn::Fields::Unit => Fields::Unit,
             })
         };
-        let shape = match &item.kind {
-            TypeKind::Alias(a) => {
-                generic(&a.generics)?;
-                return self.classify(&a.ty);
-            }
-            TypeKind::Struct(s) => {
-                generic(&s.generics)?;
-                Shape::Struct(fields(&s.fields, &format!("`{}`", item.name))?)
-            }
-            TypeKind::Enum(e) => {
-                generic(&e.generics)?;
-                if e.variants.is_empty() {
-                    return Err(format!(
-                        "`{}` has no variants: no value to generate",
-                        item.name
-                    ));
+        if let TypeKind::Alias(a) = &item.kind {
+            generic(&a.generics)?;
+            return self.classify(&a.ty);
+        }
+        let from_fields = || -> Result<Shape, String> {
+            Ok(match &item.kind {
+                TypeKind::Alias(_) => unreachable!("handled above"),
+                TypeKind::Struct(s) => {
+                    generic(&s.generics)?;
+                    Shape::Struct(fields(&s.fields, &format!("`{}`", item.name))?)
                 }
-                if e.variants.len() > 256 {
-                    return Err(format!("`{}` has more than 256 variants", item.name));
+                TypeKind::Enum(e) => {
+                    generic(&e.generics)?;
+                    if e.variants.is_empty() {
+                        return Err(format!(
+                            "`{}` has no variants: no value to generate",
+                            item.name
+                        ));
+                    }
+                    if e.variants.len() > 256 {
+                        return Err(format!("`{}` has more than 256 variants", item.name));
+                    }
+                    Shape::Enum(
+                        e.variants
+                            .iter()
+                            .map(|v| {
+                                let what = format!("`{}::{}`", item.name, v.ident);
+                                fields(&v.fields, &what).map(|f| (v.ident.to_string(), f))
+                            })
+                            .collect::<Result<_, _>>()?,
+                    )
                 }
-                Shape::Enum(
-                    e.variants
-                        .iter()
-                        .map(|v| {
-                            let what = format!("`{}::{}`", item.name, v.ident);
-                            fields(&v.fields, &what).map(|f| (v.ident.to_string(), f))
-                        })
-                        .collect::<Result<_, _>>()?,
-                )
-            }
+            })
+        };
+        let shape = match from_fields() {
+            Ok(shape) => shape,
+            Err(why) => self
+                .constructors(item)
+                .map_err(|none| format!("{why}; {none}"))?,
         };
         let lifetimes = match &item.kind {
             TypeKind::Struct(s) => s.generics.lifetimes().count(),
@@ -722,12 +765,98 @@ impl Env<'_> {
         };
         let parts = match &def.shape {
             Shape::Struct(f) => f.types().len(),
-            Shape::Enum(v) => 1 + v.iter().map(|(_, f)| f.types().len()).sum::<usize>(),
+            _ => {
+                1 + def
+                    .variant_fields()
+                    .iter()
+                    .map(|f| f.types().len())
+                    .sum::<usize>()
+            }
         };
         if parts > MIRROR_ARITY * MIRROR_ARITY {
             return Err(format!("`{}` has too many fields to generate", item.name));
         }
         Ok(Ty::Adt(Box::new(def)))
+    }
+}
+
+impl Env<'_> {
+    /// The type's constructors whose arguments can all be generated, and `Default`; or why
+    /// there are none.
+    fn constructors(&self, item: &TypeItem) -> Result<Shape, String> {
+        let self_ty: Type = {
+            let ident = syn::Ident::new(&item.name, proc_macro2::Span::call_site());
+            syn::parse_quote!(#ident)
+        };
+        let mut ctors = Vec::new();
+        for c in self.types.constructors_of(&item.name) {
+            if c.sig.generics.type_params().next().is_some() {
+                continue;
+            }
+            let ReturnType::Type(_, ret) = &c.sig.output else {
+                continue;
+            };
+            let ret = replace_self(ret, &self_ty);
+            let kind = match ctor_return(&ret, &item.name) {
+                Some(k) => k,
+                None => continue,
+            };
+            let env = Env::new(self.types, &c.module, Some(&self_ty));
+            *env.visiting.borrow_mut() = self.visiting.borrow().clone();
+            let args: Result<Vec<Ty>, String> = c
+                .sig
+                .inputs
+                .iter()
+                .map(|a| match a {
+                    FnArg::Typed(pt) => env.classify(&replace_self(&pt.ty, &self_ty)),
+                    FnArg::Receiver(_) => Err("takes self".into()),
+                })
+                .collect();
+            if let Ok(args) = args {
+                ctors.push(Ctor {
+                    name: c.sig.ident.to_string(),
+                    kind,
+                    args: if args.is_empty() {
+                        Fields::Unit
+                    } else {
+                        Fields::Tuple(args)
+                    },
+                });
+            }
+        }
+        // Constructors that cannot fail first, so more inputs are kept.
+        ctors.sort_by_key(|c| c.kind != CtorKind::Plain);
+        ctors.truncate(MAX_CTORS - 1);
+        if self.types.has_default(&item.name) {
+            ctors.push(Ctor {
+                name: "default".into(),
+                kind: CtorKind::Default,
+                args: Fields::Unit,
+            });
+        }
+        if ctors.is_empty() {
+            return Err(format!(
+                "and `{}` has no constructor whose arguments can be generated, nor `Default`",
+                item.name
+            ));
+        }
+        Ok(Shape::Ctors(ctors))
+    }
+}
+
+/// How a constructor returning `ret` gives a value of type `name`.
+fn ctor_return(ret: &Type, name: &str) -> Option<CtorKind> {
+    let Type::Path(p) = ret else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident == name {
+        return Some(CtorKind::Plain);
+    }
+    let first_arg = generic_types(&last.arguments).first().copied()?;
+    let is_it = matches!(first_arg, Type::Path(a) if a.path.segments.last().is_some_and(|s| s.ident == name));
+    match last.ident.to_string().as_str() {
+        "Option" if is_it => Some(CtorKind::Option),
+        "Result" if is_it => Some(CtorKind::Result),
+        _ => None,
     }
 }
 

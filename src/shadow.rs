@@ -9,7 +9,7 @@ use quote::{format_ident, quote};
 
 use crate::error::{Error, Result};
 use crate::generate::{conv_expr, owned_type, Conv, ConvAt};
-use crate::plan::{AdtDef, CallPlan, Fields, Shape};
+use crate::plan::{AdtDef, CallPlan, CtorKind, Fields, Shape};
 use crate::select::{ChangedFn, Module};
 
 /// Name of the module injected into every module on the way to a tested function.
@@ -56,6 +56,10 @@ pub fn constructor_path(module: &[String], id: usize, name: &str) -> Vec<String>
     p.push(constructor_name(id, name));
     p
 }
+
+/// The panic message of a constructor that refused its generated arguments (`None`, `Err`):
+/// the harness runtime passes over such an input. The runtime template spells it out too.
+pub const REJECT_MESSAGE: &str = "edgecheck: input rejected by the type's constructor";
 
 fn constructor_name(id: usize, name: &str) -> String {
     format!("mk{id}_{}", name.trim_start_matches("r#"))
@@ -551,6 +555,33 @@ fn constructor(id: usize, def: &AdtDef) -> String {
             let arms = variants.iter().enumerate().map(|(i, (v, f))| {
                 let v = format_ident!("{}", v);
                 let value = build(f, &layout.fields[i], quote!(super::#ty::#v));
+                quote!(#i => #value,)
+            });
+            quote!(match (*#tag as usize) % #n { #(#arms)* _ => unreachable!() })
+        }
+        Shape::Ctors(ctors) => {
+            let n = ctors.len();
+            let tag = at(&layout.tag);
+            let arms = ctors.iter().enumerate().map(|(i, c)| {
+                let f = format_ident!("{}", c.name);
+                let call = match &c.args {
+                    Fields::Unit => quote!(super::#ty::#f()),
+                    args => build(args, &layout.fields[i], quote!(super::#ty::#f)),
+                };
+                let value = match c.kind {
+                    CtorKind::Plain => call,
+                    CtorKind::Default => {
+                        quote!(<super::#ty as ::core::default::Default>::default())
+                    }
+                    CtorKind::Option => quote!(match #call {
+                        ::core::option::Option::Some(v) => v,
+                        ::core::option::Option::None => ::core::panic!(#REJECT_MESSAGE),
+                    }),
+                    CtorKind::Result => quote!(match #call {
+                        ::core::result::Result::Ok(v) => v,
+                        ::core::result::Result::Err(_) => ::core::panic!(#REJECT_MESSAGE),
+                    }),
+                };
                 quote!(#i => #value,)
             });
             quote!(match (*#tag as usize) % #n { #(#arms)* _ => unreachable!() })

@@ -23,10 +23,26 @@ pub enum TypeKind {
     Alias(syn::ItemType),
 }
 
-/// Every struct, enum and type alias of one crate, outside test code.
+/// An associated function of a crate type that takes no `self`: a way to build a value.
+#[derive(Debug, Clone)]
+pub struct Constructor {
+    /// The type's name, as the impl block writes it.
+    pub type_name: String,
+    /// Module path of the impl block.
+    pub module: Vec<String>,
+    pub sig: syn::Signature,
+    /// Callable from the type's own module: declared `pub`/`pub(…)`, or in that module.
+    pub visible_from_type: bool,
+}
+
+/// Every struct, enum and type alias of one crate, outside test code, and the constructors
+/// and `Default` impls of its types.
 #[derive(Debug, Clone, Default)]
 pub struct CrateTypes {
     items: Vec<TypeItem>,
+    constructors: Vec<Constructor>,
+    /// Names of the types with a `Default` impl (derived or written).
+    defaults: Vec<String>,
 }
 
 impl CrateTypes {
@@ -35,6 +51,8 @@ impl CrateTypes {
     pub fn collect(modules: &[Module]) -> CrateTypes {
         let mut parsed: BTreeMap<PathBuf, Option<syn::File>> = BTreeMap::new();
         let mut items = Vec::new();
+        let mut impls: Vec<(Vec<String>, syn::ItemImpl)> = Vec::new();
+        let mut defaults = Vec::new();
         for m in modules.iter().filter(|m| !m.is_test) {
             let file = parsed.entry(m.file.clone()).or_insert_with(|| {
                 let text = std::fs::read_to_string(&m.file).ok()?;
@@ -57,8 +75,20 @@ impl CrateTypes {
                     Item::Struct(s) => (s.ident.to_string(), TypeKind::Struct(s.clone())),
                     Item::Enum(e) => (e.ident.to_string(), TypeKind::Enum(e.clone())),
                     Item::Type(t) => (t.ident.to_string(), TypeKind::Alias(t.clone())),
+                    Item::Impl(i) => {
+                        impls.push((m.path.clone(), i.clone()));
+                        continue;
+                    }
                     _ => continue,
                 };
+                let attrs = match item {
+                    Item::Struct(s) => &s.attrs,
+                    Item::Enum(e) => &e.attrs,
+                    _ => &Vec::new(),
+                };
+                if derives(attrs, "Default") {
+                    defaults.push(name.clone());
+                }
                 items.push(TypeItem {
                     module: m.path.clone(),
                     name,
@@ -66,7 +96,60 @@ impl CrateTypes {
                 });
             }
         }
-        CrateTypes { items }
+        let mut constructors = Vec::new();
+        for (module, imp) in impls {
+            let Some(type_name) = impl_type_name(&imp) else {
+                continue;
+            };
+            if let Some((_, trait_path, _)) = &imp.trait_ {
+                if trait_path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "Default")
+                {
+                    defaults.push(type_name);
+                }
+                continue;
+            }
+            if imp.generics.type_params().next().is_some() {
+                continue;
+            }
+            let declared_in = items
+                .iter()
+                .find(|i: &&TypeItem| i.name == type_name)
+                .map(|i| i.module.clone());
+            for it in &imp.items {
+                let syn::ImplItem::Fn(f) = it else { continue };
+                let takes_self = matches!(f.sig.inputs.first(), Some(syn::FnArg::Receiver(_)));
+                if takes_self || f.sig.unsafety.is_some() || f.sig.asyncness.is_some() {
+                    continue;
+                }
+                constructors.push(Constructor {
+                    type_name: type_name.clone(),
+                    module: module.clone(),
+                    sig: f.sig.clone(),
+                    visible_from_type: !matches!(f.vis, syn::Visibility::Inherited)
+                        || declared_in.as_ref() == Some(&module),
+                });
+            }
+        }
+        CrateTypes {
+            items,
+            constructors,
+            defaults,
+        }
+    }
+
+    /// The associated functions of type `name` that take no `self`.
+    pub fn constructors_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Constructor> {
+        self.constructors
+            .iter()
+            .filter(move |c| c.type_name == name && c.visible_from_type)
+    }
+
+    /// Whether type `name` implements `Default`.
+    pub fn has_default(&self, name: &str) -> bool {
+        self.defaults.iter().any(|d| d == name)
     }
 
     /// The declaration a type path names, seen from module `from`: a path through modules
@@ -110,6 +193,29 @@ impl CrateTypes {
             _ => None,
         }
     }
+}
+
+/// The last identifier of an impl block's self type.
+fn impl_type_name(imp: &syn::ItemImpl) -> Option<String> {
+    match &*imp.self_ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// Whether `#[derive(…)]` among `attrs` names `name`.
+fn derives(attrs: &[syn::Attribute], name: &str) -> bool {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("derive"))
+        .any(|a| {
+            let mut found = false;
+            let _ = a.parse_nested_meta(|m| {
+                found |= m.path.segments.last().is_some_and(|s| s.ident == name);
+                Ok(())
+            });
+            found
+        })
 }
 
 /// The items of the inline module at `path` below `items` (the items themselves for an empty path).

@@ -397,3 +397,58 @@ pub fn unrelated(x: u8) -> u8 {
     assert!(str_of(f, "input").starts_with("sum2("), "{run}");
     assert_eq!(f["introduced"], true, "{run}");
 }
+
+#[test]
+fn a_type_whose_fields_cannot_be_generated_is_built_with_its_constructors() {
+    let before = r#"use std::cell::Cell;
+
+/// A counter with a limit; `hits` cannot be generated, so the tool builds it with `parse`.
+#[derive(Debug)]
+pub struct Counter {
+    limit: u32,
+    hits: Cell<u32>,
+}
+
+impl Counter {
+    /// A counter from its limit, written in decimal.
+    pub fn parse(s: &str) -> Result<Counter, std::num::ParseIntError> {
+        Ok(Counter { limit: s.trim().parse()?, hits: Cell::new(0) })
+    }
+
+    /// What is left before the limit.
+    pub fn left(&self) -> u32 {
+        self.limit.saturating_sub(self.hits.get())
+    }
+}
+"#;
+    let after = before.replace(
+        "self.limit.saturating_sub(self.hits.get())",
+        "self.limit - self.hits.get() - 1",
+    );
+    let repo = changed_crate("counter", before, &after, true);
+    let run = edgecheck(
+        repo.path(),
+        &[
+            "--base",
+            "HEAD~1",
+            "--budget",
+            "4s",
+            "--engines",
+            "edge,proptest",
+        ],
+    );
+    run.assert_code(1);
+    let f = run.finding("counter::Counter::left", "overflow");
+    assert!(
+        str_of(f, "input").starts_with("Counter::left(&Counter::parse(\"")
+            && str_of(f, "input").contains(".unwrap())"),
+        "the receiver is built with its constructor: {run}"
+    );
+    // Inputs `parse` refuses are passed over, not reported.
+    assert!(
+        run.findings()
+            .iter()
+            .all(|f| !str_of(f, "message").contains("rejected")),
+        "{run}"
+    );
+}
