@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::plan::{AdtDef, CallPlan, CtorKind, Fields, Shape, Ty};
+use crate::plan::{AdtDef, CallPlan, CtorKind, Fields, Shape, Ty, Wrap};
 use crate::select::{ChangedFn, Literals};
 use crate::shadow::{self, wrapper_path};
 
@@ -255,6 +255,7 @@ fn literals(l: &Literals) -> TokenStream {
 pub(crate) fn owned_type(ty: &Ty) -> TokenStream {
     match ty {
         Ty::Adt(d) => owned_type(&d.mirror().ty),
+        Ty::Wrap { inner, .. } => owned_type(inner),
         Ty::Prim(p) => {
             let id = format_ident!("{}", p);
             quote!(#id)
@@ -423,6 +424,22 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> Tok
                 quote!(compile_error!(#msg))
             }
         },
+        Ty::Wrap { kind, inner } => {
+            let item = conv_expr(inner, v.clone(), d, cx);
+            match kind {
+                Wrap::NonZero(name) => {
+                    let nz = format_ident!("{}", name);
+                    quote!(::std::num::#nz::new(*#v).unwrap_or(::std::num::#nz::MIN))
+                }
+                _ => {
+                    let path: syn::Path = syn::parse_str(kind.path()).expect("a std path");
+                    match kind {
+                        Wrap::Wrapping => quote!(#path(#item)),
+                        _ => quote!(#path::new(#item)),
+                    }
+                }
+            }
+        }
         Ty::Prim(_) | Ty::Unit | Ty::String => quote!(::std::clone::Clone::clone(#v)),
     }
 }
@@ -498,6 +515,21 @@ fn render_expr(ty: &Ty, v: TokenStream, depth: usize) -> TokenStream {
     let join = |items: TokenStream| quote!(#items.collect::<::std::vec::Vec<String>>().join(", "));
     match ty {
         Ty::Adt(def) => render_adt(def, v, d),
+        Ty::Wrap { kind, inner } => {
+            let item = render_expr(inner, v.clone(), d);
+            match kind {
+                Wrap::NonZero(name) => {
+                    let nz = format_ident!("{}", name);
+                    let shown = quote!(if *#v == 0 { ::std::num::#nz::MIN.get() } else { *#v });
+                    quote!(format!("std::num::{}::new({}).unwrap()", #name, rt::Gen::src(&#shown)))
+                }
+                Wrap::Wrapping => quote!(format!("std::num::Wrapping({})", #item)),
+                _ => {
+                    let path = kind.path().trim_start_matches("::").to_string();
+                    quote!(format!("{}::new({})", #path, #item))
+                }
+            }
+        }
         Ty::Str => quote!(format!("{:?}", #v)),
         Ty::CowStr => quote!(format!("std::borrow::Cow::Borrowed({:?})", #v)),
         Ty::Ref { mutable, inner } => {

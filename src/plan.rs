@@ -43,7 +43,54 @@ pub enum Ty {
     CowStr,
     /// A struct or enum of the crate, generated from its fields.
     Adt(Box<AdtDef>),
+    /// A std wrapper made from a generated value of `inner`: `Rc`, `Arc`, `Cell`, `RefCell`,
+    /// `Wrapping`, or a `NonZero` integer (zero becomes the type's `MIN`).
+    Wrap {
+        kind: Wrap,
+        inner: Box<Ty>,
+    },
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wrap {
+    Rc,
+    Arc,
+    Cell,
+    RefCell,
+    Wrapping,
+    /// `NonZeroU32` and its kin; the name is the std type's (`NonZeroU32`).
+    NonZero(&'static str),
+}
+
+impl Wrap {
+    /// The std path of the wrapper type.
+    pub fn path(self) -> &'static str {
+        match self {
+            Wrap::Rc => "::std::rc::Rc",
+            Wrap::Arc => "::std::sync::Arc",
+            Wrap::Cell => "::std::cell::Cell",
+            Wrap::RefCell => "::std::cell::RefCell",
+            Wrap::Wrapping => "::std::num::Wrapping",
+            Wrap::NonZero(_) => "::std::num",
+        }
+    }
+}
+
+/// The `NonZero` integer types, with the primitive each wraps.
+const NON_ZERO: &[(&str, &str)] = &[
+    ("NonZeroU8", "u8"),
+    ("NonZeroU16", "u16"),
+    ("NonZeroU32", "u32"),
+    ("NonZeroU64", "u64"),
+    ("NonZeroU128", "u128"),
+    ("NonZeroUsize", "usize"),
+    ("NonZeroI8", "i8"),
+    ("NonZeroI16", "i16"),
+    ("NonZeroI32", "i32"),
+    ("NonZeroI64", "i64"),
+    ("NonZeroI128", "i128"),
+    ("NonZeroIsize", "isize"),
+];
 
 /// A struct or enum of the crate whose fields can all be generated. The harness generates a
 /// *mirror* of it made of std types (its fields as a tuple; for an enum a variant tag and the
@@ -206,10 +253,30 @@ impl AdtDef {
 }
 
 impl Ty {
-    /// Whether a value of this type is its own mirror: no borrows and no crate types, so the
-    /// harness passes a clone of the generated value as is.
+    /// Whether a value of this type is its own mirror: no borrows, crate types or wrappers,
+    /// so the harness passes a clone of the generated value as is.
     pub fn is_plain(&self) -> bool {
-        !self.has_ref() && !self.has_adt()
+        !self.has_ref() && !self.has_adt() && !self.has_wrap()
+    }
+
+    /// Whether a std wrapper appears anywhere in this type.
+    fn has_wrap(&self) -> bool {
+        match self {
+            Ty::Wrap { .. } => true,
+            Ty::Prim(_) | Ty::Unit | Ty::String | Ty::Str | Ty::CowStr | Ty::Adt(_) => false,
+            Ty::Slice(t)
+            | Ty::Ref { inner: t, .. }
+            | Ty::Vec(t)
+            | Ty::Option(t)
+            | Ty::Box(t)
+            | Ty::Array(t, _)
+            | Ty::Set { key: t, .. } => t.has_wrap(),
+            Ty::Result(a, b)
+            | Ty::Map {
+                key: a, value: b, ..
+            } => a.has_wrap() || b.has_wrap(),
+            Ty::Tuple(ts) => ts.iter().any(Ty::has_wrap),
+        }
     }
 
     /// Whether a crate type appears anywhere in this type.
@@ -230,7 +297,8 @@ impl Ty {
             | Ty::Option(t)
             | Ty::Box(t)
             | Ty::Array(t, _)
-            | Ty::Set { key: t, .. } => t.collect_adts(out),
+            | Ty::Set { key: t, .. }
+            | Ty::Wrap { inner: t, .. } => t.collect_adts(out),
             Ty::Result(a, b)
             | Ty::Map {
                 key: a, value: b, ..
@@ -247,9 +315,12 @@ impl Ty {
         match self {
             Ty::Prim(_) | Ty::Unit | Ty::String | Ty::Adt(_) => false,
             Ty::Str | Ty::Slice(_) | Ty::Ref { .. } | Ty::CowStr => true,
-            Ty::Vec(t) | Ty::Option(t) | Ty::Box(t) | Ty::Array(t, _) | Ty::Set { key: t, .. } => {
-                t.has_ref()
-            }
+            Ty::Vec(t)
+            | Ty::Option(t)
+            | Ty::Box(t)
+            | Ty::Array(t, _)
+            | Ty::Set { key: t, .. }
+            | Ty::Wrap { inner: t, .. } => t.has_ref(),
             Ty::Result(a, b)
             | Ty::Map {
                 key: a, value: b, ..
@@ -265,6 +336,11 @@ impl Ty {
             Ty::Unit | Ty::String | Ty::Str | Ty::CowStr => true,
             Ty::Ref { inner, .. } => inner.is_key(),
             Ty::Vec(t) | Ty::Option(t) | Ty::Box(t) | Ty::Array(t, _) | Ty::Slice(t) => t.is_key(),
+            Ty::Wrap {
+                kind: Wrap::Cell | Wrap::RefCell,
+                ..
+            } => false,
+            Ty::Wrap { inner, .. } => inner.is_key(),
             Ty::Result(a, b) => a.is_key() && b.is_key(),
             Ty::Tuple(ts) => ts.iter().all(Ty::is_key),
             // Whether it derives `Hash` and `Ord` is not checked: never a key.
@@ -1096,6 +1172,47 @@ impl Env<'_> {
                 tokens(path)
             )),
             ("Cow", [t]) if self.classify(t) == Ok(Ty::Str) => Ok(Ty::CowStr),
+            ("Rc" | "Arc" | "Cell" | "RefCell" | "Wrapping", [t]) => {
+                let kind = match name.as_str() {
+                    "Rc" => Wrap::Rc,
+                    "Arc" => Wrap::Arc,
+                    "Cell" => Wrap::Cell,
+                    "RefCell" => Wrap::RefCell,
+                    _ => Wrap::Wrapping,
+                };
+                let inner = self.element(t)?;
+                if inner.has_ref() {
+                    return Err(format!("`{}` around a borrowing type", tokens(path)));
+                }
+                Ok(Ty::Wrap {
+                    kind,
+                    inner: Box::new(inner),
+                })
+            }
+            ("NonZero", [t]) => match self.classify(t)? {
+                Ty::Prim(p) if !matches!(p, "f32" | "f64" | "bool" | "char") => {
+                    let (nz, _) = NON_ZERO
+                        .iter()
+                        .find(|(_, prim)| *prim == p)
+                        .ok_or("no such NonZero type")?;
+                    Ok(Ty::Wrap {
+                        kind: Wrap::NonZero(nz),
+                        inner: Box::new(Ty::Prim(p)),
+                    })
+                }
+                _ => own_type(),
+            },
+            (n, []) if NON_ZERO.iter().any(|(nz, _)| *nz == n) => {
+                let (nz, prim) = NON_ZERO
+                    .iter()
+                    .find(|(nz, _)| *nz == n)
+                    .expect("just found");
+                let prim = PRIMS.iter().find(|p| *p == prim).expect("a primitive");
+                Ok(Ty::Wrap {
+                    kind: Wrap::NonZero(nz),
+                    inner: Box::new(Ty::Prim(prim)),
+                })
+            }
             _ => own_type(),
         }
     }
@@ -1165,6 +1282,24 @@ mod tests {
             Ok(Ty::Array(Box::new(Ty::Prim("char")), 4))
         );
         assert_eq!(ty("()"), Ok(Ty::Unit));
+        assert_eq!(
+            ty("std::num::NonZeroU32"),
+            Ok(Ty::Wrap {
+                kind: Wrap::NonZero("NonZeroU32"),
+                inner: Box::new(Ty::Prim("u32"))
+            })
+        );
+        assert_eq!(
+            ty("Rc<RefCell<Vec<u8>>>"),
+            Ok(Ty::Wrap {
+                kind: Wrap::Rc,
+                inner: Box::new(Ty::Wrap {
+                    kind: Wrap::RefCell,
+                    inner: Box::new(Ty::Vec(Box::new(Ty::Prim("u8"))))
+                })
+            })
+        );
+        assert!(ty("Rc<&str>").is_err());
         assert_eq!(ty("Cow<'_, str>"), Ok(Ty::CowStr));
         assert!(matches!(
             ty("HashMap<String, Vec<u8>>"),

@@ -192,6 +192,11 @@ pub fn largest<T: Ord + Copy>(items: &[T]) -> Option<T> {
     items.iter().copied().max()
 }
 
+/// `a` split into `parts`.
+pub fn share(a: u32, parts: std::num::NonZeroU32) -> u32 {
+    a / parts.get()
+}
+
 /// The length of `s` in characters.
 pub fn chars(s: impl AsRef<str>) -> usize {
     s.as_ref().chars().count()
@@ -230,6 +235,7 @@ pub fn chain_len(c: &Chain) -> usize {
             "items.iter().copied().max()",
             "Some(items[items.len() - 1])",
         )
+        .replace("a / parts.get()", "(a + 1) / parts.get()")
         .replace(
             "self.text.chars().next()",
             "Some(self.text.as_bytes()[0] as char)",
@@ -278,6 +284,12 @@ pub fn chain_len(c: &Chain) -> usize {
         "{run}"
     );
     run.assert_skipped("shapes::chain_len", &["recursive type"]);
+    // A std wrapper, built from a generated integer.
+    let share = run.finding("shapes::share", "overflow");
+    assert!(
+        str_of(share, "input").contains("std::num::NonZeroU32::new("),
+        "{run}"
+    );
     // A type with a lifetime, borrowing from the generated value.
     let first = run.finding("shapes::Word::first", "panic");
     assert!(
