@@ -408,13 +408,13 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> Tok
         Ty::Adt(def) => match cx.at {
             ConvAt::Harness(dep) => {
                 let dep = format_ident!("{}", dep);
-                let path = shadow::constructor_path(&def.module, cx.target, &def.name)
+                let path = shadow::constructor_path(def, cx.target)
                     .into_iter()
                     .map(|s| format_ident!("{}", s));
                 quote!(::#dep #(:: #path)* (#v))
             }
             ConvAt::InCrate => {
-                let path = shadow::constructor_path(&def.module, cx.target, &def.name)
+                let path = shadow::constructor_path(def, cx.target)
                     .into_iter()
                     .map(|s| format_ident!("{}", s));
                 quote!(crate #(:: #path)* (#v))
@@ -461,7 +461,9 @@ fn render_adt(def: &AdtDef, v: TokenStream, depth: usize) -> TokenStream {
             .collect();
         match f {
             Fields::Unit => quote!(#prefix.to_string()),
-            Fields::Tuple(_) => quote!(format!("{}({})", #prefix, [#(#parts),*].join(", "))),
+            Fields::Tuple(_) => {
+                quote!(format!("{}({})", #prefix, <[String]>::join(&[#(#parts),*], ", ")))
+            }
             Fields::Named(named) => {
                 let names = named.iter().map(|(n, _)| format!("{n}: "));
                 quote!(
@@ -497,9 +499,42 @@ fn render_adt(def: &AdtDef, v: TokenStream, depth: usize) -> TokenStream {
                     CtorKind::Option | CtorKind::Result => ".unwrap()",
                     CtorKind::Plain | CtorKind::Default => "",
                 };
-                quote!(#i => format!("{}({}){}", #call, [#(#parts),*].join(", "), #unwrap),)
+                quote!(#i => format!("{}({}){}", #call, <[String]>::join(&[#(#parts),*], ", "), #unwrap),)
             });
             quote!(match (*#tag as usize) % #n { #(#arms)* _ => unreachable!() })
+        }
+        Shape::Steps { base, methods } => {
+            let base = render_adt(base, quote!(&(#v).0), depth + 1);
+            let n = methods.len();
+            let s = format_ident!("s{}", depth);
+            let tag = {
+                let idx = layout.tag.iter().map(|i| syn::Index::from(*i));
+                quote!(&#s #(.#idx)*)
+            };
+            let arms = methods.iter().enumerate().map(|(i, c)| {
+                let parts: Vec<TokenStream> = c
+                    .args
+                    .types()
+                    .iter()
+                    .zip(&layout.fields[i])
+                    .map(|(t, p)| {
+                        let idx = p.iter().map(|i| syn::Index::from(*i));
+                        render_expr(t, quote!(&#s #(.#idx)*), depth + 1)
+                    })
+                    .collect();
+                let name = &c.name;
+                quote!(#i => format!("v.{}({});", #name, <[String]>::join(&[#(#parts),*], ", ")),)
+            });
+            quote!({
+                let steps: ::std::vec::Vec<String> = (#v).1.iter().map(|#s| {
+                    match (*#tag as usize) % #n { #(#arms)* _ => unreachable!() }
+                }).collect();
+                if steps.is_empty() {
+                    #base
+                } else {
+                    format!("{{ let mut v = {}; {} v }}", #base, steps.join(" "))
+                }
+            })
         }
     }
 }

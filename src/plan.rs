@@ -114,6 +114,12 @@ pub enum Shape {
     /// Built with one of the type's own constructors (when its fields cannot all be
     /// generated): associated functions taking no `self`, or `Default`.
     Ctors(Vec<Ctor>),
+    /// A receiver: a value of `base`, then a generated sequence of calls to its `&mut self`
+    /// methods (each a `Ctor` of kind `Plain`), so states only its methods reach are tried.
+    Steps {
+        base: Box<AdtDef>,
+        methods: Vec<Ctor>,
+    },
 }
 
 /// One way to build a value with the type's own code.
@@ -181,7 +187,8 @@ fn pack(tys: Vec<Ty>) -> (Ty, Vec<Vec<usize>>) {
 }
 
 /// Where each part of a mirror is: the index path of every field (of a struct), or of the tag
-/// and of each variant's payload fields (of an enum).
+/// and of each variant's payload fields (of an enum). For a receiver with steps, `tag` and
+/// `fields` are paths inside one step.
 pub struct MirrorLayout {
     pub ty: Ty,
     /// For an enum: the path of the variant tag (a `u8`).
@@ -200,6 +207,23 @@ impl AdtDef {
                     ty,
                     tag: Vec::new(),
                     fields: vec![paths],
+                }
+            }
+            Shape::Steps { base, .. } => {
+                let step = AdtDef {
+                    name: self.name.clone(),
+                    module: self.module.clone(),
+                    shape: Shape::Ctors(match &self.shape {
+                        Shape::Steps { methods, .. } => methods.clone(),
+                        _ => unreachable!(),
+                    }),
+                    lifetimes: 0,
+                }
+                .mirror();
+                MirrorLayout {
+                    ty: Ty::Tuple(vec![Ty::Adt(base.clone()), Ty::Vec(Box::new(step.ty))]),
+                    tag: step.tag,
+                    fields: step.fields,
                 }
             }
             Shape::Enum(_) | Shape::Ctors(_) => {
@@ -226,24 +250,36 @@ impl AdtDef {
         }
     }
 
-    /// The fields of each variant (one for a struct, one per constructor).
+    /// The fields of each variant (one for a struct, one per constructor or method).
     pub fn variant_fields(&self) -> Vec<&Fields> {
         match &self.shape {
             Shape::Struct(f) => vec![f],
             Shape::Enum(v) => v.iter().map(|(_, f)| f).collect(),
-            Shape::Ctors(c) => c.iter().map(|c| &c.args).collect(),
+            Shape::Ctors(c) | Shape::Steps { methods: c, .. } => {
+                c.iter().map(|c| &c.args).collect()
+            }
         }
+    }
+
+    /// Distinguishes the step-sequence form of a receiver type from the type itself.
+    pub fn key(&self) -> String {
+        let steps = if matches!(self.shape, Shape::Steps { .. }) {
+            "+steps"
+        } else {
+            ""
+        };
+        format!("{}::{}{steps}", self.module.join("::"), self.name)
     }
 
     /// Every crate type this one is built from, itself included, each once.
     pub fn collect_adts<'a>(&'a self, out: &mut Vec<&'a AdtDef>) {
-        if out
-            .iter()
-            .any(|d| d.module == self.module && d.name == self.name)
-        {
+        if out.iter().any(|d| d.key() == self.key()) {
             return;
         }
         out.push(self);
+        if let Shape::Steps { base, .. } = &self.shape {
+            base.collect_adts(out);
+        }
         for f in self.variant_fields() {
             for t in f.types() {
                 t.collect_adts(out);
@@ -485,6 +521,7 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
                 let ty = env
                     .classify(&written)
                     .map_err(|why| format!("receiver `{}`: {why}", tokens(&written)))?;
+                let ty = with_steps(ty, &env, &f.name);
                 args.push(ArgPlan { ty, written });
             }
             FnArg::Typed(pt) => {
@@ -841,6 +878,7 @@ impl Env<'_> {
         };
         let parts = match &def.shape {
             Shape::Struct(f) => f.types().len(),
+            Shape::Steps { .. } => 2,
             _ => {
                 1 + def
                     .variant_fields()
@@ -917,6 +955,67 @@ impl Env<'_> {
             ));
         }
         Ok(Shape::Ctors(ctors))
+    }
+}
+
+/// Most `&mut self` methods a receiver's step sequence draws from.
+const MAX_STEP_METHODS: usize = 8;
+
+/// A receiver type with its `&mut self` methods (other than `called`, whose arguments can be
+/// generated) as steps applied before the call; the type itself when it has none.
+fn with_steps(ty: Ty, env: &Env, called: &str) -> Ty {
+    match ty {
+        Ty::Ref { mutable, inner } => Ty::Ref {
+            mutable,
+            inner: Box::new(with_steps(*inner, env, called)),
+        },
+        Ty::Adt(def) if !matches!(def.shape, Shape::Steps { .. }) => {
+            let self_ty: Type = {
+                let ident = syn::Ident::new(&def.name, proc_macro2::Span::call_site());
+                syn::parse_quote!(#ident)
+            };
+            let mut methods = Vec::new();
+            for m in env.types.mutators_of(&def.name) {
+                if m.sig.ident == called || m.sig.generics.type_params().next().is_some() {
+                    continue;
+                }
+                let menv = Env::new(env.types, &m.module, Some(&self_ty));
+                let args: Result<Vec<Ty>, String> = m
+                    .sig
+                    .inputs
+                    .iter()
+                    .skip(1)
+                    .map(|a| match a {
+                        FnArg::Typed(pt) => menv.element(&replace_self(&pt.ty, &self_ty)),
+                        FnArg::Receiver(_) => Err("a second receiver".into()),
+                    })
+                    .collect();
+                if let Ok(args) = args {
+                    methods.push(Ctor {
+                        name: m.sig.ident.to_string(),
+                        kind: CtorKind::Plain,
+                        args: if args.is_empty() {
+                            Fields::Unit
+                        } else {
+                            Fields::Tuple(args)
+                        },
+                    });
+                }
+                if methods.len() == MAX_STEP_METHODS {
+                    break;
+                }
+            }
+            if methods.is_empty() {
+                return Ty::Adt(def);
+            }
+            Ty::Adt(Box::new(AdtDef {
+                name: def.name.clone(),
+                module: def.module.clone(),
+                lifetimes: def.lifetimes,
+                shape: Shape::Steps { base: def, methods },
+            }))
+        }
+        other => other,
     }
 }
 

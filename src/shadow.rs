@@ -9,7 +9,7 @@ use quote::{format_ident, quote};
 
 use crate::error::{Error, Result};
 use crate::generate::{conv_expr, owned_type, Conv, ConvAt};
-use crate::plan::{AdtDef, CallPlan, CtorKind, Fields, Shape};
+use crate::plan::{AdtDef, CallPlan, CtorKind, Fields, Shape, Ty};
 use crate::select::{ChangedFn, Module};
 
 /// Name of the module injected into every module on the way to a tested function.
@@ -50,10 +50,10 @@ pub fn wrapper_path(module: &[String], id: usize) -> Vec<String> {
 
 /// The path from the crate root to the constructor injected for target `id` of the crate type
 /// `name` declared in `module`: `__edgecheck_entry::m_a::mk3_Rect`.
-pub fn constructor_path(module: &[String], id: usize, name: &str) -> Vec<String> {
-    let mut p = wrapper_path(module, id);
+pub fn constructor_path(def: &AdtDef, id: usize) -> Vec<String> {
+    let mut p = wrapper_path(&def.module, id);
     p.pop();
-    p.push(constructor_name(id, name));
+    p.push(constructor_name(id, def));
     p
 }
 
@@ -61,8 +61,13 @@ pub fn constructor_path(module: &[String], id: usize, name: &str) -> Vec<String>
 /// the harness runtime passes over such an input. The runtime template spells it out too.
 pub const REJECT_MESSAGE: &str = "edgecheck: input rejected by the type's constructor";
 
-fn constructor_name(id: usize, name: &str) -> String {
-    format!("mk{id}_{}", name.trim_start_matches("r#"))
+fn constructor_name(id: usize, def: &AdtDef) -> String {
+    let steps = if matches!(def.shape, Shape::Steps { .. }) {
+        "s"
+    } else {
+        ""
+    };
+    format!("mk{steps}{id}_{}", def.name.trim_start_matches("r#"))
 }
 
 /// The source files of the workspace at `root`, relative to it: what git tracks plus untracked
@@ -516,7 +521,7 @@ fn wrapper(e: &Exposed) -> String {
 /// reachable. It borrows the mirror, so types with lifetimes (`Word<'a>` holding a `&'a str`)
 /// borrow from it.
 fn constructor(id: usize, def: &AdtDef) -> String {
-    let name = format_ident!("{}", constructor_name(id, &def.name));
+    let name = format_ident!("{}", constructor_name(id, def));
     let ty = syn::parse_str::<syn::Ident>(&def.name)
         .unwrap_or_else(|_| format_ident!("{}", def.name.trim_start_matches("r#")));
     let layout = def.mirror();
@@ -585,6 +590,35 @@ fn constructor(id: usize, def: &AdtDef) -> String {
                 quote!(#i => #value,)
             });
             quote!(match (*#tag as usize) % #n { #(#arms)* _ => unreachable!() })
+        }
+        Shape::Steps { base, methods } => {
+            let make_base = conv_expr(&Ty::Adt(base.clone()), quote!(&m.0), 0, &cx);
+            let n = methods.len();
+            let tag = {
+                let idx = layout.tag.iter().map(|i| syn::Index::from(*i));
+                quote!(&s #(.#idx)*)
+            };
+            let arms = methods.iter().enumerate().map(|(i, c)| {
+                let f = format_ident!("{}", c.name);
+                let args: Vec<TokenStream> = c
+                    .args
+                    .types()
+                    .iter()
+                    .zip(&layout.fields[i])
+                    .map(|(t, p)| {
+                        let idx = p.iter().map(|i| syn::Index::from(*i));
+                        conv_expr(t, quote!(&s #(.#idx)*), 0, &cx)
+                    })
+                    .collect();
+                quote!(#i => { let _ = super::#ty::#f(&mut v #(, #args)*); })
+            });
+            quote!({
+                let mut v = #make_base;
+                for s in &m.1 {
+                    match (*#tag as usize) % #n { #(#arms)* _ => unreachable!() }
+                }
+                v
+            })
         }
     };
     let lifetimes = (0..def.lifetimes).map(|_| quote!('a));

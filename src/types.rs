@@ -23,7 +23,8 @@ pub enum TypeKind {
     Alias(syn::ItemType),
 }
 
-/// An associated function of a crate type that takes no `self`: a way to build a value.
+/// An associated function of a crate type: one that takes no `self` (a way to build a value),
+/// or a `&mut self` method (a way to change one).
 #[derive(Debug, Clone)]
 pub struct Constructor {
     /// The type's name, as the impl block writes it.
@@ -43,6 +44,8 @@ pub struct CrateTypes {
     constructors: Vec<Constructor>,
     /// Names of the types with a `Default` impl (derived or written).
     defaults: Vec<String>,
+    /// Inherent `&mut self` methods, which change a value's state.
+    mutators: Vec<Constructor>,
 }
 
 impl CrateTypes {
@@ -97,6 +100,7 @@ impl CrateTypes {
             }
         }
         let mut constructors = Vec::new();
+        let mut mutators = Vec::new();
         for (module, imp) in impls {
             let Some(type_name) = impl_type_name(&imp) else {
                 continue;
@@ -120,11 +124,19 @@ impl CrateTypes {
                 .map(|i| i.module.clone());
             for it in &imp.items {
                 let syn::ImplItem::Fn(f) = it else { continue };
-                let takes_self = matches!(f.sig.inputs.first(), Some(syn::FnArg::Receiver(_)));
-                if takes_self || f.sig.unsafety.is_some() || f.sig.asyncness.is_some() {
+                if f.sig.unsafety.is_some() || f.sig.asyncness.is_some() {
                     continue;
                 }
-                constructors.push(Constructor {
+                let receiver = match f.sig.inputs.first() {
+                    Some(syn::FnArg::Receiver(r)) => Some(r),
+                    _ => None,
+                };
+                let list = match receiver {
+                    None => &mut constructors,
+                    Some(r) if r.reference.is_some() && r.mutability.is_some() => &mut mutators,
+                    Some(_) => continue,
+                };
+                list.push(Constructor {
                     type_name: type_name.clone(),
                     module: module.clone(),
                     sig: f.sig.clone(),
@@ -137,12 +149,20 @@ impl CrateTypes {
             items,
             constructors,
             defaults,
+            mutators,
         }
     }
 
     /// The associated functions of type `name` that take no `self`.
     pub fn constructors_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Constructor> {
         self.constructors
+            .iter()
+            .filter(move |c| c.type_name == name && c.visible_from_type)
+    }
+
+    /// The `&mut self` methods of type `name`, callable from its module.
+    pub fn mutators_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Constructor> {
+        self.mutators
             .iter()
             .filter(move |c| c.type_name == name && c.visible_from_type)
     }

@@ -412,30 +412,31 @@ pub fn unrelated(x: u8) -> u8 {
 
 #[test]
 fn a_type_whose_fields_cannot_be_generated_is_built_with_its_constructors() {
-    let before = r#"use std::cell::Cell;
+    let before = r#"use std::time::Instant;
 
-/// A counter with a limit; `hits` cannot be generated, so the tool builds it with `parse`.
+/// A counter with a limit; `since` cannot be generated, so the tool builds it with `parse`.
 #[derive(Debug)]
 pub struct Counter {
     limit: u32,
-    hits: Cell<u32>,
+    hits: u32,
+    since: Instant,
 }
 
 impl Counter {
     /// A counter from its limit, written in decimal.
     pub fn parse(s: &str) -> Result<Counter, std::num::ParseIntError> {
-        Ok(Counter { limit: s.trim().parse()?, hits: Cell::new(0) })
+        Ok(Counter { limit: s.trim().parse()?, hits: 0, since: Instant::now() })
     }
 
     /// What is left before the limit.
     pub fn left(&self) -> u32 {
-        self.limit.saturating_sub(self.hits.get())
+        self.limit.saturating_sub(self.hits)
     }
 }
 "#;
     let after = before.replace(
-        "self.limit.saturating_sub(self.hits.get())",
-        "self.limit - self.hits.get() - 1",
+        "self.limit.saturating_sub(self.hits)",
+        "self.limit - self.hits - 1",
     );
     let repo = changed_crate("counter", before, &after, true);
     let run = edgecheck(
@@ -462,5 +463,57 @@ impl Counter {
             .iter()
             .all(|f| !str_of(f, "message").contains("rejected")),
         "{run}"
+    );
+}
+
+#[test]
+fn a_receiver_reaches_states_through_a_sequence_of_its_methods() {
+    let before = r#"/// Bytes with a callback the tool cannot generate, so values come from `new` and `push`.
+pub struct Buffer {
+    data: Vec<u8>,
+    on_push: fn(u8),
+}
+
+fn ignore(_: u8) {}
+
+impl Buffer {
+    pub fn new() -> Buffer {
+        Buffer { data: Vec::new(), on_push: ignore }
+    }
+
+    pub fn push(&mut self, b: u8) {
+        (self.on_push)(b);
+        self.data.push(b);
+    }
+
+    /// The second byte, or 0.
+    pub fn second(&self) -> u8 {
+        self.data.get(1).copied().unwrap_or(0)
+    }
+}
+"#;
+    let after = before.replace(
+        "self.data.get(1).copied().unwrap_or(0)",
+        "if self.data.is_empty() { 0 } else { self.data[1] }",
+    );
+    let repo = changed_crate("buffer", before, &after, true);
+    let run = edgecheck(
+        repo.path(),
+        &[
+            "--base",
+            "HEAD~1",
+            "--budget",
+            "4s",
+            "--engines",
+            "edge,proptest",
+        ],
+    );
+    run.assert_code(1);
+    let f = run.finding("buffer::Buffer::second", "panic");
+    let input = str_of(f, "input");
+    assert!(
+        input.starts_with("Buffer::second(&{ let mut v = Buffer::new(); v.push(")
+            && input.matches("v.push(").count() == 1,
+        "the state comes from one `push` on a new buffer: {run}"
     );
 }
