@@ -392,7 +392,9 @@ fn strategy(ty: &Ty, lits: &Literals) -> TokenStream {
             dedup(&mut strs);
             quote!(strings(&[#(#strs),*]))
         }
-        Ty::Ref { inner, .. } | Ty::Wrap { inner, .. } => strategy(inner, lits),
+        Ty::Ref { inner, .. } | Ty::Wrap { inner, .. } | Ty::Closure { ret: inner, .. } => {
+            strategy(inner, lits)
+        }
         Ty::Slice(t) | Ty::Vec(t) => {
             let s = strategy(t, lits);
             quote!(prop::collection::vec(#s, 0..32))

@@ -255,7 +255,7 @@ fn literals(l: &Literals) -> TokenStream {
 pub(crate) fn owned_type(ty: &Ty) -> TokenStream {
     match ty {
         Ty::Adt(d) => owned_type(&d.mirror().ty),
-        Ty::Wrap { inner, .. } => owned_type(inner),
+        Ty::Wrap { inner, .. } | Ty::Closure { ret: inner, .. } => owned_type(inner),
         Ty::Prim(p) => {
             let id = format_ident!("{}", p);
             quote!(#id)
@@ -424,6 +424,15 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> Tok
                 quote!(compile_error!(#msg))
             }
         },
+        Ty::Closure { arity, ret } => {
+            let m = format_ident!("m{}", depth);
+            let value = conv_expr(ret, quote!(&#m), d, cx);
+            let params = (0..*arity).map(|_| quote!(_));
+            quote!({
+                let #m = ::std::clone::Clone::clone(#v);
+                move |#(#params),*| #value
+            })
+        }
         Ty::Wrap { kind, inner } => {
             let item = conv_expr(inner, v.clone(), d, cx);
             match kind {
@@ -550,6 +559,11 @@ fn render_expr(ty: &Ty, v: TokenStream, depth: usize) -> TokenStream {
     let join = |items: TokenStream| quote!(#items.collect::<::std::vec::Vec<String>>().join(", "));
     match ty {
         Ty::Adt(def) => render_adt(def, v, d),
+        Ty::Closure { arity, ret } => {
+            let params = vec!["_"; *arity].join(", ");
+            let value = render_expr(ret, v, d);
+            quote!(format!("|{}| {}", #params, #value))
+        }
         Ty::Wrap { kind, inner } => {
             let item = render_expr(inner, v.clone(), d);
             match kind {

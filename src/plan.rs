@@ -49,6 +49,12 @@ pub enum Ty {
         kind: Wrap,
         inner: Box<Ty>,
     },
+    /// A closure (`impl Fn(A, B) -> R`, or a type parameter bounded so) that ignores its
+    /// arguments and returns a generated value of `ret`.
+    Closure {
+        arity: usize,
+        ret: Box<Ty>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -298,7 +304,7 @@ impl Ty {
     /// Whether a std wrapper appears anywhere in this type.
     fn has_wrap(&self) -> bool {
         match self {
-            Ty::Wrap { .. } => true,
+            Ty::Wrap { .. } | Ty::Closure { .. } => true,
             Ty::Prim(_) | Ty::Unit | Ty::String | Ty::Str | Ty::CowStr | Ty::Adt(_) => false,
             Ty::Slice(t)
             | Ty::Ref { inner: t, .. }
@@ -334,7 +340,8 @@ impl Ty {
             | Ty::Box(t)
             | Ty::Array(t, _)
             | Ty::Set { key: t, .. }
-            | Ty::Wrap { inner: t, .. } => t.collect_adts(out),
+            | Ty::Wrap { inner: t, .. }
+            | Ty::Closure { ret: t, .. } => t.collect_adts(out),
             Ty::Result(a, b)
             | Ty::Map {
                 key: a, value: b, ..
@@ -349,7 +356,7 @@ impl Ty {
     /// Whether a value of this type borrows (so it must be rebuilt from an owned value per call).
     pub fn has_ref(&self) -> bool {
         match self {
-            Ty::Prim(_) | Ty::Unit | Ty::String | Ty::Adt(_) => false,
+            Ty::Prim(_) | Ty::Unit | Ty::String | Ty::Adt(_) | Ty::Closure { .. } => false,
             Ty::Str | Ty::Slice(_) | Ty::Ref { .. } | Ty::CowStr => true,
             Ty::Vec(t)
             | Ty::Option(t)
@@ -380,7 +387,7 @@ impl Ty {
             Ty::Result(a, b) => a.is_key() && b.is_key(),
             Ty::Tuple(ts) => ts.iter().all(Ty::is_key),
             // Whether it derives `Hash` and `Ord` is not checked: never a key.
-            Ty::Map { .. } | Ty::Set { .. } | Ty::Adt(_) => false,
+            Ty::Map { .. } | Ty::Set { .. } | Ty::Adt(_) | Ty::Closure { .. } => false,
         }
     }
 }
@@ -411,6 +418,8 @@ pub struct CallPlan {
     pub generics: syn::Generics,
     /// The result's type cannot be named (`impl Trait`): the wrapper drops it.
     pub discard_result: bool,
+    /// The result is an `impl Iterator`: the wrapper collects up to `DRAIN_CAP` items.
+    pub drain_iterator: bool,
     /// A formatting trait's `fmt`: the wrapper formats the receiver with this format string
     /// (`"{}"`, `"{:?}"`) and returns the text, so a panic inside `fmt` is a finding.
     pub format_spec: Option<&'static str>,
@@ -497,10 +506,18 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
         return Err("variadic function".into());
     }
     // Type parameters and `impl Trait` arguments get concrete types that meet their bounds.
-    for tp in sig.generics.type_params() {
+    // Closure parameters last, so their signatures see the other parameters' choices.
+    let mut params: Vec<&syn::TypeParam> = sig.generics.type_params().collect();
+    params.sort_by_key(|tp| {
+        bounds_of(&tp.ident, &tp.bounds, sig.generics.where_clause.as_ref())
+            .iter()
+            .any(|b| fn_bound(b).is_some())
+    });
+    for tp in params {
         let bounds = bounds_of(&tp.ident, &tp.bounds, sig.generics.where_clause.as_ref());
         let chosen = instantiate(&bounds)
             .map_err(|why| format!("generic function (type parameter `{}`): {why}", tp.ident))?;
+        let chosen = env.substitute(&chosen);
         env.subst.insert(tp.ident.to_string(), chosen);
     }
     let callee = callee_path(f)?;
@@ -532,9 +549,10 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
                 let written = match &*pt.ty {
                     Type::ImplTrait(it) => {
                         let bounds: Vec<&syn::TypeParamBound> = it.bounds.iter().collect();
-                        instantiate(&bounds).map_err(|why| {
+                        let chosen = instantiate(&bounds).map_err(|why| {
                             format!("argument `{name}` (`{}`): {why}", tokens(&*pt.ty))
-                        })?
+                        })?;
+                        env.substitute(&outside_impl(&chosen, &f.kind))
                     }
                     t => env.substitute(&outside_impl(t, &f.kind)),
                 };
@@ -585,16 +603,28 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
             }
         }
     }
-    if matches!(ret, ReturnType::Type(_, ref t) if matches!(**t, Type::ImplTrait(_))) {
-        // An opaque return type cannot be named by the wrapper; its result is dropped.
-        return Ok(CallPlan {
-            args,
-            ret: ReturnType::Default,
-            callee,
-            generics,
-            discard_result: true,
-            format_spec,
-        });
+    if let ReturnType::Type(_, t) = &ret {
+        if let Type::ImplTrait(it) = &**t {
+            // A returned iterator is lazy: drain it (up to a cap) so its panics show, and
+            // compare its items. Other opaque results cannot be named: they are dropped.
+            let item = it.bounds.iter().find_map(iterator_item);
+            let ret = match item {
+                Some(item) => {
+                    let item = env.substitute(&outside_impl(item, &f.kind));
+                    syn::parse_quote!(-> ::std::vec::Vec<#item>)
+                }
+                None => ReturnType::Default,
+            };
+            return Ok(CallPlan {
+                args,
+                ret,
+                callee,
+                generics,
+                discard_result: item.is_none(),
+                drain_iterator: item.is_some(),
+                format_spec,
+            });
+        }
     }
     Ok(CallPlan {
         args,
@@ -602,7 +632,29 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
         callee,
         generics,
         discard_result: false,
+        drain_iterator: false,
         format_spec,
+    })
+}
+
+/// The `Item` type of an `Iterator<Item = X>` bound.
+fn iterator_item(b: &syn::TypeParamBound) -> Option<&Type> {
+    let syn::TypeParamBound::Trait(t) = b else {
+        return None;
+    };
+    let last = t.path.segments.last()?;
+    if last.ident != "Iterator"
+        && last.ident != "DoubleEndedIterator"
+        && last.ident != "ExactSizeIterator"
+    {
+        return None;
+    }
+    let PathArguments::AngleBracketed(a) = &last.arguments else {
+        return None;
+    };
+    a.args.iter().find_map(|g| match g {
+        GenericArgument::AssocType(at) if at.ident == "Item" => Some(&at.ty),
+        _ => None,
     })
 }
 
@@ -610,6 +662,18 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
 #[cfg(test)]
 pub fn classify(ty: &Type) -> Result<Ty, String> {
     Env::new(&CrateTypes::default(), &[], None).classify(ty)
+}
+
+/// The arguments and output of a `Fn`, `FnMut` or `FnOnce` bound.
+fn fn_bound(b: &syn::TypeParamBound) -> Option<&syn::ParenthesizedGenericArguments> {
+    let syn::TypeParamBound::Trait(t) = b else {
+        return None;
+    };
+    let last = t.path.segments.last()?;
+    match (&last.arguments, last.ident.to_string().as_str()) {
+        (PathArguments::Parenthesized(p), "Fn" | "FnMut" | "FnOnce") => Some(p),
+        _ => None,
+    }
 }
 
 /// Every bound on type parameter `ident`: inline and in the where clause.
@@ -648,8 +712,10 @@ fn instantiate(bounds: &[&syn::TypeParamBound]) -> Result<Type, String> {
         let args = generic_types(&last.arguments);
         let arg = args.first().map(|a| tokens(*a)).unwrap_or_default();
         let pick: Option<Type> = match (name.as_str(), arg.as_str()) {
+            // A closure: the wrapper takes `impl Fn…`, and the harness passes a generated one.
             ("Fn" | "FnMut" | "FnOnce", _) => {
-                return Err("closure parameter: generating closures is not supported yet".into())
+                let bound = *b;
+                return Ok(syn::parse_quote!(impl #bound));
             }
             ("AsRef" | "Borrow", "str")
             | ("Into", "String")
@@ -1121,10 +1187,28 @@ impl Env<'_> {
                 ))
             }
             Type::Path(p) if p.qself.is_none() => self.classify_path(&p.path),
-            Type::ImplTrait(_) => Err(format!(
-                "`{}` argument: instantiating `impl Trait` is not supported yet",
-                tokens(ty)
-            )),
+            Type::ImplTrait(it) => match it.bounds.iter().find_map(fn_bound) {
+                Some(args) => {
+                    let ret = match &args.output {
+                        ReturnType::Default => Ty::Unit,
+                        ReturnType::Type(_, t) => self.element(t)?,
+                    };
+                    if ret.has_ref() {
+                        return Err(format!(
+                            "closure `{}` returns a reference: cannot be generated",
+                            tokens(ty)
+                        ));
+                    }
+                    Ok(Ty::Closure {
+                        arity: args.inputs.len(),
+                        ret: Box::new(ret),
+                    })
+                }
+                None => Err(format!(
+                    "`{}`: instantiating this `impl Trait` is not supported yet",
+                    tokens(ty)
+                )),
+            },
             Type::TraitObject(_) => {
                 Err(format!("trait object `{}` cannot be generated", tokens(ty)))
             }
@@ -1478,12 +1562,28 @@ mod tests {
         };
         assert_eq!(tokens(&p.args[0].written), "String");
         assert_eq!(tokens(&p.args[1].written), "Vec<u8>");
-        let Plan::Skip(why) = plan(&changed("fn c<F: Fn(u8) -> u8>(f: F) {}")) else {
+        let Plan::Call(p) = plan(&changed(
+            "fn c<T: Copy, F: Fn(T) -> bool>(v: &[T], f: F) {}",
+        )) else {
             panic!()
         };
-        assert!(
-            why.contains("type parameter `F`") && why.contains("closure"),
-            "{why}"
+        assert_eq!(tokens(&p.args[1].written), "impl Fn (i32) -> bool");
+        assert_eq!(
+            p.args[1].ty,
+            Ty::Closure {
+                arity: 1,
+                ret: Box::new(Ty::Prim("bool"))
+            }
+        );
+        let Plan::Call(p) = plan(&changed(
+            "fn w(s: &str) -> impl Iterator<Item = u8> + '_ {}",
+        )) else {
+            panic!()
+        };
+        assert!(p.drain_iterator);
+        assert_eq!(
+            p.ret.to_token_stream().to_string(),
+            "-> :: std :: vec :: Vec < u8 >"
         );
         let Plan::Skip(why) = plan(&changed("fn h(r: Rect) {}")) else {
             panic!()

@@ -57,6 +57,10 @@ pub fn constructor_path(def: &AdtDef, id: usize) -> Vec<String> {
     p
 }
 
+/// Most items taken from a returned iterator: enough for lazy panics to show, bounded for
+/// endless ones.
+const DRAIN_CAP: usize = 10_000;
+
 /// The panic message of a constructor that refused its generated arguments (`None`, `Err`):
 /// the harness runtime passes over such an input. The runtime template spells it out too.
 pub const REJECT_MESSAGE: &str = "edgecheck: input rejected by the type's constructor";
@@ -505,6 +509,11 @@ fn wrapper(e: &Exposed) -> String {
     let cfgs = e.func.cfg_attrs.join(" ");
     let call = if let Some(spec) = e.plan.format_spec {
         quote!({ ::std::format!(#spec, a0) })
+    } else if e.plan.drain_iterator {
+        let cap = DRAIN_CAP;
+        quote!({
+            ::core::iter::Iterator::collect(::core::iter::Iterator::take(#callee(#(#args),*), #cap))
+        })
     } else if e.plan.discard_result {
         quote!({ let _ = #callee(#(#args),*); })
     } else {

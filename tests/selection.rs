@@ -517,3 +517,45 @@ impl Buffer {
         "the state comes from one `push` on a new buffer: {run}"
     );
 }
+
+#[test]
+fn closures_are_generated_and_returned_iterators_drained() {
+    let before = r#"/// The indexes of the items `keep` accepts.
+pub fn positions<T: Copy, F: Fn(T) -> bool>(items: &[T], keep: F) -> Vec<usize> {
+    items.iter().enumerate().filter(|(_, x)| keep(**x)).map(|(i, _)| i).collect()
+}
+
+/// The halves of the even numbers of `v`, lazily.
+pub fn halves(v: &[u32]) -> impl Iterator<Item = u32> + '_ {
+    v.iter().filter(|x| *x % 2 == 0).map(|x| x / 2)
+}
+"#;
+    let after = before
+        .replace(
+            ".map(|(i, _)| i).collect()",
+            ".map(|(i, _)| i - 1).collect()",
+        )
+        .replace(
+            ".filter(|x| *x % 2 == 0).map(|x| x / 2)",
+            ".map(|x| x / (x % 2) / 2)",
+        );
+    let repo = changed_crate("lazy", before, &after, true);
+    let run = edgecheck(
+        repo.path(),
+        &[
+            "--base",
+            "HEAD~1",
+            "--budget",
+            "4s",
+            "--engines",
+            "edge,proptest",
+        ],
+    );
+    run.assert_code(1);
+    // The overflow needs a closure that keeps the first item.
+    let f = run.finding("lazy::positions", "overflow");
+    assert!(str_of(f, "input").contains("|_| true"), "{run}");
+    // The division happens only when the iterator is drained.
+    let f = run.finding("lazy::halves", "panic");
+    assert!(str_of(f, "message").contains("divide by zero"), "{run}");
+}
