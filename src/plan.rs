@@ -515,7 +515,7 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
     });
     for tp in params {
         let bounds = bounds_of(&tp.ident, &tp.bounds, sig.generics.where_clause.as_ref());
-        let chosen = instantiate(&bounds)
+        let chosen = instantiate(&bounds, types)
             .map_err(|why| format!("generic function (type parameter `{}`): {why}", tp.ident))?;
         let chosen = env.substitute(&chosen);
         env.subst.insert(tp.ident.to_string(), chosen);
@@ -549,7 +549,7 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
                 let written = match &*pt.ty {
                     Type::ImplTrait(it) => {
                         let bounds: Vec<&syn::TypeParamBound> = it.bounds.iter().collect();
-                        let chosen = instantiate(&bounds).map_err(|why| {
+                        let chosen = instantiate(&bounds, types).map_err(|why| {
                             format!("argument `{name}` (`{}`): {why}", tokens(&*pt.ty))
                         })?;
                         env.substitute(&outside_impl(&chosen, &f.kind))
@@ -699,8 +699,28 @@ fn bounds_of<'g>(
 /// byte-like ones, `Vec<X>` for `IntoIterator<Item = X>`, else `i32`, which meets the
 /// common numeric, ordering, hashing, formatting and conversion bounds. A wrong guess does not
 /// compile, and the target is then dropped with the compiler's reason.
-fn instantiate(bounds: &[&syn::TypeParamBound]) -> Result<Type, String> {
+fn instantiate(bounds: &[&syn::TypeParamBound], types: &CrateTypes) -> Result<Type, String> {
     let mut chosen: Option<Type> = None;
+    // A trait of the crate's own: a crate type that implements every such bound.
+    let local: Vec<String> = bounds
+        .iter()
+        .filter_map(|b| match b {
+            syn::TypeParamBound::Trait(t) => t.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        })
+        .filter(|name| types.implementors(name).next().is_some())
+        .collect();
+    if let Some(first) = local.first() {
+        let fits = types.implementors(first).find(|ty| {
+            local
+                .iter()
+                .all(|t| types.implementors(t).any(|i| i == *ty))
+        });
+        if let Some(ty) = fits {
+            let ident = syn::Ident::new(ty, proc_macro2::Span::call_site());
+            chosen = Some(syn::parse_quote!(#ident));
+        }
+    }
     for b in bounds {
         let syn::TypeParamBound::Trait(t) = b else {
             continue;

@@ -46,6 +46,10 @@ pub struct CrateTypes {
     defaults: Vec<String>,
     /// Inherent `&mut self` methods, which change a value's state.
     mutators: Vec<Constructor>,
+    /// `(trait, type)` for every `impl Trait for Type` of the crate (last path segments).
+    trait_impls: Vec<(String, String)>,
+    /// Names of the traits the crate declares.
+    traits: Vec<String>,
 }
 
 impl CrateTypes {
@@ -56,6 +60,7 @@ impl CrateTypes {
         let mut items = Vec::new();
         let mut impls: Vec<(Vec<String>, syn::ItemImpl)> = Vec::new();
         let mut defaults = Vec::new();
+        let mut traits = Vec::new();
         for m in modules.iter().filter(|m| !m.is_test) {
             let file = parsed.entry(m.file.clone()).or_insert_with(|| {
                 let text = std::fs::read_to_string(&m.file).ok()?;
@@ -82,6 +87,10 @@ impl CrateTypes {
                         impls.push((m.path.clone(), i.clone()));
                         continue;
                     }
+                    Item::Trait(t) => {
+                        traits.push(t.ident.to_string());
+                        continue;
+                    }
                     _ => continue,
                 };
                 let attrs = match item {
@@ -101,17 +110,19 @@ impl CrateTypes {
         }
         let mut constructors = Vec::new();
         let mut mutators = Vec::new();
+        let mut trait_impls = Vec::new();
         for (module, imp) in impls {
             let Some(type_name) = impl_type_name(&imp) else {
                 continue;
             };
             if let Some((_, trait_path, _)) = &imp.trait_ {
-                if trait_path
-                    .segments
-                    .last()
-                    .is_some_and(|s| s.ident == "Default")
-                {
-                    defaults.push(type_name);
+                if let Some(t) = trait_path.segments.last() {
+                    if imp.generics.params.is_empty() {
+                        trait_impls.push((t.ident.to_string(), type_name.clone()));
+                    }
+                    if t.ident == "Default" {
+                        defaults.push(type_name);
+                    }
                 }
                 continue;
             }
@@ -150,6 +161,8 @@ impl CrateTypes {
             constructors,
             defaults,
             mutators,
+            trait_impls,
+            traits,
         }
     }
 
@@ -165,6 +178,15 @@ impl CrateTypes {
         self.mutators
             .iter()
             .filter(move |c| c.type_name == name && c.visible_from_type)
+    }
+
+    /// The crate's types that implement `trait_name`, a trait the crate declares.
+    pub fn implementors<'a>(&'a self, trait_name: &'a str) -> impl Iterator<Item = &'a str> {
+        let declared = self.traits.iter().any(|t| t == trait_name);
+        self.trait_impls
+            .iter()
+            .filter(move |(t, _)| declared && t == trait_name)
+            .map(|(_, ty)| ty.as_str())
     }
 
     /// Whether type `name` implements `Default`.

@@ -559,3 +559,48 @@ pub fn halves(v: &[u32]) -> impl Iterator<Item = u32> + '_ {
     let f = run.finding("lazy::halves", "panic");
     assert!(str_of(f, "message").contains("divide by zero"), "{run}");
 }
+
+#[test]
+fn a_type_parameter_bounded_by_a_local_trait_gets_a_crate_type() {
+    let before = r#"/// Something with an area.
+pub trait Area {
+    fn area(&self) -> u32;
+}
+
+/// A square.
+#[derive(Debug, Clone, Copy)]
+pub struct Square {
+    pub side: u16,
+}
+
+impl Area for Square {
+    fn area(&self) -> u32 {
+        u32::from(self.side) * u32::from(self.side)
+    }
+}
+
+/// The total area of `shapes`.
+pub fn total<S: Area>(shapes: &[S]) -> u32 {
+    shapes.iter().map(|s| s.area()).fold(0, u32::saturating_add)
+}
+"#;
+    let after = before.replace(".fold(0, u32::saturating_add)", ".sum()");
+    let repo = changed_crate("areas", before, &after, true);
+    let run = edgecheck(
+        repo.path(),
+        &[
+            "--base",
+            "HEAD~1",
+            "--budget",
+            "4s",
+            "--engines",
+            "edge,proptest",
+        ],
+    );
+    run.assert_code(1);
+    let f = run.finding("areas::total", "overflow");
+    assert!(
+        str_of(f, "input").starts_with("total(&[Square { side: "),
+        "{run}"
+    );
+}
