@@ -390,7 +390,7 @@ pub fn inject(
         let mut pieces: Vec<(String, Option<usize>)> = Vec::new();
         pieces.push((
             format!(
-                "#[cfg(edgecheck)] #[doc(hidden)] #[allow(warnings, unused, missing_docs, clippy::all)] pub mod {ENTRY_MODULE} {{ #[allow(unused_imports)] use super::*; "
+                "#[cfg(edgecheck)] #[doc(hidden)] #[allow(warnings, unused, missing_docs, clippy::all)] pub mod {ENTRY_MODULE} {{ extern crate std; #[allow(unused_imports)] use super::*; "
             ),
             None,
         ));
@@ -410,11 +410,11 @@ pub fn inject(
             ));
         }
         for e in exposed.iter().filter(|e| &e.func.module == path) {
-            pieces.push((wrapper(e), Some(e.id)));
+            pieces.push((local_std(&wrapper(e)), Some(e.id)));
         }
         for (e, adts) in exposed.iter().zip(&adts) {
             for d in adts.iter().filter(|d| &d.module == path) {
-                pieces.push((constructor(e.id, d), Some(e.id)));
+                pieces.push((local_std(&constructor(e.id, d)), Some(e.id)));
             }
         }
         pieces.push(("}".to_string(), None));
@@ -479,6 +479,14 @@ pub fn inject(
         *bytes = text.into_bytes();
     }
     Ok(spans)
+}
+
+/// Injected code with its `::std::…` and `::core::…` paths through the entry module's own
+/// `extern crate std`: in a `#![no_std]` crate `::std` does not exist, and in a 2015-edition
+/// crate `::core` means `crate::core`.
+fn local_std(code: &str) -> String {
+    code.replace(":: std ::", "std ::")
+        .replace(":: core ::", "std ::")
 }
 
 /// The byte offset of a 1-based line and 0-based char column.
