@@ -110,6 +110,10 @@ pub struct AdtDef {
     pub shape: Shape,
     /// How many lifetime parameters it has (its values then borrow from the mirror).
     pub lifetimes: usize,
+    /// The type arguments of a generic type (`i32` for `Stack<i32>`), as source text, and the
+    /// names of the parameters they stand for.
+    pub type_args: Vec<String>,
+    pub type_params: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,6 +228,8 @@ impl AdtDef {
                         _ => unreachable!(),
                     }),
                     lifetimes: 0,
+                    type_args: Vec::new(),
+                    type_params: Vec::new(),
                 }
                 .mirror();
                 MirrorLayout {
@@ -274,7 +280,12 @@ impl AdtDef {
         } else {
             ""
         };
-        format!("{}::{}{steps}", self.module.join("::"), self.name)
+        format!(
+            "{}::{}<{}>{steps}",
+            self.module.join("::"),
+            self.name,
+            self.type_args.join(",")
+        )
     }
 
     /// Every crate type this one is built from, itself included, each once.
@@ -494,11 +505,58 @@ impl<'a> Env<'a> {
 
 fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
     let sig = &f.sig;
+    // A generic impl (`impl<T: AsRef<[u8]>> ToHex for T`) is instantiated like a generic fn.
+    let mut pre = Env::new(types, &f.module, None);
+    if let FnKind::Inherent { impl_generics, .. } | FnKind::TraitImpl { impl_generics, .. } =
+        &f.kind
+    {
+        if impl_generics.const_params().next().is_some() {
+            return Err("method of an impl with a const parameter: not supported yet".into());
+        }
+        for tp in impl_generics.type_params() {
+            let bounds = bounds_of(&tp.ident, &tp.bounds, impl_generics.where_clause.as_ref());
+            let chosen = instantiate(&bounds, types).map_err(|why| {
+                format!(
+                    "method of a generic impl (type parameter `{}`): {why}",
+                    tp.ident
+                )
+            })?;
+            let chosen = pre.substitute(&chosen);
+            pre.subst.insert(tp.ident.to_string(), chosen);
+        }
+    }
+    let kind = match &f.kind {
+        FnKind::Free => FnKind::Free,
+        FnKind::Inherent {
+            self_ty,
+            impl_generics,
+        } => FnKind::Inherent {
+            self_ty: Box::new(pre.substitute(self_ty)),
+            impl_generics: impl_generics.clone(),
+        },
+        FnKind::TraitImpl {
+            self_ty,
+            trait_path,
+            impl_generics,
+        } => FnKind::TraitImpl {
+            self_ty: Box::new(pre.substitute(self_ty)),
+            trait_path: match pre.substitute(&Type::Path(syn::TypePath {
+                qself: None,
+                path: trait_path.clone(),
+            })) {
+                Type::Path(p) => p.path,
+                _ => trait_path.clone(),
+            },
+            impl_generics: impl_generics.clone(),
+        },
+    };
+    let f = &ChangedFn { kind, ..f.clone() };
     let self_ty = match &f.kind {
         FnKind::Free => None,
         FnKind::Inherent { self_ty, .. } | FnKind::TraitImpl { self_ty, .. } => Some(&**self_ty),
     };
     let mut env = Env::new(types, &f.module, self_ty);
+    env.subst = pre.subst;
     if sig.generics.const_params().next().is_some() {
         return Err("generic function with a const parameter: not supported yet".into());
     }
@@ -780,43 +838,14 @@ fn callee_path(f: &ChangedFn) -> Result<syn::ExprPath, String> {
     let name = &f.sig.ident;
     match &f.kind {
         FnKind::Free => Ok(syn::parse_quote!(super::#name)),
-        FnKind::Inherent {
+        // The self type as the impl writes it: the entry module sees the same names
+        // (`use super::*`), and it may be a std type (`impl FromHex for Vec<u8>`).
+        FnKind::Inherent { self_ty, .. } => Ok(syn::parse_quote!(<#self_ty>::#name)),
+        FnKind::TraitImpl {
             self_ty,
-            impl_generics,
-        }
-        | FnKind::TraitImpl {
-            self_ty,
-            impl_generics,
+            trait_path,
             ..
-        } => {
-            if impl_generics
-                .params
-                .iter()
-                .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)))
-            {
-                return Err(
-                    "method of a generic impl: instantiating type parameters is not supported yet"
-                        .into(),
-                );
-            }
-            let ty_path = match &**self_ty {
-                Type::Path(p) if p.qself.is_none() => p.path.clone(),
-                other => {
-                    return Err(format!(
-                        "associated function of `{}`: only impls of named types are supported",
-                        other.to_token_stream()
-                    ))
-                }
-            };
-            let last = ty_path.segments.last().map(|s| s.ident.clone());
-            let Some(ty_ident) = last else {
-                return Err("impl of an unnamed type".into());
-            };
-            if let FnKind::TraitImpl { trait_path, .. } = &f.kind {
-                return Ok(syn::parse_quote!(<super::#ty_ident as #trait_path>::#name));
-            }
-            Ok(syn::parse_quote!(super::#ty_ident::#name))
-        }
+        } => Ok(syn::parse_quote!(<#self_ty as #trait_path>::#name)),
     }
 }
 
@@ -858,8 +887,14 @@ impl Env<'_> {
     }
 
     /// The crate type `item` as a generator tree, or why it cannot be generated.
-    fn adt(&self, item: &TypeItem) -> Result<Ty, String> {
-        let key = format!("{}::{}", item.module.join("::"), item.name);
+    fn adt(&self, item: &TypeItem, args: &[&Type]) -> Result<Ty, String> {
+        let args: Vec<Type> = args.iter().map(|a| self.substitute(a)).collect();
+        let key = format!(
+            "{}::{}<{}>",
+            item.module.join("::"),
+            item.name,
+            args.iter().map(tokens).collect::<Vec<_>>().join(",")
+        );
         if self.visiting.borrow().contains(&key) {
             return Err(format!(
                 "`{}` is a recursive type: not supported yet",
@@ -867,17 +902,44 @@ impl Env<'_> {
             ));
         }
         self.visiting.borrow_mut().push(key);
-        let env = Env::new(self.types, &item.module, None);
+        let mut env = Env::new(self.types, &item.module, None);
         *env.visiting.borrow_mut() = self.visiting.borrow().clone();
-        let out = env.adt_shape(item);
+        // A generic type's parameters take the written arguments (`Stack<i32>`).
+        let params: Vec<String> = match &item.kind {
+            TypeKind::Struct(s) => s
+                .generics
+                .type_params()
+                .map(|t| t.ident.to_string())
+                .collect(),
+            TypeKind::Enum(e) => e
+                .generics
+                .type_params()
+                .map(|t| t.ident.to_string())
+                .collect(),
+            TypeKind::Alias(a) => a
+                .generics
+                .type_params()
+                .map(|t| t.ident.to_string())
+                .collect(),
+        };
+        if params.len() != args.len() && !params.is_empty() {
+            self.visiting.borrow_mut().pop();
+            return Err(format!(
+                "`{}` is a generic type written without its type arguments",
+                item.name
+            ));
+        }
+        env.subst = params.into_iter().zip(args.iter().cloned()).collect();
+        let out = env.adt_shape(item, &args);
         self.visiting.borrow_mut().pop();
         out
     }
 
-    fn adt_shape(&self, item: &TypeItem) -> Result<Ty, String> {
-        // Lifetime parameters are fine: the value borrows from its generated mirror.
+    fn adt_shape(&self, item: &TypeItem, type_args: &[Type]) -> Result<Ty, String> {
+        // Lifetime parameters are fine (the value borrows from its generated mirror), and type
+        // parameters have their arguments in `subst`.
         let generic = |g: &syn::Generics| {
-            if g.type_params().next().is_none() && g.const_params().next().is_none() {
+            if g.const_params().next().is_none() {
                 Ok(())
             } else {
                 Err(format!(
@@ -888,7 +950,7 @@ impl Env<'_> {
         };
         let fields = |f: &syn::Fields, what: &str| -> Result<Fields, String> {
             let field_ty = |t: &Type, name: &str| {
-                self.element(t)
+                self.element(&self.substitute(t))
                     .map_err(|why| format!("field `{name}` of {what}: {why}"))
             };
             Ok(match f {
@@ -913,13 +975,24 @@ impl Env<'_> {
         };
         if let TypeKind::Alias(a) = &item.kind {
             generic(&a.generics)?;
-            return self.classify(&a.ty);
+            return self.classify(&self.substitute(&a.ty));
         }
         let from_fields = || -> Result<Shape, String> {
             Ok(match &item.kind {
                 TypeKind::Alias(_) => unreachable!("handled above"),
                 TypeKind::Struct(s) => {
                     generic(&s.generics)?;
+                    // Private fields keep invariants that only the type's own code upholds:
+                    // build such a value with its constructors when it has some.
+                    let encapsulated = s
+                        .fields
+                        .iter()
+                        .any(|f| !matches!(f.vis, syn::Visibility::Public(_)));
+                    if encapsulated {
+                        if let Ok(ctors) = self.constructors(item) {
+                            return Ok(ctors);
+                        }
+                    }
                     Shape::Struct(fields(&s.fields, &format!("`{}`", item.name))?)
                 }
                 TypeKind::Enum(e) => {
@@ -933,15 +1006,22 @@ impl Env<'_> {
                     if e.variants.len() > 256 {
                         return Err(format!("`{}` has more than 256 variants", item.name));
                     }
-                    Shape::Enum(
-                        e.variants
-                            .iter()
-                            .map(|v| {
-                                let what = format!("`{}::{}`", item.name, v.ident);
-                                fields(&v.fields, &what).map(|f| (v.ident.to_string(), f))
-                            })
-                            .collect::<Result<_, _>>()?,
-                    )
+                    // Variants whose fields cannot be generated are left out while one remains.
+                    let mut variants = Vec::new();
+                    let mut first_err = None;
+                    for v in &e.variants {
+                        let what = format!("`{}::{}`", item.name, v.ident);
+                        match fields(&v.fields, &what) {
+                            Ok(f) => variants.push((v.ident.to_string(), f)),
+                            Err(why) => {
+                                first_err.get_or_insert(why);
+                            }
+                        }
+                    }
+                    match first_err {
+                        Some(why) if variants.is_empty() => return Err(why),
+                        _ => Shape::Enum(variants),
+                    }
                 }
             })
         };
@@ -961,6 +1041,23 @@ impl Env<'_> {
             module: item.module.clone(),
             shape,
             lifetimes,
+            type_args: type_args
+                .iter()
+                .map(|t| t.to_token_stream().to_string())
+                .collect(),
+            type_params: match &item.kind {
+                TypeKind::Struct(s) => s
+                    .generics
+                    .type_params()
+                    .map(|t| t.ident.to_string())
+                    .collect(),
+                TypeKind::Enum(e) => e
+                    .generics
+                    .type_params()
+                    .map(|t| t.ident.to_string())
+                    .collect(),
+                TypeKind::Alias(_) => Vec::new(),
+            },
         };
         let parts = match &def.shape {
             Shape::Struct(f) => f.types().len(),
@@ -1001,7 +1098,8 @@ impl Env<'_> {
                 Some(k) => k,
                 None => continue,
             };
-            let env = Env::new(self.types, &c.module, Some(&self_ty));
+            let mut env = Env::new(self.types, &c.module, Some(&self_ty));
+            env.subst = self.subst.clone();
             *env.visiting.borrow_mut() = self.visiting.borrow().clone();
             let args: Result<Vec<Ty>, String> = c
                 .sig
@@ -1065,14 +1163,21 @@ fn with_steps(ty: Ty, env: &Env, called: &str) -> Ty {
                 if m.sig.ident == called || m.sig.generics.type_params().next().is_some() {
                     continue;
                 }
-                let menv = Env::new(env.types, &m.module, Some(&self_ty));
+                let mut menv = Env::new(env.types, &m.module, Some(&self_ty));
+                for (param, arg) in def.type_params.iter().zip(&def.type_args) {
+                    if let Ok(t) = syn::parse_str::<Type>(arg) {
+                        menv.subst.insert(param.clone(), t);
+                    }
+                }
                 let args: Result<Vec<Ty>, String> = m
                     .sig
                     .inputs
                     .iter()
                     .skip(1)
                     .map(|a| match a {
-                        FnArg::Typed(pt) => menv.element(&replace_self(&pt.ty, &self_ty)),
+                        FnArg::Typed(pt) => {
+                            menv.element(&menv.substitute(&replace_self(&pt.ty, &self_ty)))
+                        }
                         FnArg::Receiver(_) => Err("a second receiver".into()),
                     })
                     .collect();
@@ -1098,6 +1203,8 @@ fn with_steps(ty: Ty, env: &Env, called: &str) -> Ty {
                 name: def.name.clone(),
                 module: def.module.clone(),
                 lifetimes: def.lifetimes,
+                type_args: def.type_args.clone(),
+                type_params: def.type_params.clone(),
                 shape: Shape::Steps { base: def, methods },
             }))
         }
@@ -1298,7 +1405,7 @@ impl Env<'_> {
         if let Some(item) = self.types.find(path, self.module) {
             // A crate type shadows a std name only when written without a std prefix.
             if !std_prefix || prefix.is_empty() {
-                return self.adt(item);
+                return self.adt(item, &args);
             }
         }
         let own_type = || {
@@ -1622,9 +1729,6 @@ mod tests {
             panic!()
         };
         assert!(why.starts_with("receiver `&mut Stack`"), "{why}");
-        assert_eq!(
-            p.callee.to_token_stream().to_string(),
-            "super :: Stack :: new"
-        );
+        assert_eq!(p.callee.to_token_stream().to_string(), "< Stack > :: new");
     }
 }

@@ -71,7 +71,20 @@ fn constructor_name(id: usize, def: &AdtDef) -> String {
     } else {
         ""
     };
-    format!("mk{steps}{id}_{}", def.name.trim_start_matches("r#"))
+    // One constructor per instantiation of a generic type.
+    let args = if def.type_args.is_empty() {
+        String::new()
+    } else {
+        let h = def
+            .type_args
+            .join(",")
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            });
+        format!("_{:08x}", h as u32)
+    };
+    format!("mk{steps}{id}_{}{args}", def.name.trim_start_matches("r#"))
 }
 
 /// The source files of the workspace at `root`, relative to it: what git tracks plus untracked
@@ -639,7 +652,13 @@ fn constructor(id: usize, def: &AdtDef) -> String {
         }
     };
     let lifetimes = (0..def.lifetimes).map(|_| quote!('a));
-    let args = (def.lifetimes > 0).then(|| quote!(<#(#lifetimes),*>));
+    let type_args: Vec<syn::Type> = def
+        .type_args
+        .iter()
+        .filter_map(|a| syn::parse_str(a).ok())
+        .collect();
+    let args = (def.lifetimes > 0 || !type_args.is_empty())
+        .then(|| quote!(<#(#lifetimes,)* #(#type_args),*>));
     format!(
         "{} ",
         quote!(pub fn #name<'a>(m: &'a #mirror) -> super::#ty #args { #body })

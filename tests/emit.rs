@@ -27,6 +27,11 @@ fn private_helper(x: u8) -> u8 {
 pub fn uses_helper(x: u8) -> u8 {
     private_helper(x)
 }
+
+#[allow(dead_code)]
+fn lonely(x: u8) -> u8 {
+    x
+}
 "#;
 
 /// `cargo fuzz` as a command: the installed one, else one installed once into the test
@@ -93,6 +98,7 @@ fn emitted_properties_and_fuzz_targets_build_and_run() {
         "fuzz/Cargo.toml",
         "fuzz/fuzz_targets/fitting_chars.rs",
         "fuzz/fuzz_targets/math_midpoint.rs",
+        "fuzz/fuzz_targets/uses_helper.rs",
     ] {
         assert!(dir.join(file).is_file(), "{file} was not written:\n{run}");
     }
@@ -117,8 +123,8 @@ fn emitted_properties_and_fuzz_targets_build_and_run() {
         "{out}"
     );
     assert!(
-        out.contains("1 passed; 1 failed"),
-        "fitting_chars passes, midpoint fails:\n{out}"
+        out.contains("2 passed; 1 failed"),
+        "fitting_chars and uses_helper pass, midpoint fails:\n{out}"
     );
 
     // The fuzz targets build and run under `cargo fuzz run -s none` on stable.
@@ -172,8 +178,8 @@ fn emit_with_nothing_public_says_why() {
     let repo = repo_with("hidden", &[("src/lib.rs", LIB)]);
     let run = edgecheck_raw(
         repo.path(),
-        &["emit", "--out", "out", "--function", "private_helper"],
+        &["emit", "--out", "out", "--function", "lonely"],
     );
-    run.assert_error(&["nothing to emit", "private_helper", "not exported"]);
+    run.assert_error(&["nothing to emit", "lonely", "not exported"]);
     assert!(!repo.path().join("out").exists());
 }

@@ -604,3 +604,60 @@ pub fn total<S: Area>(shapes: &[S]) -> u32 {
         "{run}"
     );
 }
+
+#[test]
+fn generic_impls_and_generic_types_are_instantiated() {
+    let before = r#"/// Lowercase hex of anything that is bytes.
+pub trait ToHex {
+    fn to_hex(&self) -> String;
+}
+
+impl<T: AsRef<[u8]>> ToHex for T {
+    fn to_hex(&self) -> String {
+        self.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// A bag of values kept in order.
+#[derive(Debug, Clone, Default)]
+pub struct Bag<T> {
+    pub items: Vec<T>,
+}
+
+impl<T: Ord + Copy> Bag<T> {
+    /// The smallest value, if any.
+    pub fn min(&self) -> Option<T> {
+        self.items.iter().copied().min()
+    }
+}
+"#;
+    let after = before
+        .replace(
+            "self.as_ref().iter().map(|b| format!(\"{b:02x}\")).collect()",
+            "self.as_ref().iter().map(|b| format!(\"{b:02x}\")).collect::<String>()[..2].to_string()",
+        )
+        .replace(
+            "self.items.iter().copied().min()",
+            "Some(*self.items.iter().min().unwrap())",
+        );
+    let repo = changed_crate("generic", before, &after, true);
+    let run = edgecheck(
+        repo.path(),
+        &[
+            "--base",
+            "HEAD~1",
+            "--budget",
+            "4s",
+            "--engines",
+            "edge,proptest",
+        ],
+    );
+    run.assert_code(1);
+    let f = run.finding("generic::T::to_hex", "panic");
+    assert!(str_of(f, "input").contains("to_hex(&vec![])"), "{run}");
+    let f = run.finding("generic::Bag::min", "panic");
+    assert!(
+        str_of(f, "input").contains("Bag { items: vec![] }"),
+        "{run}"
+    );
+}
