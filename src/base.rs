@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::plan::{CallPlan, Plan};
 use crate::select::{self, ChangedFn, CrateSource, FnKind, Module};
 use crate::shadow;
-use crate::types::CrateTypes;
+use crate::types::{declared_differently, CrateTypes};
 use crate::workspace::Workspace;
 
 /// Where the code before the change comes from.
@@ -26,6 +26,9 @@ pub enum BaseSource {
 pub struct BaseSide {
     pub func: ChangedFn,
     pub plan: CallPlan,
+    /// Results are compared: false when a crate type in the result is declared differently
+    /// before the change (its values print differently whatever the code does).
+    pub compare_result: bool,
 }
 
 /// The base copy of the workspace, ready for injection: manifests rewritten and the packages
@@ -53,6 +56,7 @@ pub fn prepare(
     ws: &Workspace,
     source: &BaseSource,
     head_files: &BTreeMap<PathBuf, Vec<u8>>,
+    head_types: &[CrateTypes],
     wanted: &[Wanted],
 ) -> Result<(Option<BaseTree>, Vec<Counterpart>)> {
     let no_base = |why: &str| {
@@ -138,7 +142,15 @@ pub fn prepare(
             (Err(why), _) => Err(why.clone()),
             (_, Plan::Skip(why)) => Err(why.clone()),
             (Ok(src), Plan::Call(head_plan)) => {
-                counterpart(src, &modules[*p], &types[*p], func, head_plan)
+                counterpart(src, &modules[*p], &types[*p], func, head_plan).map(|mut side| {
+                    if let (syn::ReturnType::Type(_, ret), Some(head)) =
+                        (&head_plan.ret, head_types.get(*p))
+                    {
+                        side.compare_result =
+                            !declared_differently(ret, &func.module, head, &types[*p]);
+                    }
+                    side
+                })
             }
         })
         .collect();
@@ -196,6 +208,7 @@ fn counterpart(
     Ok(BaseSide {
         func: base_fn.clone(),
         plan: *base_plan,
+        compare_result: true,
     })
 }
 

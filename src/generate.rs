@@ -34,6 +34,8 @@ pub struct Target<'a> {
     pub base_alias: Option<&'a str>,
     pub func: &'a ChangedFn,
     pub plan: &'a CallPlan,
+    /// The base's result is compared with the head's (see `BaseSide::compare_result`).
+    pub compare_result: bool,
 }
 
 /// The harness crate's files, relative to its directory.
@@ -185,6 +187,8 @@ fn call_fn(t: &Target, dep_alias: &str, name: &str) -> TokenStream {
         at: ConvAt::Harness(dep_alias),
         target: t.id,
     };
+    // The head's result is always observed (it is shown); the base's only when comparable.
+    let observe_result = name == "head" || t.compare_result;
     let mut locals = Vec::new();
     let mut observed = Vec::new();
     let args: Vec<TokenStream> = t
@@ -222,7 +226,7 @@ fn call_fn(t: &Target, dep_alias: &str, name: &str) -> TokenStream {
             #(#locals)*
             let result = {
                 let r = ::#dep #(:: #path)* (#(#args),*);
-                if observe { (&&&rt::Obs(&r)).observe() } else { None }
+                if observe && #observe_result { (&&&rt::Obs(&r)).observe() } else { None }
             };
             if !observe {
                 return None;

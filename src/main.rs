@@ -252,7 +252,11 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
                 .iter()
                 .map(|s| (s.package, &s.func, &s.plan))
                 .collect();
-            let (tree, sides) = base::prepare(&ws, source, &head_files, &wanted)?;
+            let head_types: Vec<types::CrateTypes> = modules
+                .iter()
+                .map(|m| types::CrateTypes::collect(m))
+                .collect();
+            let (tree, sides) = base::prepare(&ws, source, &head_files, &head_types, &wanted)?;
             base_tree = tree;
             for (s, side) in selected.iter_mut().zip(sides) {
                 s.base = side;
@@ -788,6 +792,7 @@ fn write_scratch(
                     .then(|| aliases[selected[i].package].1.as_str()),
                 func: &selected[i].func,
                 plan,
+                compare_result: selected[i].base.as_ref().map_or(true, |b| b.compare_result),
             }),
             Plan::Skip(_) => None,
         })

@@ -23,6 +23,84 @@ pub enum TypeKind {
     Alias(syn::ItemType),
 }
 
+impl TypeItem {
+    /// The declaration as source text, to tell whether it changed.
+    pub fn definition_text(&self) -> String {
+        use quote::ToTokens;
+        match &self.kind {
+            TypeKind::Struct(s) => s.to_token_stream().to_string(),
+            TypeKind::Enum(e) => e.to_token_stream().to_string(),
+            TypeKind::Alias(a) => a.to_token_stream().to_string(),
+        }
+    }
+
+    /// The types its fields (or alias target) are written with.
+    pub fn field_types(&self) -> Vec<&syn::Type> {
+        match &self.kind {
+            TypeKind::Struct(s) => s.fields.iter().map(|f| &f.ty).collect(),
+            TypeKind::Enum(e) => e
+                .variants
+                .iter()
+                .flat_map(|v| v.fields.iter().map(|f| &f.ty))
+                .collect(),
+            TypeKind::Alias(a) => vec![&*a.ty],
+        }
+    }
+}
+
+/// Whether a crate type that `ty` mentions (at any depth, through fields too) is declared
+/// differently in `head` and `base`, seen from module `from`: then values of `ty` print
+/// differently even where the code behaves the same.
+pub fn declared_differently(
+    ty: &syn::Type,
+    from: &[String],
+    head: &CrateTypes,
+    base: &CrateTypes,
+) -> bool {
+    let mut seen = Vec::new();
+    differs(ty, from, head, base, &mut seen)
+}
+
+fn differs(
+    ty: &syn::Type,
+    from: &[String],
+    head: &CrateTypes,
+    base: &CrateTypes,
+    seen: &mut Vec<String>,
+) -> bool {
+    use syn::visit::Visit;
+    struct Paths(Vec<syn::Path>);
+    impl<'ast> Visit<'ast> for Paths {
+        fn visit_type_path(&mut self, p: &'ast syn::TypePath) {
+            self.0.push(p.path.clone());
+            syn::visit::visit_type_path(self, p);
+        }
+    }
+    let mut paths = Paths(Vec::new());
+    paths.visit_type(ty);
+    for path in paths.0 {
+        let Some(h) = head.find(&path, from) else {
+            continue;
+        };
+        let key = format!("{}::{}", h.module.join("::"), h.name);
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let b = base.find(&path, from);
+        if b.map(TypeItem::definition_text) != Some(h.definition_text()) {
+            return true;
+        }
+        if h.field_types()
+            .into_iter()
+            .any(|t| differs(t, &h.module, head, base, seen))
+        {
+            return true;
+        }
+    }
+    false
+}
+
 /// An associated function of a crate type: one that takes no `self` (a way to build a value),
 /// or a `&mut self` method (a way to change one).
 #[derive(Debug, Clone)]

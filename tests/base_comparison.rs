@@ -381,3 +381,22 @@ fn mut_argument_is_compared_after_the_call() {
     assert_eq!(f["introduced"], true, "{run}");
     assert!(text(f, "input").starts_with("push_twice("), "{run}");
 }
+
+/// A result whose type gained a field prints differently before and after the change, whatever
+/// the code does: that is not a divergence. Panics are still compared.
+#[test]
+fn a_result_type_declared_differently_is_not_compared() {
+    let before = "/// A size.\n#[derive(Debug)]\npub struct Size {\n    pub w: u32,\n}\n\n\
+                  /// The size of a row of `n` cells.\npub fn row(n: u32) -> Size {\n    Size { w: n.saturating_mul(2) }\n}\n";
+    let after = "/// A size.\n#[derive(Debug)]\npub struct Size {\n    pub w: u32,\n    pub h: u32,\n}\n\n\
+                 /// The size of a row of `n` cells.\npub fn row(n: u32) -> Size {\n    Size { w: n * 2, h: 1 }\n}\n";
+    let repo = changed_crate("rows", before, after);
+    let run = edgecheck(repo.path(), &["--engines", "edge"]);
+    run.assert_code(1);
+    assert!(
+        run.findings_of("rows::row", "divergence").is_empty(),
+        "no divergence from the new field: {run}"
+    );
+    let f = run.finding("rows::row", "overflow");
+    assert_eq!(f["introduced"], true, "{run}");
+}
