@@ -367,7 +367,8 @@ def main():
                 pair["failure"] = failure
                 log(f"   {old} -> {new}: TOOL FAILURE ({secs:.0f}s): {failure.splitlines()[0]}")
             else:
-                fns = report["functions"]
+                # Callers of changed helpers are tested too, but are not changed functions.
+                fns = [f for f in report["functions"] if not f.get("caller_of")]
                 tested = [f for f in fns if f.get("status") == "tested"]
                 skipped = [f for f in fns if f.get("status") != "tested"]
                 pair.update({
