@@ -147,7 +147,8 @@ pub fn prepare(
                         (&head_plan.ret, head_types.get(*p))
                     {
                         side.compare_result =
-                            !declared_differently(ret, &func.module, head, &types[*p]);
+                            !declared_differently(ret, &func.module, head, &types[*p])
+                                && side.plan.observe_in_crate == head_plan.observe_in_crate;
                     }
                     side
                 })

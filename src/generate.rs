@@ -198,6 +198,10 @@ fn call_fn(t: &Target, dep_alias: &str, name: &str) -> TokenStream {
         .enumerate()
         .map(|(i, a)| {
             let idx = syn::Index::from(i);
+            if a.in_crate {
+                // The wrapper builds it from the mirror: the harness cannot name its type.
+                return quote!(&a.#idx);
+            }
             let Ty::Ref {
                 mutable: true,
                 inner,

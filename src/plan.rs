@@ -7,7 +7,7 @@ use quote::ToTokens;
 use syn::{FnArg, GenericArgument, PathArguments, ReturnType, Type};
 
 use crate::select::{ChangedFn, FnKind};
-use crate::types::{CrateTypes, TypeItem, TypeKind};
+use crate::types::{mentions_private, CrateTypes, TypeItem, TypeKind};
 
 /// An argument type the harness knows how to generate, as a tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +114,8 @@ pub struct AdtDef {
     /// names of the parameters they stand for.
     pub type_args: Vec<String>,
     pub type_params: Vec<String>,
+    /// Other crates (the harness) can name the type.
+    pub reachable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,6 +232,7 @@ impl AdtDef {
                     lifetimes: 0,
                     type_args: Vec::new(),
                     type_params: Vec::new(),
+                    reachable: true,
                 }
                 .mirror();
                 MirrorLayout {
@@ -332,6 +335,13 @@ impl Ty {
         }
     }
 
+    /// Whether a crate type the harness cannot name appears anywhere in this type.
+    pub fn has_private(&self) -> bool {
+        let mut found = Vec::new();
+        self.collect_adts(&mut found);
+        found.iter().any(|d| !d.reachable)
+    }
+
     /// Whether a crate type appears anywhere in this type.
     pub fn has_adt(&self) -> bool {
         let mut found = Vec::new();
@@ -407,6 +417,9 @@ impl Ty {
 #[derive(Debug, Clone)]
 pub struct ArgPlan {
     pub ty: Ty,
+    /// The argument involves a type the harness cannot name: the wrapper takes its mirror and
+    /// builds the value inside the crate.
+    pub in_crate: bool,
     /// The type exactly as written, for the injected wrapper's signature.
     pub written: Type,
 }
@@ -431,6 +444,8 @@ pub struct CallPlan {
     pub discard_result: bool,
     /// The result is an `impl Iterator`: the wrapper collects up to `DRAIN_CAP` items.
     pub drain_iterator: bool,
+    /// The result's type cannot be named by the harness: the wrapper returns its `Debug` text.
+    pub observe_in_crate: bool,
     /// A formatting trait's `fmt`: the wrapper formats the receiver with this format string
     /// (`"{}"`, `"{:?}"`) and returns the text, so a panic inside `fmt` is a finding.
     pub format_spec: Option<&'static str>,
@@ -597,7 +612,12 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
                     .classify(&written)
                     .map_err(|why| format!("receiver `{}`: {why}", tokens(&written)))?;
                 let ty = with_steps(ty, &env, &f.name);
-                args.push(ArgPlan { ty, written });
+                let in_crate = ty.has_private();
+                args.push(ArgPlan {
+                    ty,
+                    written,
+                    in_crate,
+                });
             }
             FnArg::Typed(pt) => {
                 let name = match &*pt.pat {
@@ -617,7 +637,12 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
                 let ty = env
                     .classify(&written)
                     .map_err(|why| format!("argument `{name}`: {why}"))?;
-                args.push(ArgPlan { ty, written });
+                let in_crate = ty.has_private();
+                args.push(ArgPlan {
+                    ty,
+                    written,
+                    in_crate,
+                });
             }
         }
     }
@@ -680,10 +705,21 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
                 generics,
                 discard_result: item.is_none(),
                 drain_iterator: item.is_some(),
+                observe_in_crate: false,
                 format_spec,
             });
         }
     }
+    // A result of a type the harness cannot name is observed inside the crate.
+    let observe_in_crate = match &ret {
+        ReturnType::Type(_, t) => mentions_private(t, &f.module, types),
+        ReturnType::Default => false,
+    };
+    let ret = if observe_in_crate {
+        syn::parse_quote!(-> ::std::option::Option<::std::string::String>)
+    } else {
+        ret
+    };
     Ok(CallPlan {
         args,
         ret,
@@ -691,6 +727,7 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
         generics,
         discard_result: false,
         drain_iterator: false,
+        observe_in_crate,
         format_spec,
     })
 }
@@ -1058,6 +1095,7 @@ impl Env<'_> {
                     .collect(),
                 TypeKind::Alias(_) => Vec::new(),
             },
+            reachable: item.reachable,
         };
         let parts = match &def.shape {
             Shape::Struct(f) => f.types().len(),
@@ -1205,6 +1243,7 @@ fn with_steps(ty: Ty, env: &Env, called: &str) -> Ty {
                 lifetimes: def.lifetimes,
                 type_args: def.type_args.clone(),
                 type_params: def.type_params.clone(),
+                reachable: def.reachable,
                 shape: Shape::Steps { base: def, methods },
             }))
         }

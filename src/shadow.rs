@@ -519,17 +519,40 @@ fn wrapper(e: &Exposed) -> String {
     let name = format_ident!("f{}", e.id);
     let generics = &e.plan.generics;
     let where_clause = &generics.where_clause;
+    let cx = Conv {
+        at: ConvAt::InCrate,
+        target: e.id,
+    };
+    // An argument of a type the harness cannot name comes as its mirror, built here.
     let params = e.plan.args.iter().enumerate().map(|(i, a)| {
         let id = format_ident!("a{}", i);
-        let ty = &a.written;
-        quote!(#id: #ty)
+        if a.in_crate {
+            let mirror = owned_type(&a.ty);
+            quote!(#id: &#mirror)
+        } else {
+            let ty = &a.written;
+            quote!(#id: #ty)
+        }
     });
-    let args = (0..e.plan.args.len()).map(|i| format_ident!("a{}", i));
+    let args: Vec<TokenStream> = e
+        .plan
+        .args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let id = format_ident!("a{}", i);
+            if a.in_crate {
+                conv_expr(&a.ty, quote!(#id), 0, &cx)
+            } else {
+                quote!(#id)
+            }
+        })
+        .collect();
     let ret = &e.plan.ret;
     let callee = &e.plan.callee;
     let cfgs = e.func.cfg_attrs.join(" ");
     let call = if let Some(spec) = e.plan.format_spec {
-        quote!({ ::std::format!(#spec, a0) })
+        quote!({ ::std::format!(#spec, #(#args),*) })
     } else if e.plan.drain_iterator {
         let cap = DRAIN_CAP;
         quote!({
@@ -537,6 +560,25 @@ fn wrapper(e: &Exposed) -> String {
         })
     } else if e.plan.discard_result {
         quote!({ let _ = #callee(#(#args),*); })
+    } else if e.plan.observe_in_crate {
+        // `Debug` text when the type has it (autoref picks the first impl that applies).
+        quote!({
+            let r = #callee(#(#args),*);
+            struct O<'r, T>(&'r T);
+            trait ViaDebug { fn obs(&self) -> ::core::option::Option<::std::string::String>; }
+            impl<T: ::core::fmt::Debug> ViaDebug for &O<'_, T> {
+                fn obs(&self) -> ::core::option::Option<::std::string::String> {
+                    ::core::option::Option::Some(::std::format!("{:?}", self.0))
+                }
+            }
+            trait ViaNothing { fn obs(&self) -> ::core::option::Option<::std::string::String>; }
+            impl<T> ViaNothing for O<'_, T> {
+                fn obs(&self) -> ::core::option::Option<::std::string::String> {
+                    ::core::option::Option::None
+                }
+            }
+            (&O(&r)).obs()
+        })
     } else {
         quote!({ #callee(#(#args),*) })
     };

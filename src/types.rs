@@ -14,6 +14,8 @@ pub struct TypeItem {
     pub module: Vec<String>,
     pub name: String,
     pub kind: TypeKind,
+    /// Other crates can name it: declared `pub` in a public module.
+    pub reachable: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +48,24 @@ impl TypeItem {
             TypeKind::Alias(a) => vec![&*a.ty],
         }
     }
+}
+
+/// Whether `ty` mentions a crate type that other crates cannot name (the harness is one).
+pub fn mentions_private(ty: &syn::Type, from: &[String], types: &CrateTypes) -> bool {
+    use syn::visit::Visit;
+    struct Paths(Vec<syn::Path>);
+    impl<'ast> Visit<'ast> for Paths {
+        fn visit_type_path(&mut self, p: &'ast syn::TypePath) {
+            self.0.push(p.path.clone());
+            syn::visit::visit_type_path(self, p);
+        }
+    }
+    let mut paths = Paths(Vec::new());
+    paths.visit_type(ty);
+    paths
+        .0
+        .iter()
+        .any(|p| types.find(p, from).is_some_and(|item| !item.reachable))
 }
 
 /// Whether a crate type that `ty` mentions (at any depth, through fields too) is declared
@@ -179,10 +199,17 @@ impl CrateTypes {
                 if derives(attrs, "Default") {
                     defaults.push(name.clone());
                 }
+                let public = match item {
+                    Item::Struct(s) => matches!(s.vis, syn::Visibility::Public(_)),
+                    Item::Enum(e) => matches!(e.vis, syn::Visibility::Public(_)),
+                    Item::Type(t) => matches!(t.vis, syn::Visibility::Public(_)),
+                    _ => false,
+                };
                 items.push(TypeItem {
                     module: m.path.clone(),
                     name,
                     kind,
+                    reachable: public && m.public,
                 });
             }
         }

@@ -661,3 +661,35 @@ impl<T: Ord + Copy> Bag<T> {
         "{run}"
     );
 }
+
+#[test]
+fn crate_private_types_are_built_and_observed_inside_the_crate() {
+    let before = r#"/// A counter the crate keeps to itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tick {
+    pub(crate) n: u8,
+}
+
+/// The next tick, wrapping around.
+pub(crate) fn next(t: Tick) -> Tick {
+    Tick { n: t.n.wrapping_add(1) }
+}
+"#;
+    let after = before.replace("t.n.wrapping_add(1)", "t.n + 1");
+    let repo = changed_crate("ticks", before, &after, true);
+    let run = edgecheck(
+        repo.path(),
+        &[
+            "--base",
+            "HEAD~1",
+            "--budget",
+            "3s",
+            "--engines",
+            "edge,proptest",
+        ],
+    );
+    run.assert_code(1);
+    let f = run.finding("ticks::next", "overflow");
+    assert!(str_of(f, "input").starts_with("next(Tick { n: "), "{run}");
+    assert_eq!(f["introduced"], true, "{run}");
+}
