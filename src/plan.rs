@@ -1331,6 +1331,12 @@ impl Env<'_> {
                         lit: syn::Lit::Int(n),
                         ..
                     }) => n.base10_parse::<usize>().ok(),
+                    // A constant of the crate (`[u8; MAX_LEN]`).
+                    syn::Expr::Path(p) => p
+                        .path
+                        .segments
+                        .last()
+                        .and_then(|s| self.types.const_value(&s.ident.to_string())),
                     _ => None,
                 };
                 let len = len
@@ -1375,8 +1381,27 @@ impl Env<'_> {
                     tokens(ty)
                 )),
             },
-            Type::TraitObject(_) => {
-                Err(format!("trait object `{}` cannot be generated", tokens(ty)))
+            // `dyn Trait` of a trait the crate declares: a crate type that implements it (it
+            // coerces where the `Box`, `&` or `Rc` around it is passed).
+            Type::TraitObject(o) => {
+                let implementor = o.bounds.iter().find_map(|b| match b {
+                    syn::TypeParamBound::Trait(t) => {
+                        let name = t.path.segments.last()?.ident.to_string();
+                        let ty = self.types.implementors(&name).next()?.to_string();
+                        Some(ty)
+                    }
+                    _ => None,
+                });
+                match implementor {
+                    Some(name) => {
+                        let ident = syn::Ident::new(&name, proc_macro2::Span::call_site());
+                        self.classify(&syn::parse_quote!(#ident))
+                    }
+                    None => Err(format!(
+                        "trait object `{}` cannot be generated (no type of the crate implements it)",
+                        tokens(ty)
+                    )),
+                }
             }
             Type::BareFn(_) => Err(format!(
                 "function pointer `{}` cannot be generated",

@@ -148,6 +148,8 @@ pub struct CrateTypes {
     trait_impls: Vec<(String, String)>,
     /// Names of the traits the crate declares.
     traits: Vec<String>,
+    /// Integer constants of the crate with a literal value (`const MAX_LEN: usize = 40;`).
+    consts: Vec<(String, usize)>,
 }
 
 impl CrateTypes {
@@ -159,6 +161,7 @@ impl CrateTypes {
         let mut impls: Vec<(Vec<String>, syn::ItemImpl)> = Vec::new();
         let mut defaults = Vec::new();
         let mut traits = Vec::new();
+        let mut consts = Vec::new();
         for m in modules.iter().filter(|m| !m.is_test) {
             let file = parsed.entry(m.file.clone()).or_insert_with(|| {
                 let text = std::fs::read_to_string(&m.file).ok()?;
@@ -187,6 +190,18 @@ impl CrateTypes {
                     }
                     Item::Trait(t) => {
                         traits.push(t.ident.to_string());
+                        continue;
+                    }
+                    Item::Const(c) => {
+                        if let syn::Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Int(n),
+                            ..
+                        }) = &*c.expr
+                        {
+                            if let Ok(v) = n.base10_parse::<usize>() {
+                                consts.push((c.ident.to_string(), v));
+                            }
+                        }
                         continue;
                     }
                     _ => continue,
@@ -268,6 +283,7 @@ impl CrateTypes {
             mutators,
             trait_impls,
             traits,
+            consts,
         }
     }
 
@@ -292,6 +308,11 @@ impl CrateTypes {
             .iter()
             .filter(move |(t, _)| declared && t == trait_name)
             .map(|(_, ty)| ty.as_str())
+    }
+
+    /// The value of the crate's integer constant `name`, when it is a literal.
+    pub fn const_value(&self, name: &str) -> Option<usize> {
+        self.consts.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
     }
 
     /// Whether type `name` implements `Default`.

@@ -583,8 +583,15 @@ impl Area for Square {
 pub fn total<S: Area>(shapes: &[S]) -> u32 {
     shapes.iter().map(|s| s.area()).fold(0, u32::saturating_add)
 }
+
+/// Twice the area of `shape`.
+pub fn double(shape: &dyn Area) -> u32 {
+    shape.area().saturating_mul(2)
+}
 "#;
-    let after = before.replace(".fold(0, u32::saturating_add)", ".sum()");
+    let after = before
+        .replace(".fold(0, u32::saturating_add)", ".sum()")
+        .replace("shape.area().saturating_mul(2)", "shape.area() * 2");
     let repo = changed_crate("areas", before, &after, true);
     let run = edgecheck(
         repo.path(),
