@@ -207,7 +207,12 @@ fn call_fn(t: &Target, dep_alias: &str, name: &str) -> TokenStream {
                 inner,
             } = &a.ty
             else {
-                return conv_expr(&a.ty, quote!(&a.#idx), 0, &cx);
+                // Bound to a local first: a result that borrows the argument (`&self` → `&str`)
+                // must not outlive a temporary.
+                let x = format_ident!("x{}", i);
+                let value = conv_expr(&a.ty, quote!(&a.#idx), 0, &cx);
+                locals.push(quote!(let #x = #value;));
+                return quote!(#x);
             };
             // A `&mut` argument borrows a local, so it can be observed after the call.
             let m = format_ident!("m{}", i);

@@ -886,11 +886,22 @@ fn blame(
         match hit {
             Some(s) if s.target.is_some() => {
                 let t = s.target.unwrap_or_default();
-                out.push((
-                    t,
-                    side,
-                    format!("the generated entry point does not compile: {first_line}"),
-                ));
+                // A method behind a `#[cfg]` is missing from its type in this configuration.
+                let cfgs = selected
+                    .get(t)
+                    .map(|s| s.func.cfg_attrs.join(" "))
+                    .unwrap_or_default();
+                let missing = selected.get(t).is_some_and(|s| {
+                    first_line.contains(&format!("`{}`", s.func.name))
+                        && (first_line.contains("no function or associated item named")
+                            || first_line.contains("cannot find function"))
+                });
+                let reason = if missing && !cfgs.is_empty() {
+                    format!("not compiled in this configuration: it is behind `{cfgs}`; enable the features it needs with `--features`")
+                } else {
+                    format!("the generated entry point does not compile: {first_line}")
+                };
+                out.push((t, side, reason));
             }
             _ if in_base => {
                 for &t in callable.iter().filter(|&&t| selected[t].base.is_ok()) {

@@ -520,6 +520,15 @@ impl<'a> Env<'a> {
 
 fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
     let sig = &f.sig;
+    if let FnKind::TraitImpl { trait_path, .. } = &f.kind {
+        if trait_path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Drop")
+        {
+            return Err("`Drop::drop` runs when a value goes away; it cannot be called".into());
+        }
+    }
     // A generic impl (`impl<T: AsRef<[u8]>> ToHex for T`) is instantiated like a generic fn.
     let mut pre = Env::new(types, &f.module, None);
     if let FnKind::Inherent { impl_generics, .. } | FnKind::TraitImpl { impl_generics, .. } =
@@ -710,6 +719,24 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
             });
         }
     }
+    // An elided lifetime in the result (`-> Cow<'_, str>`) borrowed from the one reference
+    // argument is ambiguous once a type parameter became a type with a lifetime: drop the result.
+    let instantiated_lifetimes = env
+        .subst
+        .values()
+        .any(|t| t.to_token_stream().to_string().contains('\''));
+    if instantiated_lifetimes && matches!(&ret, ReturnType::Type(_, t) if has_elided_lifetime(t)) {
+        return Ok(CallPlan {
+            args,
+            ret: ReturnType::Default,
+            callee,
+            generics,
+            discard_result: true,
+            drain_iterator: false,
+            observe_in_crate: false,
+            format_spec,
+        });
+    }
     // A result of a type the harness cannot name is observed inside the crate.
     let observe_in_crate = match &ret {
         ReturnType::Type(_, t) => mentions_private(t, &f.module, types),
@@ -730,6 +757,24 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
         observe_in_crate,
         format_spec,
     })
+}
+
+/// Whether `ty` has an elided lifetime: `&T` without one, or `'_`.
+fn has_elided_lifetime(ty: &Type) -> bool {
+    use syn::visit::Visit;
+    struct Elided(bool);
+    impl<'ast> Visit<'ast> for Elided {
+        fn visit_type_reference(&mut self, r: &'ast syn::TypeReference) {
+            self.0 |= r.lifetime.is_none();
+            syn::visit::visit_type_reference(self, r);
+        }
+        fn visit_lifetime(&mut self, l: &'ast syn::Lifetime) {
+            self.0 |= l.ident == "_";
+        }
+    }
+    let mut v = Elided(false);
+    v.visit_type(ty);
+    v.0
 }
 
 /// The `Item` type of an `Iterator<Item = X>` bound.
@@ -811,9 +856,8 @@ fn instantiate(bounds: &[&syn::TypeParamBound], types: &CrateTypes) -> Result<Ty
                 .iter()
                 .all(|t| types.implementors(t).any(|i| i == *ty))
         });
-        if let Some(ty) = fits {
-            let ident = syn::Ident::new(ty, proc_macro2::Span::call_site());
-            chosen = Some(syn::parse_quote!(#ident));
+        if let Some(path) = fits.and_then(|ty| types.path_of(ty)) {
+            chosen = Some(syn::parse_quote!(#path));
         }
     }
     for b in bounds {
@@ -838,6 +882,18 @@ fn instantiate(bounds: &[&syn::TypeParamBound], types: &CrateTypes) -> Result<Ty
             | ("AsRef", "Path")
             | ("AsRef", "OsStr") => Some(syn::parse_quote!(String)),
             ("AsRef" | "Borrow", "[u8]") | ("Into", "Vec<u8>") => Some(syn::parse_quote!(Vec<u8>)),
+            // Writers: `fmt::Write` (and a bare `Write`) into a `String`, `io::Write` into bytes.
+            ("Write", _) if t.path.segments.iter().any(|s| s.ident == "io") => {
+                Some(syn::parse_quote!(Vec<u8>))
+            }
+            ("Write", _) => Some(syn::parse_quote!(String)),
+            ("FromIterator" | "Extend", "char" | "&str" | "String") => {
+                Some(syn::parse_quote!(String))
+            }
+            ("FromIterator" | "Extend", _) if !args.is_empty() => {
+                let x = args[0];
+                Some(syn::parse_quote!(Vec<#x>))
+            }
             // Any other `Into<X>`, `AsRef<X>` or `Borrow<X>`: `X` itself meets it.
             ("Into" | "AsRef" | "Borrow", _) if !args.is_empty() => {
                 let x = args[0];
@@ -1313,12 +1369,8 @@ impl Env<'_> {
                 if r.mutability.is_some() && inner == Ty::Str {
                     return Err("`&mut str` cannot be generated".into());
                 }
-                if r.mutability.is_some() && inner.has_ref() && !matches!(inner, Ty::Slice(_)) {
-                    return Err(format!(
-                        "`{}`: a mutable reference to a borrowing type",
-                        tokens(ty)
-                    ));
-                }
+                // `&mut Vec<&str>` is fine at the top: the harness passes a local it built.
+                // Inside containers `element` refuses mutable references.
                 Ok(Ty::Ref {
                     mutable: r.mutability.is_some(),
                     inner: Box::new(inner),
@@ -1392,11 +1444,8 @@ impl Env<'_> {
                     }
                     _ => None,
                 });
-                match implementor {
-                    Some(name) => {
-                        let ident = syn::Ident::new(&name, proc_macro2::Span::call_site());
-                        self.classify(&syn::parse_quote!(#ident))
-                    }
+                match implementor.and_then(|name| self.types.path_of(&name)) {
+                    Some(path) => self.classify(&syn::parse_quote!(#path)),
                     None => Err(format!(
                         "trait object `{}` cannot be generated (no type of the crate implements it)",
                         tokens(ty)

@@ -310,6 +310,18 @@ impl CrateTypes {
             .map(|(_, ty)| ty.as_str())
     }
 
+    /// The path from the crate root of the type `name` (`crate::core::Word`), which names it
+    /// from any module.
+    pub fn path_of(&self, name: &str) -> Option<syn::Path> {
+        let item = self.items.iter().find(|i| i.name == name)?;
+        let text = std::iter::once("crate")
+            .chain(item.module.iter().map(String::as_str))
+            .chain(std::iter::once(name))
+            .collect::<Vec<_>>()
+            .join("::");
+        syn::parse_str(&text).ok()
+    }
+
     /// The value of the crate's integer constant `name`, when it is a literal.
     pub fn const_value(&self, name: &str) -> Option<usize> {
         self.consts.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
