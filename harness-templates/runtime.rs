@@ -653,6 +653,8 @@ impl<T: Bytes> Bytes for Vec<T> {
         while v.len() < n && !u.is_empty() {
             v.push(T::decode(u, false));
         }
+        // An exact allocation, so AddressSanitizer sees a read one past the end.
+        v.shrink_to_fit();
         v
     }
     fn encode(&self, out: &mut Vec<u8>, last: bool) {

@@ -24,6 +24,24 @@ pub struct BuildSpec {
     pub fuzz: bool,
     /// The crates that get coverage instrumentation in the libFuzzer flavour: the user's.
     pub instrumented: Vec<String>,
+    /// The libFuzzer flavour adds AddressSanitizer, built with the nightly toolchain.
+    pub asan: bool,
+}
+
+/// The toolchain `--sanitizer address` builds with.
+const NIGHTLY: &str = "nightly";
+
+/// Checks that a nightly toolchain can be run through rustup, for `--sanitizer address`.
+pub fn check_nightly() -> Result<()> {
+    let out = Command::new("rustup")
+        .args(["run", NIGHTLY, "rustc", "--version"])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Ok(()),
+        _ => Err(Error::Usage(
+            "--sanitizer address needs a nightly toolchain through rustup: run `rustup toolchain install nightly`, or drop the option".into(),
+        )),
+    }
 }
 
 /// Set by the libFuzzer build for the rustc wrapper: which crates to instrument.
@@ -164,7 +182,16 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
             host_triple()?,
         ]);
     }
-    let mut child = Command::new(&cargo)
+    let mut command = if spec.fuzz && spec.asan {
+        // ASan is unstable: this build alone uses nightly, through rustup.
+        rustflags.push_str(" -Zsanitizer=address");
+        let mut c = Command::new("rustup");
+        c.args(["run", NIGHTLY, "cargo"]);
+        c
+    } else {
+        Command::new(&cargo)
+    };
+    let mut child = command
         .args([
             "build",
             "--release",

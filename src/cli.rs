@@ -86,6 +86,12 @@ pub struct Cli {
     )]
     pub engines: Vec<Engine>,
 
+    /// Sanitizer for the libFuzzer engine's build: `address` adds AddressSanitizer, which
+    /// catches out-of-bounds and use-after-free in `unsafe` code. Needs a nightly toolchain
+    /// (`rustup toolchain install nightly`); the other engines stay on the default toolchain.
+    #[arg(long, value_enum, value_name = "SANITIZER", default_value = "none")]
+    pub sanitizer: Sanitizer,
+
     /// Seed of the random engines; the same seed replays the same inputs.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
@@ -162,6 +168,14 @@ pub struct EmitArgs {
 pub enum Format {
     Human,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Sanitizer {
+    /// Coverage instrumentation only (stable Rust).
+    None,
+    /// AddressSanitizer (nightly Rust).
+    Address,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

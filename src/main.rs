@@ -26,7 +26,7 @@ use std::time::Instant;
 use clap::Parser;
 
 use crate::base::{BaseSide, BaseSource, BaseTree};
-use crate::cli::{Cli, ColorChoice, Command, EmitArgs, FailOn, Format};
+use crate::cli::{Cli, ColorChoice, Command, EmitArgs, FailOn, Format, Sanitizer};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::report::{FunctionReport, Progress, Report, Timing};
@@ -280,6 +280,17 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
     // The first build is the one that pins errors on targets: the plain harness, unless
     // libFuzzer is the only engine; the libFuzzer flavour of the same code follows.
     let fuzz_only = engines.iter().all(|e| e == "libfuzzer");
+    // AddressSanitizer builds with nightly, in a target dir of its own so the stable builds'
+    // cache is not thrown away each time.
+    let asan = cli.sanitizer == Sanitizer::Address && engines.iter().any(|e| e == "libfuzzer");
+    if asan {
+        build::check_nightly()?;
+    }
+    let fuzz_target_dir = if asan {
+        ws.scratch.join("target-asan")
+    } else {
+        ws.scratch.join("target")
+    };
     // The crates libFuzzer's coverage instruments: the libraries under test, head and base.
     let instrumented: Vec<String> = ws
         .packages
@@ -314,10 +325,15 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
         let spec = build::BuildSpec {
             name: ws.harness_name.clone(),
             harness_dir: ws.work.join("harness"),
-            target_dir: ws.scratch.join("target"),
+            target_dir: if fuzz_only {
+                fuzz_target_dir.clone()
+            } else {
+                ws.scratch.join("target")
+            },
             jobs,
             fuzz: fuzz_only,
             instrumented: instrumented.clone(),
+            asan,
         };
         let step = |name: &str| progress.step(format!("building the harness: compiled {name}"));
         match build::build(&spec, &step)? {
@@ -359,10 +375,11 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
         let spec = build::BuildSpec {
             name: ws.harness_name.clone(),
             harness_dir: ws.work.join("harness"),
-            target_dir: ws.scratch.join("target"),
+            target_dir: fuzz_target_dir.clone(),
             jobs,
             fuzz: true,
             instrumented: instrumented.clone(),
+            asan,
         };
         let step =
             |name: &str| progress.step(format!("building the libFuzzer harness: compiled {name}"));

@@ -807,7 +807,8 @@ fn base_outcome(v: &serde_json::Value) -> Option<BaseOutcome> {
 
 /// What killed the process, from the runtime's last words.
 fn crash_kind(stderr: &str) -> &'static str {
-    if stderr.contains("memory allocation of") {
+    if stderr.contains("memory allocation of") || stderr.contains("AddressSanitizer: out of memory")
+    {
         "oom"
     } else {
         "crash"
@@ -815,6 +816,15 @@ fn crash_kind(stderr: &str) -> &'static str {
 }
 
 fn crash_message(status: ExitStatus, stderr: &str) -> String {
+    // AddressSanitizer names the error on one line: that line is the message.
+    if let Some(line) = stderr
+        .lines()
+        .find(|l| l.contains("ERROR: AddressSanitizer:"))
+    {
+        let what = line.split("ERROR: ").nth(1).unwrap_or(line);
+        let what = what.split(" on address").next().unwrap_or(what);
+        return format!("{what} (memory error in unsafe code)");
+    }
     let last_words: Vec<&str> = stderr
         .lines()
         .filter(|l| !l.trim().is_empty())

@@ -250,3 +250,51 @@ fn libfuzzer_engine_gets_past_a_magic_header() {
         "{run}"
     );
 }
+
+/// `--sanitizer address` (nightly, found through rustup): a read one past the end in `unsafe`
+/// code, which without AddressSanitizer silently returns garbage, is a memory error.
+#[test]
+fn address_sanitizer_catches_an_out_of_bounds_read_in_unsafe_code() {
+    let nightly = std::process::Command::new("rustup")
+        .args(["run", "nightly", "rustc", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !nightly && std::env::var_os("EDGECHECK_TESTS_WITHOUT_NIGHTLY").is_some() {
+        eprintln!("skipped: no nightly toolchain, and EDGECHECK_TESTS_WITHOUT_NIGHTLY is set");
+        return;
+    }
+    assert!(
+        nightly,
+        "this test needs a nightly toolchain (`rustup toolchain install nightly`); set EDGECHECK_TESTS_WITHOUT_NIGHTLY=1 to skip it"
+    );
+    let before = "/// The byte after index `i`, or 0.\n\
+                  pub fn next_byte(data: &[u8], i: usize) -> u8 {\n\
+                  \x20   if i + 1 < data.len() { data[i + 1] } else { 0 }\n}\n";
+    let after = "/// The byte after index `i`, or 0.\n\
+                 pub fn next_byte(data: &[u8], i: usize) -> u8 {\n\
+                 \x20   if i < data.len() {\n\
+                 \x20       // SAFETY: claimed in bounds (it is not for the last index).\n\
+                 \x20       unsafe { *data.as_ptr().add(i + 1) }\n\
+                 \x20   } else {\n        0\n    }\n}\n";
+    let repo = changed_crate("asan", before, after, true);
+    let run = edgecheck(
+        repo.path(),
+        &[
+            "--base",
+            "HEAD~1",
+            "--budget",
+            "8s",
+            "--engines",
+            "libfuzzer",
+            "--sanitizer",
+            "address",
+        ],
+    );
+    run.assert_code(1);
+    let f = run.finding("asan::next_byte", "crash");
+    assert!(
+        str_of(f, "message").contains("AddressSanitizer: heap-buffer-overflow"),
+        "{run}"
+    );
+    assert!(str_of(f, "input").starts_with("next_byte(&["), "{run}");
+}
