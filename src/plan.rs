@@ -335,11 +335,28 @@ impl Ty {
         }
     }
 
-    /// Whether a crate type the harness cannot name appears anywhere in this type.
+    /// Whether the harness would hold a value of a crate type it cannot name: one at the
+    /// surface of this type (not inside another crate type, which its constructor builds
+    /// inside the crate).
     pub fn has_private(&self) -> bool {
-        let mut found = Vec::new();
-        self.collect_adts(&mut found);
-        found.iter().any(|d| !d.reachable)
+        match self {
+            Ty::Adt(d) => !d.reachable,
+            Ty::Prim(_) | Ty::Unit | Ty::String | Ty::Str | Ty::CowStr => false,
+            Ty::Slice(t)
+            | Ty::Ref { inner: t, .. }
+            | Ty::Vec(t)
+            | Ty::Option(t)
+            | Ty::Box(t)
+            | Ty::Array(t, _)
+            | Ty::Set { key: t, .. }
+            | Ty::Wrap { inner: t, .. }
+            | Ty::Closure { ret: t, .. } => t.has_private(),
+            Ty::Result(a, b)
+            | Ty::Map {
+                key: a, value: b, ..
+            } => a.has_private() || b.has_private(),
+            Ty::Tuple(ts) => ts.iter().any(Ty::has_private),
+        }
     }
 
     /// Whether a crate type appears anywhere in this type.

@@ -528,7 +528,14 @@ fn wrapper(e: &Exposed) -> String {
         let id = format_ident!("a{}", i);
         if a.in_crate {
             let mirror = owned_type(&a.ty);
-            quote!(#id: &#mirror)
+            // A value built from it may borrow it for the function's lifetime.
+            match generics.lifetimes().next() {
+                Some(l) => {
+                    let l = &l.lifetime;
+                    quote!(#id: &#l #mirror)
+                }
+                None => quote!(#id: &#mirror),
+            }
         } else {
             let ty = &a.written;
             quote!(#id: #ty)
