@@ -868,12 +868,12 @@ fn instantiate(bounds: &[&syn::TypeParamBound], types: &CrateTypes) -> Result<Ty
         .filter(|name| types.implementors(name).next().is_some())
         .collect();
     if let Some(first) = local.first() {
-        let fits = types.implementors(first).find(|ty| {
-            local
-                .iter()
-                .all(|t| types.implementors(t).any(|i| i == *ty))
+        // Implementors that are the crate's own types (not `Box<dyn Trait>` or a foreign type).
+        let fits = types.implementors(first).find_map(|ty| {
+            let all = local.iter().all(|t| types.implementors(t).any(|i| i == ty));
+            all.then(|| types.path_of(ty)).flatten()
         });
-        if let Some(path) = fits.and_then(|ty| types.path_of(ty)) {
+        if let Some(path) = fits {
             chosen = Some(syn::parse_quote!(#path));
         }
     }
@@ -1456,12 +1456,15 @@ impl Env<'_> {
                 let implementor = o.bounds.iter().find_map(|b| match b {
                     syn::TypeParamBound::Trait(t) => {
                         let name = t.path.segments.last()?.ident.to_string();
-                        let ty = self.types.implementors(&name).next()?.to_string();
-                        Some(ty)
+                        let found = self
+                            .types
+                            .implementors(&name)
+                            .find_map(|ty| self.types.path_of(ty));
+                        found
                     }
                     _ => None,
                 });
-                match implementor.and_then(|name| self.types.path_of(&name)) {
+                match implementor {
                     Some(path) => self.classify(&syn::parse_quote!(#path)),
                     None => Err(format!(
                         "trait object `{}` cannot be generated (no type of the crate implements it)",

@@ -498,8 +498,43 @@ pub fn inject(
 /// `extern crate std`: in a `#![no_std]` crate `::std` does not exist, and in a 2015-edition
 /// crate `::core` means `crate::core`.
 fn local_std(code: &str) -> String {
-    code.replace(":: std ::", "std ::")
-        .replace(":: core ::", "std ::")
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some((at, len)) = [":: std ::", ":: core ::"]
+        .iter()
+        .filter_map(|p| rest.find(p).map(|i| (i, p.len())))
+        .min()
+    {
+        // Only a leading `::` (after a space or punctuation), not `crate :: core :: Word`.
+        let before = rest[..at].trim_end().chars().last();
+        let leading = !before.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        out.push_str(&rest[..at]);
+        out.push_str(if leading {
+            "std ::"
+        } else {
+            &rest[at..at + len]
+        });
+        rest = &rest[at + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod local_std_tests {
+    #[test]
+    fn only_leading_std_and_core_paths_change() {
+        assert_eq!(
+            super::local_std(
+                "let x = :: core :: clone :: Clone :: clone (& crate :: core :: Word) ;"
+            ),
+            "let x = std :: clone :: Clone :: clone (& crate :: core :: Word) ;"
+        );
+        assert_eq!(
+            super::local_std("(:: std :: vec :: Vec)"),
+            "(std :: vec :: Vec)"
+        );
+    }
 }
 
 /// The byte offset of a 1-based line and 0-based char column.
