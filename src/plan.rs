@@ -315,24 +315,31 @@ impl Ty {
         !self.has_ref() && !self.has_adt() && !self.has_wrap()
     }
 
-    /// Whether a std wrapper appears anywhere in this type.
-    fn has_wrap(&self) -> bool {
+    /// The types directly inside this one (not inside a crate type's fields).
+    fn children(&self) -> Vec<&Ty> {
         match self {
-            Ty::Wrap { .. } | Ty::Closure { .. } => true,
-            Ty::Prim(_) | Ty::Unit | Ty::String | Ty::Str | Ty::CowStr | Ty::Adt(_) => false,
+            Ty::Prim(_) | Ty::Unit | Ty::String | Ty::Str | Ty::CowStr | Ty::Adt(_) => Vec::new(),
             Ty::Slice(t)
             | Ty::Ref { inner: t, .. }
             | Ty::Vec(t)
             | Ty::Option(t)
             | Ty::Box(t)
             | Ty::Array(t, _)
-            | Ty::Set { key: t, .. } => t.has_wrap(),
+            | Ty::Set { key: t, .. }
+            | Ty::Wrap { inner: t, .. }
+            | Ty::Closure { ret: t, .. } => vec![t],
             Ty::Result(a, b)
             | Ty::Map {
                 key: a, value: b, ..
-            } => a.has_wrap() || b.has_wrap(),
-            Ty::Tuple(ts) => ts.iter().any(Ty::has_wrap),
+            } => vec![a, b],
+            Ty::Tuple(ts) => ts.iter().collect(),
         }
+    }
+
+    /// Whether a std wrapper or a closure appears anywhere in this type.
+    fn has_wrap(&self) -> bool {
+        matches!(self, Ty::Wrap { .. } | Ty::Closure { .. })
+            || self.children().into_iter().any(Ty::has_wrap)
     }
 
     /// Whether the harness would hold a value of a crate type it cannot name: one at the
@@ -341,72 +348,33 @@ impl Ty {
     pub fn has_private(&self) -> bool {
         match self {
             Ty::Adt(d) => !d.reachable,
-            Ty::Prim(_) | Ty::Unit | Ty::String | Ty::Str | Ty::CowStr => false,
-            Ty::Slice(t)
-            | Ty::Ref { inner: t, .. }
-            | Ty::Vec(t)
-            | Ty::Option(t)
-            | Ty::Box(t)
-            | Ty::Array(t, _)
-            | Ty::Set { key: t, .. }
-            | Ty::Wrap { inner: t, .. }
-            | Ty::Closure { ret: t, .. } => t.has_private(),
-            Ty::Result(a, b)
-            | Ty::Map {
-                key: a, value: b, ..
-            } => a.has_private() || b.has_private(),
-            Ty::Tuple(ts) => ts.iter().any(Ty::has_private),
+            _ => self.children().into_iter().any(Ty::has_private),
         }
     }
 
     /// Whether a crate type appears anywhere in this type.
     pub fn has_adt(&self) -> bool {
-        let mut found = Vec::new();
-        self.collect_adts(&mut found);
-        !found.is_empty()
+        matches!(self, Ty::Adt(_)) || self.children().into_iter().any(Ty::has_adt)
     }
 
-    /// The crate types this type is built from, each once.
+    /// The crate types this type is built from (through their fields too), each once.
     pub fn collect_adts<'a>(&'a self, out: &mut Vec<&'a AdtDef>) {
         match self {
             Ty::Adt(d) => d.collect_adts(out),
-            Ty::Prim(_) | Ty::Unit | Ty::String | Ty::Str | Ty::CowStr => {}
-            Ty::Slice(t)
-            | Ty::Ref { inner: t, .. }
-            | Ty::Vec(t)
-            | Ty::Option(t)
-            | Ty::Box(t)
-            | Ty::Array(t, _)
-            | Ty::Set { key: t, .. }
-            | Ty::Wrap { inner: t, .. }
-            | Ty::Closure { ret: t, .. } => t.collect_adts(out),
-            Ty::Result(a, b)
-            | Ty::Map {
-                key: a, value: b, ..
-            } => {
-                a.collect_adts(out);
-                b.collect_adts(out);
-            }
-            Ty::Tuple(ts) => ts.iter().for_each(|t| t.collect_adts(out)),
+            _ => self
+                .children()
+                .into_iter()
+                .for_each(|t| t.collect_adts(out)),
         }
     }
 
     /// Whether a value of this type borrows (so it must be rebuilt from an owned value per call).
     pub fn has_ref(&self) -> bool {
         match self {
-            Ty::Prim(_) | Ty::Unit | Ty::String | Ty::Adt(_) | Ty::Closure { .. } => false,
+            // A closure owns the value it returns; a crate type owns its mirror's parts.
+            Ty::Adt(_) | Ty::Closure { .. } => false,
             Ty::Str | Ty::Slice(_) | Ty::Ref { .. } | Ty::CowStr => true,
-            Ty::Vec(t)
-            | Ty::Option(t)
-            | Ty::Box(t)
-            | Ty::Array(t, _)
-            | Ty::Set { key: t, .. }
-            | Ty::Wrap { inner: t, .. } => t.has_ref(),
-            Ty::Result(a, b)
-            | Ty::Map {
-                key: a, value: b, ..
-            } => a.has_ref() || b.has_ref(),
-            Ty::Tuple(ts) => ts.iter().any(Ty::has_ref),
+            _ => self.children().into_iter().any(Ty::has_ref),
         }
     }
 
