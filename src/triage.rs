@@ -214,7 +214,7 @@ fn judge(func: &ChangedFn, kind: &str, r: &RawFinding, no_base: Option<&str>) ->
     match outcome {
         BaseOutcome::Returned(v) => introduced(match v {
             Some(v) => format!("returned {v}"),
-            None => "returned".to_string(),
+            None => "returned normally".to_string(),
         }),
         BaseOutcome::Panicked { message, .. } => {
             let base_kind = classify("panic", message);
