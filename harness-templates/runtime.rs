@@ -577,6 +577,16 @@ use arbitrary::Unstructured;
 pub trait Bytes: Sized {
     fn decode(u: &mut Unstructured, last: bool) -> Self;
     fn encode(&self, out: &mut Vec<u8>, last: bool);
+    /// Up to `n` values, as many as the bytes give, in an exact allocation (so that
+    /// AddressSanitizer sees a read one past the end). Bytes override it with one copy.
+    fn decode_many(u: &mut Unstructured, n: usize) -> Vec<Self> {
+        let mut v = Vec::new();
+        while v.len() < n && !u.is_empty() {
+            v.push(Self::decode(u, false));
+        }
+        v.shrink_to_fit();
+        v
+    }
 }
 
 /// Most elements a decoded collection gets, so that short inputs cannot ask for huge ones.
@@ -606,7 +616,20 @@ macro_rules! bytes_num {
         }
     })*};
 }
-bytes_num!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64);
+bytes_num!(i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize, f32, f64);
+
+impl Bytes for u8 {
+    fn decode(u: &mut Unstructured, _last: bool) -> Self {
+        fill::<1>(u)[0]
+    }
+    fn encode(&self, out: &mut Vec<u8>, _last: bool) {
+        out.push(*self);
+    }
+    fn decode_many(u: &mut Unstructured, n: usize) -> Vec<Self> {
+        let n = n.min(u.len());
+        u.bytes(n).map(<[u8]>::to_vec).unwrap_or_default()
+    }
+}
 
 impl Bytes for bool {
     fn decode(u: &mut Unstructured, _last: bool) -> Self {
@@ -649,13 +672,7 @@ impl Bytes for String {
 impl<T: Bytes> Bytes for Vec<T> {
     fn decode(u: &mut Unstructured, last: bool) -> Self {
         let n = if last { MAX_DECODED_LEN } else { decode_len(u) };
-        let mut v = Vec::new();
-        while v.len() < n && !u.is_empty() {
-            v.push(T::decode(u, false));
-        }
-        // An exact allocation, so AddressSanitizer sees a read one past the end.
-        v.shrink_to_fit();
-        v
+        T::decode_many(u, n)
     }
     fn encode(&self, out: &mut Vec<u8>, last: bool) {
         if !last {
