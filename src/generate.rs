@@ -466,14 +466,17 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> Tok
     }
 }
 
+/// `&base.0.3`: a reference to the part of a mirror at an index path.
+pub(crate) fn field_at(base: TokenStream, path: &[usize]) -> TokenStream {
+    let idx = path.iter().map(|i| syn::Index::from(*i));
+    quote!(&#base #(.#idx)*)
+}
+
 /// Renders a crate type's mirror `v` as the Rust expression that builds the value
 /// (`Rect { w: 1, h: 2 }`, `Op::Add(3)`).
 fn render_adt(def: &AdtDef, v: TokenStream, depth: usize) -> TokenStream {
     let layout = def.mirror();
-    let at = |path: &[usize]| {
-        let idx = path.iter().map(|i| syn::Index::from(*i));
-        quote!(&(#v) #(.#idx)*)
-    };
+    let at = |path: &[usize]| field_at(quote!((#v)), path);
     let fields = |f: &Fields, paths: &[Vec<usize>], prefix: &str| -> TokenStream {
         let parts: Vec<TokenStream> = f
             .types()
@@ -529,20 +532,14 @@ fn render_adt(def: &AdtDef, v: TokenStream, depth: usize) -> TokenStream {
             let base = render_adt(base, quote!(&(#v).0), depth + 1);
             let n = methods.len();
             let s = format_ident!("s{}", depth);
-            let tag = {
-                let idx = layout.tag.iter().map(|i| syn::Index::from(*i));
-                quote!(&#s #(.#idx)*)
-            };
+            let tag = field_at(quote!(#s), &layout.tag);
             let arms = methods.iter().enumerate().map(|(i, c)| {
                 let parts: Vec<TokenStream> = c
                     .args
                     .types()
                     .iter()
                     .zip(&layout.fields[i])
-                    .map(|(t, p)| {
-                        let idx = p.iter().map(|i| syn::Index::from(*i));
-                        render_expr(t, quote!(&#s #(.#idx)*), depth + 1)
-                    })
+                    .map(|(t, p)| render_expr(t, field_at(quote!(#s), p), depth + 1))
                     .collect();
                 let name = &c.name;
                 quote!(#i => format!("v.{}({});", #name, <[String]>::join(&[#(#parts),*], ", ")),)

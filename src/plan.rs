@@ -983,23 +983,7 @@ impl Env<'_> {
         let mut env = Env::new(self.types, &item.module, None);
         *env.visiting.borrow_mut() = self.visiting.borrow().clone();
         // A generic type's parameters take the written arguments (`Stack<i32>`).
-        let params: Vec<String> = match &item.kind {
-            TypeKind::Struct(s) => s
-                .generics
-                .type_params()
-                .map(|t| t.ident.to_string())
-                .collect(),
-            TypeKind::Enum(e) => e
-                .generics
-                .type_params()
-                .map(|t| t.ident.to_string())
-                .collect(),
-            TypeKind::Alias(a) => a
-                .generics
-                .type_params()
-                .map(|t| t.ident.to_string())
-                .collect(),
-        };
+        let params = item.type_params();
         if params.len() != args.len() && !params.is_empty() {
             self.visiting.borrow_mut().pop();
             return Err(format!(
@@ -1123,19 +1107,7 @@ impl Env<'_> {
                 .iter()
                 .map(|t| t.to_token_stream().to_string())
                 .collect(),
-            type_params: match &item.kind {
-                TypeKind::Struct(s) => s
-                    .generics
-                    .type_params()
-                    .map(|t| t.ident.to_string())
-                    .collect(),
-                TypeKind::Enum(e) => e
-                    .generics
-                    .type_params()
-                    .map(|t| t.ident.to_string())
-                    .collect(),
-                TypeKind::Alias(_) => Vec::new(),
-            },
+            type_params: item.type_params(),
             reachable: item.reachable,
         };
         let parts = match &def.shape {

@@ -8,7 +8,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::error::{Error, Result};
-use crate::generate::{conv_expr, owned_type, Conv, ConvAt};
+use crate::generate::{conv_expr, field_at, owned_type, Conv, ConvAt};
 use crate::plan::{AdtDef, CallPlan, CtorKind, Fields, Shape, Ty};
 use crate::select::{ChangedFn, Module};
 
@@ -644,10 +644,7 @@ fn constructor(id: usize, def: &AdtDef) -> String {
         at: ConvAt::InCrate,
         target: id,
     };
-    let at = |path: &[usize]| {
-        let idx = path.iter().map(|i| syn::Index::from(*i));
-        quote!(&m #(.#idx)*)
-    };
+    let at = |path: &[usize]| field_at(quote!(m), path);
     let build = |f: &Fields, paths: &[Vec<usize>], ctor: TokenStream| -> TokenStream {
         let values: Vec<TokenStream> = f
             .types()
@@ -708,10 +705,7 @@ fn constructor(id: usize, def: &AdtDef) -> String {
         Shape::Steps { base, methods } => {
             let make_base = conv_expr(&Ty::Adt(base.clone()), quote!(&m.0), 0, &cx);
             let n = methods.len();
-            let tag = {
-                let idx = layout.tag.iter().map(|i| syn::Index::from(*i));
-                quote!(&s #(.#idx)*)
-            };
+            let tag = field_at(quote!(s), &layout.tag);
             let arms = methods.iter().enumerate().map(|(i, c)| {
                 let f = format_ident!("{}", c.name);
                 let args: Vec<TokenStream> = c
@@ -719,10 +713,7 @@ fn constructor(id: usize, def: &AdtDef) -> String {
                     .types()
                     .iter()
                     .zip(&layout.fields[i])
-                    .map(|(t, p)| {
-                        let idx = p.iter().map(|i| syn::Index::from(*i));
-                        conv_expr(t, quote!(&s #(.#idx)*), 0, &cx)
-                    })
+                    .map(|(t, p)| conv_expr(t, field_at(quote!(s), p), 0, &cx))
                     .collect();
                 quote!(#i => { let _ = super::#ty::#f(&mut v #(, #args)*); })
             });

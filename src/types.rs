@@ -36,6 +36,19 @@ impl TypeItem {
         }
     }
 
+    /// The names of its type parameters.
+    pub fn type_params(&self) -> Vec<String> {
+        let generics = match &self.kind {
+            TypeKind::Struct(s) => &s.generics,
+            TypeKind::Enum(e) => &e.generics,
+            TypeKind::Alias(a) => &a.generics,
+        };
+        generics
+            .type_params()
+            .map(|t| t.ident.to_string())
+            .collect()
+    }
+
     /// The types its fields (or alias target) are written with.
     pub fn field_types(&self) -> Vec<&syn::Type> {
         match &self.kind {
@@ -50,8 +63,8 @@ impl TypeItem {
     }
 }
 
-/// Whether `ty` mentions a crate type that other crates cannot name (the harness is one).
-pub fn mentions_private(ty: &syn::Type, from: &[String], types: &CrateTypes) -> bool {
+/// Every path a type is written with (`Vec<Word>` gives `Vec` and `Word`).
+fn type_paths(ty: &syn::Type) -> Vec<syn::Path> {
     use syn::visit::Visit;
     struct Paths(Vec<syn::Path>);
     impl<'ast> Visit<'ast> for Paths {
@@ -62,8 +75,12 @@ pub fn mentions_private(ty: &syn::Type, from: &[String], types: &CrateTypes) -> 
     }
     let mut paths = Paths(Vec::new());
     paths.visit_type(ty);
-    paths
-        .0
+    paths.0
+}
+
+/// Whether `ty` mentions a crate type that other crates cannot name (the harness is one).
+pub fn mentions_private(ty: &syn::Type, from: &[String], types: &CrateTypes) -> bool {
+    type_paths(ty)
         .iter()
         .any(|p| types.find(p, from).is_some_and(|item| !item.reachable))
 }
@@ -88,17 +105,7 @@ fn differs(
     base: &CrateTypes,
     seen: &mut Vec<String>,
 ) -> bool {
-    use syn::visit::Visit;
-    struct Paths(Vec<syn::Path>);
-    impl<'ast> Visit<'ast> for Paths {
-        fn visit_type_path(&mut self, p: &'ast syn::TypePath) {
-            self.0.push(p.path.clone());
-            syn::visit::visit_type_path(self, p);
-        }
-    }
-    let mut paths = Paths(Vec::new());
-    paths.visit_type(ty);
-    for path in paths.0 {
+    for path in type_paths(ty) {
         let Some(h) = head.find(&path, from) else {
             continue;
         };
