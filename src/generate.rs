@@ -466,6 +466,14 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> Tok
     }
 }
 
+/// The `match` that picks a variant (or constructor, or method) from a mirror's tag: arm `i`
+/// for `tag % arms.len() == i`. Generation and construction must agree on this numbering.
+pub(crate) fn by_tag(tag: TokenStream, arms: Vec<TokenStream>) -> TokenStream {
+    let n = arms.len();
+    let numbered = arms.iter().enumerate().map(|(i, a)| quote!(#i => #a,));
+    quote!(match (*#tag as usize) % #n { #(#numbered)* _ => unreachable!() })
+}
+
 /// `&base.0.3`: a reference to the part of a mirror at an index path.
 pub(crate) fn field_at(base: TokenStream, path: &[usize]) -> TokenStream {
     let idx = path.iter().map(|i| syn::Index::from(*i));
@@ -500,17 +508,16 @@ fn render_adt(def: &AdtDef, v: TokenStream, depth: usize) -> TokenStream {
     match &def.shape {
         Shape::Struct(f) => fields(f, &layout.fields[0], &def.name),
         Shape::Enum(variants) => {
-            let n = variants.len();
-            let tag = at(&layout.tag);
-            let arms = variants.iter().enumerate().map(|(i, (name, f))| {
-                let body = fields(f, &layout.fields[i], &format!("{}::{}", def.name, name));
-                quote!(#i => #body,)
-            });
-            quote!(match (*#tag as usize) % #n { #(#arms)* _ => unreachable!() })
+            let arms = variants
+                .iter()
+                .enumerate()
+                .map(|(i, (name, f))| {
+                    fields(f, &layout.fields[i], &format!("{}::{}", def.name, name))
+                })
+                .collect();
+            by_tag(at(&layout.tag), arms)
         }
         Shape::Ctors(ctors) => {
-            let n = ctors.len();
-            let tag = at(&layout.tag);
             let arms = ctors.iter().enumerate().map(|(i, c)| {
                 let parts: Vec<TokenStream> = c
                     .args
@@ -524,15 +531,13 @@ fn render_adt(def: &AdtDef, v: TokenStream, depth: usize) -> TokenStream {
                     CtorKind::Option | CtorKind::Result => ".unwrap()",
                     CtorKind::Plain | CtorKind::Default => "",
                 };
-                quote!(#i => format!("{}({}){}", #call, <[String]>::join(&[#(#parts),*], ", "), #unwrap),)
+                quote!(format!("{}({}){}", #call, <[String]>::join(&[#(#parts),*], ", "), #unwrap))
             });
-            quote!(match (*#tag as usize) % #n { #(#arms)* _ => unreachable!() })
+            by_tag(at(&layout.tag), arms.collect())
         }
         Shape::Steps { base, methods } => {
             let base = render_adt(base, quote!(&(#v).0), depth + 1);
-            let n = methods.len();
             let s = format_ident!("s{}", depth);
-            let tag = field_at(quote!(#s), &layout.tag);
             let arms = methods.iter().enumerate().map(|(i, c)| {
                 let parts: Vec<TokenStream> = c
                     .args
@@ -542,12 +547,11 @@ fn render_adt(def: &AdtDef, v: TokenStream, depth: usize) -> TokenStream {
                     .map(|(t, p)| render_expr(t, field_at(quote!(#s), p), depth + 1))
                     .collect();
                 let name = &c.name;
-                quote!(#i => format!("v.{}({});", #name, <[String]>::join(&[#(#parts),*], ", ")),)
+                quote!(format!("v.{}({});", #name, <[String]>::join(&[#(#parts),*], ", ")))
             });
+            let step = by_tag(field_at(quote!(#s), &layout.tag), arms.collect());
             quote!({
-                let steps: ::std::vec::Vec<String> = (#v).1.iter().map(|#s| {
-                    match (*#tag as usize) % #n { #(#arms)* _ => unreachable!() }
-                }).collect();
+                let steps: ::std::vec::Vec<String> = (#v).1.iter().map(|#s| #step).collect();
                 if steps.is_empty() {
                     #base
                 } else {

@@ -8,7 +8,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::error::{Error, Result};
-use crate::generate::{conv_expr, field_at, owned_type, Conv, ConvAt};
+use crate::generate::{by_tag, conv_expr, field_at, owned_type, Conv, ConvAt};
 use crate::plan::{AdtDef, CallPlan, CtorKind, Fields, Shape, Ty};
 use crate::select::{ChangedFn, Module};
 
@@ -666,25 +666,20 @@ fn constructor(id: usize, def: &AdtDef) -> String {
     let body = match &def.shape {
         Shape::Struct(f) => build(f, &layout.fields[0], quote!(super::#ty)),
         Shape::Enum(variants) => {
-            let n = variants.len();
-            let tag = at(&layout.tag);
             let arms = variants.iter().enumerate().map(|(i, (v, f))| {
                 let v = format_ident!("{}", v);
-                let value = build(f, &layout.fields[i], quote!(super::#ty::#v));
-                quote!(#i => #value,)
+                build(f, &layout.fields[i], quote!(super::#ty::#v))
             });
-            quote!(match (*#tag as usize) % #n { #(#arms)* _ => unreachable!() })
+            by_tag(at(&layout.tag), arms.collect())
         }
         Shape::Ctors(ctors) => {
-            let n = ctors.len();
-            let tag = at(&layout.tag);
             let arms = ctors.iter().enumerate().map(|(i, c)| {
                 let f = format_ident!("{}", c.name);
                 let call = match &c.args {
                     Fields::Unit => quote!(super::#ty::#f()),
                     args => build(args, &layout.fields[i], quote!(super::#ty::#f)),
                 };
-                let value = match c.kind {
+                match c.kind {
                     CtorKind::Plain => call,
                     CtorKind::Default => {
                         quote!(<super::#ty as ::core::default::Default>::default())
@@ -697,15 +692,12 @@ fn constructor(id: usize, def: &AdtDef) -> String {
                         ::core::result::Result::Ok(v) => v,
                         ::core::result::Result::Err(_) => ::core::panic!(#REJECT_MESSAGE),
                     }),
-                };
-                quote!(#i => #value,)
+                }
             });
-            quote!(match (*#tag as usize) % #n { #(#arms)* _ => unreachable!() })
+            by_tag(at(&layout.tag), arms.collect())
         }
         Shape::Steps { base, methods } => {
             let make_base = conv_expr(&Ty::Adt(base.clone()), quote!(&m.0), 0, &cx);
-            let n = methods.len();
-            let tag = field_at(quote!(s), &layout.tag);
             let arms = methods.iter().enumerate().map(|(i, c)| {
                 let f = format_ident!("{}", c.name);
                 let args: Vec<TokenStream> = c
@@ -715,12 +707,13 @@ fn constructor(id: usize, def: &AdtDef) -> String {
                     .zip(&layout.fields[i])
                     .map(|(t, p)| conv_expr(t, field_at(quote!(s), p), 0, &cx))
                     .collect();
-                quote!(#i => { let _ = super::#ty::#f(&mut v #(, #args)*); })
+                quote!({ let _ = super::#ty::#f(&mut v #(, #args)*); })
             });
+            let step = by_tag(field_at(quote!(s), &layout.tag), arms.collect());
             quote!({
                 let mut v = #make_base;
                 for s in &m.1 {
-                    match (*#tag as usize) % #n { #(#arms)* _ => unreachable!() }
+                    #step
                 }
                 v
             })

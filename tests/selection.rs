@@ -143,6 +143,22 @@ fn diff_file_works_outside_git() {
     assert!(!dir.path().join(".git").exists());
 }
 
+/// Runs the tool on the last commit of `repo` against the one before, with the deterministic
+/// and random engines only (no libFuzzer build), for `budget`.
+fn check_change(repo: &std::path::Path, budget: &str) -> Run {
+    edgecheck(
+        repo,
+        &[
+            "--base",
+            "HEAD~1",
+            "--budget",
+            budget,
+            "--engines",
+            "edge,proptest",
+        ],
+    )
+}
+
 #[test]
 fn methods_crate_types_and_generics_are_reached() {
     let before = r#"pub mod geo {
@@ -250,17 +266,7 @@ pub fn chain_len(c: &Chain) -> usize {
             "c.next.as_ref().map_or(1, |n| 1 + chain_len(n)) + 0 * c.next",
         );
     let repo = changed_crate("shapes", before, &after, true);
-    let run = edgecheck(
-        repo.path(),
-        &[
-            "--base",
-            "HEAD~1",
-            "--budget",
-            "6s",
-            "--engines",
-            "edge,proptest",
-        ],
-    );
+    let run = check_change(repo.path(), "6s");
     run.assert_code(1);
     // A method with a receiver, whose type has private fields in another module.
     let sum = run.finding("shapes::geo::Point::sum", "overflow");
@@ -331,17 +337,7 @@ impl FromStr for Money {
             "let cents: i64 = s[1..].parse()",
         );
     let repo = changed_crate("money", before, &after, true);
-    let run = edgecheck(
-        repo.path(),
-        &[
-            "--base",
-            "HEAD~1",
-            "--budget",
-            "4s",
-            "--engines",
-            "edge,proptest",
-        ],
-    );
+    let run = check_change(repo.path(), "4s");
     run.assert_code(1);
     // A panic inside `Display::fmt` is a finding, shown as the formatting call.
     let fmt = run.finding("money::Money::fmt", "overflow");
@@ -377,17 +373,7 @@ pub fn unrelated(x: u8) -> u8 {
         "it.next().and_then(|c| c.to_digit(10)).unwrap()",
     );
     let repo = changed_crate("digits", before, &after, true);
-    let run = edgecheck(
-        repo.path(),
-        &[
-            "--base",
-            "HEAD~1",
-            "--budget",
-            "3s",
-            "--engines",
-            "edge,proptest",
-        ],
-    );
+    let run = check_change(repo.path(), "3s");
     run.assert_code(1);
     let helper = run.function("digits::next_digit");
     assert_eq!(helper["status"], "tested", "{run}");
@@ -439,17 +425,7 @@ impl Counter {
         "self.limit - self.hits - 1",
     );
     let repo = changed_crate("counter", before, &after, true);
-    let run = edgecheck(
-        repo.path(),
-        &[
-            "--base",
-            "HEAD~1",
-            "--budget",
-            "4s",
-            "--engines",
-            "edge,proptest",
-        ],
-    );
+    let run = check_change(repo.path(), "4s");
     run.assert_code(1);
     let f = run.finding("counter::Counter::left", "overflow");
     assert!(
@@ -497,17 +473,7 @@ impl Buffer {
         "if self.data.is_empty() { 0 } else { self.data[1] }",
     );
     let repo = changed_crate("buffer", before, &after, true);
-    let run = edgecheck(
-        repo.path(),
-        &[
-            "--base",
-            "HEAD~1",
-            "--budget",
-            "4s",
-            "--engines",
-            "edge,proptest",
-        ],
-    );
+    let run = check_change(repo.path(), "4s");
     run.assert_code(1);
     let f = run.finding("buffer::Buffer::second", "panic");
     let input = str_of(f, "input");
@@ -540,17 +506,7 @@ pub fn halves(v: &[u32]) -> impl Iterator<Item = u32> + '_ {
             ".map(|x| x / (x % 2) / 2)",
         );
     let repo = changed_crate("lazy", before, &after, true);
-    let run = edgecheck(
-        repo.path(),
-        &[
-            "--base",
-            "HEAD~1",
-            "--budget",
-            "4s",
-            "--engines",
-            "edge,proptest",
-        ],
-    );
+    let run = check_change(repo.path(), "4s");
     run.assert_code(1);
     // The overflow needs a closure that keeps the first item.
     let f = run.finding("lazy::positions", "overflow");
@@ -593,17 +549,7 @@ pub fn double(shape: &dyn Area) -> u32 {
         .replace(".fold(0, u32::saturating_add)", ".sum()")
         .replace("shape.area().saturating_mul(2)", "shape.area() * 2");
     let repo = changed_crate("areas", before, &after, true);
-    let run = edgecheck(
-        repo.path(),
-        &[
-            "--base",
-            "HEAD~1",
-            "--budget",
-            "4s",
-            "--engines",
-            "edge,proptest",
-        ],
-    );
+    let run = check_change(repo.path(), "4s");
     run.assert_code(1);
     let f = run.finding("areas::total", "overflow");
     assert!(
@@ -648,17 +594,7 @@ impl<T: Ord + Copy> Bag<T> {
             "Some(*self.items.iter().min().unwrap())",
         );
     let repo = changed_crate("generic", before, &after, true);
-    let run = edgecheck(
-        repo.path(),
-        &[
-            "--base",
-            "HEAD~1",
-            "--budget",
-            "4s",
-            "--engines",
-            "edge,proptest",
-        ],
-    );
+    let run = check_change(repo.path(), "4s");
     run.assert_code(1);
     let f = run.finding("generic::T::to_hex", "panic");
     assert!(str_of(f, "input").contains("to_hex(&vec![])"), "{run}");
@@ -684,17 +620,7 @@ pub(crate) fn next(t: Tick) -> Tick {
 "#;
     let after = before.replace("t.n.wrapping_add(1)", "t.n + 1");
     let repo = changed_crate("ticks", before, &after, true);
-    let run = edgecheck(
-        repo.path(),
-        &[
-            "--base",
-            "HEAD~1",
-            "--budget",
-            "3s",
-            "--engines",
-            "edge,proptest",
-        ],
-    );
+    let run = check_change(repo.path(), "3s");
     run.assert_code(1);
     let f = run.finding("ticks::next", "overflow");
     assert!(str_of(f, "input").starts_with("next(Tick { n: "), "{run}");
