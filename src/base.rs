@@ -114,14 +114,13 @@ pub fn prepare(
                     Ok(CrateSource {
                         name: lib.name.clone(),
                         root_file: pristine.join(rel_root),
+                        edition: lib.edition,
                     })
                 }
             }
         };
         let scanned = match &state {
-            Ok(src) => select::scan_modules(src).map_err(|e| {
-                format!("no comparable base: the code before the change does not parse ({e})")
-            }),
+            Ok(src) => Ok(select::scan_modules(src)),
             Err(why) => Err(why.clone()),
         };
         match scanned {
@@ -135,14 +134,30 @@ pub fn prepare(
             }
         }
     }
-    let types: Vec<CrateTypes> = modules.iter().map(|m| CrateTypes::collect(m)).collect();
+    let types: Vec<CrateTypes> = modules
+        .iter()
+        .zip(&package_state)
+        .map(|(m, state)| match state {
+            Ok(src) => CrateTypes::collect(m, src.edition),
+            Err(_) => CrateTypes::default(),
+        })
+        .collect();
+    // Every function of each base crate, read once for all the counterparts looked up in it.
+    let functions: Vec<Vec<ChangedFn>> = package_state
+        .iter()
+        .zip(&modules)
+        .map(|(state, m)| match state {
+            Ok(src) => select::all_functions(src, m),
+            Err(_) => Vec::new(),
+        })
+        .collect();
     let sides = wanted
         .iter()
         .map(|(p, func, plan)| match (&package_state[*p], plan) {
             (Err(why), _) => Err(why.clone()),
             (_, Plan::Skip(why)) => Err(why.clone()),
-            (Ok(src), Plan::Call(head_plan)) => {
-                counterpart(src, &modules[*p], &types[*p], func, head_plan).map(|mut side| {
+            (Ok(_), Plan::Call(head_plan)) => {
+                counterpart(&functions[*p], &types[*p], func, head_plan).map(|mut side| {
                     if let (syn::ReturnType::Type(_, ret), Some(head)) =
                         (&head_plan.ret, head_types.get(*p))
                     {
@@ -182,15 +197,12 @@ fn read_files(
 
 /// The function at the same path before the change, if it is called the same way.
 fn counterpart(
-    src: &CrateSource,
-    modules: &[Module],
+    candidates: &[ChangedFn],
     types: &CrateTypes,
     func: &ChangedFn,
     head_plan: &CallPlan,
 ) -> std::result::Result<BaseSide, String> {
     let new_fn = || "no comparable base: a new function".to_string();
-    let candidates = select::select_by_path(src, modules, std::slice::from_ref(&func.display_path))
-        .map_err(|_| new_fn())?;
     let same_place = |c: &&ChangedFn| {
         c.module == func.module && c.name == func.name && same_kind(&c.kind, &func.kind)
     };

@@ -9,6 +9,8 @@ use cargo_metadata::Message;
 
 use crate::error::{Error, Result};
 
+mod rustflags;
+
 /// The cfg under which injected entry modules exist.
 pub const EDGECHECK_CFG: &str = "edgecheck";
 
@@ -26,6 +28,9 @@ pub struct BuildSpec {
     pub instrumented: Vec<String>,
     /// The libFuzzer flavour adds AddressSanitizer, built with the nightly toolchain.
     pub asan: bool,
+    /// Where cargo runs, so it reads the user's `.cargo/config.toml` as their own build does:
+    /// the workspace root.
+    pub config_dir: PathBuf,
 }
 
 /// The toolchain `--sanitizer address` builds with.
@@ -130,6 +135,22 @@ pub fn host_triple() -> Result<String> {
         .ok_or_else(|| Error::Usage("`rustc -vV` did not say the host triple".into()))
 }
 
+/// The host's `rustc --print cfg` lines (`unix`, `target_os="linux"`, …); empty when rustc
+/// cannot say.
+fn host_cfgs() -> Vec<String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    Command::new(rustc)
+        .args(["--print", "cfg"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A compiler error, where it points.
 #[derive(Debug, Clone)]
 pub struct Diag {
@@ -153,22 +174,26 @@ pub enum Outcome {
 /// compiled, for the progress line.
 pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
+    // The user's own flags (environment or `.cargo/config.toml`), then ours.
+    let host = host_triple()?;
+    let mut rustflags = rustflags::user_rustflags(&spec.config_dir, &host, &host_cfgs());
     // Our cfg, declared so `unexpected_cfgs` stays quiet; lints capped so a crate's
     // `#![deny(warnings)]` cannot reject the injected code.
-    rustflags.push_str(&format!(
-        " --cfg {EDGECHECK_CFG} --check-cfg=cfg({EDGECHECK_CFG}) --cap-lints=warn"
-    ));
+    rustflags.extend([
+        "--cfg".to_string(),
+        EDGECHECK_CFG.to_string(),
+        format!("--check-cfg=cfg({EDGECHECK_CFG})"),
+        "--cap-lints=warn".to_string(),
+    ]);
     let mut flavour: Vec<String> = Vec::new();
     let mut wrapper_env: Vec<(&str, std::ffi::OsString)> = Vec::new();
     if spec.fuzz {
-        rustflags.push(' ');
-        let shared: Vec<&str> = FUZZ_RUSTFLAGS
-            .iter()
-            .copied()
-            .filter(|f| !is_coverage_flag(f))
-            .collect();
-        rustflags.push_str(&shared.join(" "));
+        rustflags.extend(
+            FUZZ_RUSTFLAGS
+                .iter()
+                .filter(|f| !is_coverage_flag(f))
+                .map(|f| f.to_string()),
+        );
         let me =
             std::env::current_exe().map_err(|e| Error::io("finding this program's path", e))?;
         let inner = std::env::var_os("RUSTC_WRAPPER").unwrap_or_default();
@@ -179,19 +204,19 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
             "--features".into(),
             "libfuzzer".into(),
             "--target".into(),
-            host_triple()?,
+            host.clone(),
         ]);
     }
     let mut command = if spec.fuzz && spec.asan {
         // ASan is unstable: this build alone uses nightly, through rustup.
-        rustflags.push_str(" -Zsanitizer=address");
+        rustflags.push("-Zsanitizer=address".to_string());
         let mut c = Command::new("rustup");
         c.args(["run", NIGHTLY, "cargo"]);
         c
     } else {
         Command::new(&cargo)
     };
-    let mut child = command
+    command
         .args([
             "build",
             "--release",
@@ -207,16 +232,89 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
         .arg(spec.jobs.to_string())
         .args(&flavour)
         .envs(wrapper_env)
-        .env("RUSTFLAGS", rustflags.trim())
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        // Encoded (separated by 0x1f), so a flag with a space in it stays one flag.
+        .env("CARGO_ENCODED_RUSTFLAGS", rustflags.join("\x1f"))
+        .env_remove("RUSTFLAGS")
         .env_remove("CARGO_BUILD_RUSTFLAGS")
         .env_remove("CARGO_TARGET_DIR")
-        .current_dir(&spec.harness_dir)
+        .current_dir(&spec.config_dir);
+    let run = run_cargo(command, &cargo, &spec.harness_dir, progress)?;
+    let binary = run
+        .artifacts
+        .into_iter()
+        .find(|(name, _)| name == &spec.name)
+        .and_then(|(_, exe)| exe);
+    match (run.success, binary) {
+        (true, Some(binary)) => Ok(Outcome::Built { binary }),
+        _ => Ok(Outcome::Failed {
+            errors: run.errors,
+            stderr: run.stderr,
+        }),
+    }
+}
+
+/// Builds the library of the package at `manifest` alone, as the user's `cargo build --lib`
+/// would, without the tool's cfg (so injected code is compiled out): when the harness does
+/// not build, this tells whether the user's crate or the generated code is at fault.
+pub fn build_library(
+    manifest: &Path,
+    target_dir: &Path,
+    jobs: usize,
+    config_dir: &Path,
+) -> Result<Outcome> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(&cargo);
+    command
+        .args([
+            "build",
+            "--lib",
+            "--release",
+            "--message-format=json-diagnostic-rendered-ansi",
+        ])
+        .arg("--manifest-path")
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .arg("-j")
+        .arg(jobs.to_string())
+        .env_remove("CARGO_TARGET_DIR");
+    command.current_dir(config_dir);
+    let dir = manifest.parent().unwrap_or(Path::new("."));
+    let run = run_cargo(command, &cargo, dir, &|_| {})?;
+    Ok(match run.success {
+        true => Outcome::Built {
+            binary: PathBuf::new(),
+        },
+        false => Outcome::Failed {
+            errors: run.errors,
+            stderr: run.stderr,
+        },
+    })
+}
+
+/// What one cargo invocation with JSON messages gave.
+struct CargoRun {
+    success: bool,
+    errors: Vec<Diag>,
+    stderr: String,
+    /// Each compiled target's name and executable.
+    artifacts: Vec<(String, Option<PathBuf>)>,
+}
+
+/// Runs a prepared cargo command, reading its JSON messages as they come (`progress` hears each
+/// compiled crate's name); relative paths in diagnostics are taken from `base`.
+fn run_cargo(
+    mut command: Command,
+    program: &str,
+    base: &Path,
+    progress: &dyn Fn(&str),
+) -> Result<CargoRun> {
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|source| Error::Spawn {
-            program: cargo.clone(),
+            program: program.to_string(),
             source,
         })?;
     let mut stderr_pipe = child.stderr.take().expect("stderr is piped");
@@ -227,17 +325,18 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
     });
     let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
     let mut errors = Vec::new();
-    let mut binary = None;
+    let mut artifacts = Vec::new();
     for message in Message::parse_stream(stdout).flatten() {
         match message {
             Message::CompilerArtifact(a) => {
                 progress(&a.target.name);
-                if a.target.name == spec.name {
-                    binary = a.executable.map(|p| p.into_std_path_buf());
-                }
+                artifacts.push((
+                    a.target.name.clone(),
+                    a.executable.map(|p| p.into_std_path_buf()),
+                ));
             }
             Message::CompilerMessage(m) if m.message.level == DiagnosticLevel::Error => {
-                errors.push(diag(&m.message, &spec.harness_dir));
+                errors.push(diag(&m.message, base));
             }
             _ => {}
         }
@@ -246,10 +345,12 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
         .wait()
         .map_err(|e| Error::io("waiting for cargo", e))?;
     let stderr = stderr_reader.join().unwrap_or_default();
-    match (status.success(), binary) {
-        (true, Some(binary)) => Ok(Outcome::Built { binary }),
-        _ => Ok(Outcome::Failed { errors, stderr }),
-    }
+    Ok(CargoRun {
+        success: status.success(),
+        errors,
+        stderr,
+        artifacts,
+    })
 }
 
 fn diag(d: &cargo_metadata::diagnostic::Diagnostic, base: &Path) -> Diag {

@@ -60,9 +60,10 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", conflicts_with = "base", global = true)]
     pub diff: Option<PathBuf>,
 
-    /// Test this function, by path inside the crate (`text::truncate`, `Stack::pop_n`), instead
-    /// of the changed ones. Repeatable.
-    #[arg(long = "function", value_name = "PATH", global = true)]
+    /// Test this function instead of the changed ones (repeatable). A Rust path as rustc or the
+    /// docs print it: `text::truncate`, `mycrate::text::truncate`, `Stack::pop_n`,
+    /// `<Amount as FromStr>::from_str`; a re-export path names the function it re-exports.
+    #[arg(long = "function", value_name = "PATH", global = true, value_parser = crate::select::validate_pattern)]
     pub functions: Vec<String>,
 
     /// Total time the engines may run, shared among the functions: `30s`, `2m`.

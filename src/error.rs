@@ -26,16 +26,22 @@ pub enum Error {
         "no package named `{0}` in this workspace; `cargo metadata --no-deps` lists the packages"
     )]
     UnknownPackage(String),
-    #[error("{0} does not parse as Rust: {1}; fix the syntax error and run again")]
-    Parse(PathBuf, String),
     #[error("cannot read the diff file {0}: {1}")]
     DiffFile(PathBuf, String),
     #[error("the crate does not build:\n{0}\nfix the build error (it also fails under `cargo build`) and run again")]
     CrateBuild(String),
-    #[error("cargo could not build the generated harness:\n{0}")]
+    #[error("cargo could not build the generated harness, though the crate builds on its own; this is a bug in cargo-edgecheck (please report it with this output):\n{0}")]
     HarnessBuild(String),
-    #[error("no function matches `{0}`: give its path inside the crate, e.g. `text::truncate` or `Stack::pop`")]
-    NoSuchFunction(String),
+    #[error("cargo failed:\n{0}")]
+    Cargo(String),
+    #[error("no function matches `{pattern}`{}{}: give its path inside the crate, e.g. `text::truncate`, `Stack::pop` or `<Amount as FromStr>::from_str`", closest_names(closest), unparsed_files(unparsed))]
+    NoSuchFunction {
+        pattern: String,
+        /// The crate's names closest to the pattern.
+        closest: Vec<String>,
+        /// Files whose functions could not be read, with the reason.
+        unparsed: Vec<String>,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]
@@ -53,6 +59,23 @@ impl Error {
             context: context.into(),
             source,
         }
+    }
+}
+
+fn closest_names(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        _ => format!(" (closest: {})", names.join(", ")),
+    }
+}
+
+fn unparsed_files(files: &[String]) -> String {
+    match files {
+        [] => String::new(),
+        _ => format!(
+            "; these files could not be read, so their functions are unknown: {}",
+            files.join("; ")
+        ),
     }
 }
 

@@ -14,6 +14,7 @@ mod report;
 mod run;
 mod select;
 mod shadow;
+mod source;
 mod triage;
 mod types;
 mod workspace;
@@ -254,7 +255,11 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
                 .collect();
             let head_types: Vec<types::CrateTypes> = modules
                 .iter()
-                .map(|m| types::CrateTypes::collect(m))
+                .zip(&ws.packages)
+                .map(|(m, pkg)| match &pkg.lib {
+                    Some(lib) => types::CrateTypes::collect(m, lib.edition),
+                    None => types::CrateTypes::default(),
+                })
                 .collect();
             let (tree, sides) = base::prepare(&ws, source, &head_files, &head_types, &wanted)?;
             base_tree = tree;
@@ -334,6 +339,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             fuzz: fuzz_only,
             instrumented: instrumented.clone(),
             asan,
+            config_dir: ws.root.clone(),
         };
         let step = |name: &str| progress.step(format!("building the harness: compiled {name}"));
         match build::build(&spec, &step)? {
@@ -348,7 +354,11 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
                     &selected,
                 );
                 match blamed {
-                    Blame::Unexplained => return Err(build_failure(&errors, &stderr)),
+                    Blame::Unexplained => {
+                        return Err(unexplained_build_failure(
+                            &ws, &selected, &callable, jobs, &errors, &stderr,
+                        ))
+                    }
                     Blame::Targets(list) => {
                         for (t, side, why) in list {
                             match side {
@@ -380,6 +390,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             fuzz: true,
             instrumented: instrumented.clone(),
             asan,
+            config_dir: ws.root.clone(),
         };
         let step =
             |name: &str| progress.step(format!("building the libFuzzer harness: compiled {name}"));
@@ -590,7 +601,8 @@ fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Re
     for (i, pkg) in ws.packages.iter().enumerate() {
         let Some(lib) = &pkg.lib else {
             modules_per_package.push(Vec::new());
-            let touched = change.changes.as_ref().is_some_and(|ch| {
+            // Named functions (`--function`) may be in it as well as changed ones.
+            let touched = change.changes.as_ref().is_none_or(|ch| {
                 ch.files
                     .keys()
                     .any(|f| change.report_root.join(f).starts_with(&pkg.dir))
@@ -602,10 +614,12 @@ fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Re
                     line: 0,
                     end_line: 0,
                     status: "skipped",
-                    reason: Some(
+                    reason: Some(if pkg.proc_macro {
+                        "proc-macro crate: its functions run inside the compiler and cannot be linked into a harness".into()
+                    } else {
                         "binary-only package: only library crates can be linked into a harness"
-                            .into(),
-                    ),
+                            .into()
+                    }),
                     base: None,
                     engines: BTreeMap::new(),
                     caller_of: None,
@@ -614,17 +628,38 @@ fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Re
             }
             continue;
         };
-        let modules = select::scan_modules(lib)?;
+        let modules = select::scan_modules(lib);
         let funcs = match &change.changes {
-            Some(ch) => select::select_changed(lib, &modules, ch, &change.report_root)?,
+            Some(ch) => {
+                // A changed file syn cannot read: its functions are listed as not tested.
+                for (file, why) in select::unparsed_changed(&modules, ch, &change.report_root)? {
+                    notes.push(FunctionReport {
+                        function: format!(
+                            "{} (functions in {})",
+                            lib.name,
+                            PathMap::relative(&change.report_root, &file)
+                        ),
+                        file: PathMap::relative(&change.report_root, &file),
+                        line: why.line,
+                        end_line: why.line,
+                        status: "skipped",
+                        reason: Some(format!("its file could not be parsed: {why}")),
+                        base: None,
+                        engines: BTreeMap::new(),
+                        caller_of: None,
+                        tested_through: Vec::new(),
+                    });
+                }
+                select::select_changed(lib, &modules, ch, &change.report_root)?
+            }
             None => match select::select_by_path(lib, &modules, &cli.functions) {
                 Ok(f) => f,
                 // With several packages, a pattern needs to match in one of them only.
-                Err(Error::NoSuchFunction(_)) if ws.packages.len() > 1 => Vec::new(),
+                Err(Error::NoSuchFunction { .. }) if ws.packages.len() > 1 => Vec::new(),
                 Err(e) => return Err(e),
             },
         };
-        let types = types::CrateTypes::collect(&modules);
+        let types = types::CrateTypes::collect(&modules, lib.edition);
         let first = selected.len();
         for func in funcs {
             let plan = plan::plan(&func, &types);
@@ -646,7 +681,7 @@ fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Re
             })
             .collect();
         if !helpers.is_empty() {
-            let all = select::all_functions(lib, &modules)?;
+            let all = select::all_functions(lib, &modules);
             for h in helpers {
                 let helper = selected[h].func.clone();
                 let mut callers: Vec<&ChangedFn> = all
@@ -679,8 +714,12 @@ fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Re
         }
         modules_per_package.push(modules);
     }
-    if change.changes.is_none() && selected.is_empty() {
-        return Err(Error::NoSuchFunction(cli.functions.join(", ")));
+    if change.changes.is_none() && selected.is_empty() && notes.is_empty() {
+        return Err(Error::NoSuchFunction {
+            pattern: cli.functions.join(", "),
+            closest: Vec::new(),
+            unparsed: Vec::new(),
+        });
     }
     Ok((modules_per_package, selected, notes))
 }
@@ -723,7 +762,12 @@ fn write_scratch(
     let base_root = ws.work.join("base");
     let mut files = head_files.clone();
     shadow::rewrite_manifests(&mut files, &ws.root)?;
-    let mut base_files = base_tree.map(|b| b.files.clone());
+    shadow::strip_exports(&mut files);
+    let mut base_files = base_tree.map(|b| {
+        let mut f = b.files.clone();
+        shadow::strip_exports(&mut f);
+        f
+    });
     let mut spans = Vec::new();
     let mut deps = Vec::new();
     let packages: BTreeSet<usize> = callable.iter().map(|&i| selected[i].package).collect();
@@ -953,6 +997,36 @@ fn blame(
     Blame::Targets(out)
 }
 
+/// A harness build error no target explains: the user's library is built alone to tell whether
+/// the crate itself does not build, or the generated code (the tool's fault) does not.
+fn unexplained_build_failure(
+    ws: &workspace::Workspace,
+    selected: &[Selected],
+    callable: &[usize],
+    jobs: usize,
+    errors: &[build::Diag],
+    stderr: &str,
+) -> Error {
+    let packages: BTreeSet<usize> = callable.iter().map(|&i| selected[i].package).collect();
+    for p in packages {
+        let pkg = &ws.packages[p];
+        let rel = pkg.dir.strip_prefix(&ws.root).unwrap_or(Path::new(""));
+        let manifest = ws.work.join("head").join(rel).join("Cargo.toml");
+        match build::build_library(&manifest, &ws.scratch.join("target-lib"), jobs, &ws.root) {
+            Ok(build::Outcome::Failed { errors, stderr }) => {
+                return build_failure(&errors, &stderr)
+            }
+            Ok(build::Outcome::Built { .. }) => {}
+            Err(e) => return e,
+        }
+    }
+    let shown = match build_failure(errors, stderr) {
+        Error::CrateBuild(text) | Error::Cargo(text) => text,
+        other => other.to_string(),
+    };
+    Error::HarnessBuild(shown)
+}
+
 /// The user's build errors, as the compiler printed them (first few), or cargo's own failure.
 fn build_failure(errors: &[build::Diag], stderr: &str) -> Error {
     if errors.is_empty() {
@@ -962,7 +1036,7 @@ fn build_failure(errors: &[build::Diag], stderr: &str) -> Error {
             .rev()
             .take(12)
             .collect();
-        return Error::HarnessBuild(tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        return Error::Cargo(tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
     }
     let shown: Vec<String> = errors
         .iter()

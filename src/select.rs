@@ -17,6 +17,10 @@ use syn::{
 
 use crate::diff::{ChangeSet, FileChange};
 use crate::error::{Error, Result};
+use crate::source::{self, Edition, ParseError};
+
+mod pattern;
+pub use pattern::{validate as validate_pattern, FnPattern};
 
 /// The library target of one package, as `select` needs it.
 #[derive(Debug, Clone)]
@@ -25,6 +29,8 @@ pub struct CrateSource {
     pub name: String,
     /// Absolute path of the crate root file (`…/src/lib.rs`).
     pub root_file: PathBuf,
+    /// The edition its files are parsed under.
+    pub edition: Edition,
 }
 
 /// One module of the crate, file or inline, reachable from the crate root.
@@ -44,6 +50,22 @@ pub struct Module {
     pub is_test: bool,
     /// Other crates can name items in it: it and every module above it are declared `pub`.
     pub public: bool,
+    /// Why its file could not be read as Rust, when it could not: its items are unknown.
+    pub unparsed: Option<ParseError>,
+    /// The `pub use` items among its own items, for finding a function by a re-export path.
+    pub reexports: Vec<Reexport>,
+    /// For a file brought in with `include!`: the file of the module it is part of, where code
+    /// for its items is injected (the included file may be generated at build time).
+    pub included_in: Option<PathBuf>,
+}
+
+/// One name a `pub use` makes visible in a module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reexport {
+    /// The name it is visible under; `None` for a glob (`pub use a::*`).
+    pub name: Option<String>,
+    /// The path it names, from the crate root (for a glob: the module whose items it takes).
+    pub target: Vec<String>,
 }
 
 /// Where a function is declared.
@@ -131,14 +153,21 @@ const SKIP_ASYNC: &str = "async functions are not supported yet";
 const SKIP_UNSAFE: &str =
     "unsafe function: calling it with arbitrary inputs may be undefined behaviour";
 
-/// Parses every module file reachable from the crate root.
-pub fn scan_modules(src: &CrateSource) -> Result<Vec<Module>> {
+/// Walks every module reachable from the crate root. A file that cannot be parsed, or a `mod x;`
+/// without its file, is recorded with the reason in `Module::unparsed`, and the walk goes on
+/// without what it declares: one such file never stops the run.
+pub fn scan_modules(src: &CrateSource) -> Vec<Module> {
     let root = clean_path(&src.root_file);
     let dir = ModDir {
         dir: parent_dir(&root),
         relative: None,
     };
-    let mut scanner = Scanner::default();
+    let mut scanner = Scanner {
+        modules: Vec::new(),
+        stack: Vec::new(),
+        files: FileCache::new(src.edition),
+        edition: src.edition,
+    };
     let parent = Parent {
         path: &[],
         file: &root,
@@ -147,8 +176,27 @@ pub fn scan_modules(src: &CrateSource) -> Result<Vec<Module>> {
         public: true,
         gated: false,
     };
-    scanner.file_module(&parent, Vec::new(), &root, dir.clone(), Vec::new())?;
-    Ok(scanner.modules)
+    scanner.file_module(&parent, Vec::new(), &root, dir.clone(), Vec::new(), None);
+    scanner.modules
+}
+
+/// The changed files whose functions cannot be known because the file did not parse, with the
+/// parser's message.
+pub fn unparsed_changed(
+    modules: &[Module],
+    changes: &ChangeSet,
+    repo_root: &Path,
+) -> Result<Vec<(PathBuf, ParseError)>> {
+    let changed = changed_files(changes, repo_root)?;
+    let mut out: Vec<(PathBuf, ParseError)> = Vec::new();
+    for m in modules {
+        if let Some(e) = &m.unparsed {
+            if changed.contains_key(&canonical(&m.file)) && !out.iter().any(|(f, _)| f == &m.file) {
+                out.push((m.file.clone(), e.clone()));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The functions whose span meets a changed line. `repo_root` is what the paths in `changes`
@@ -160,14 +208,16 @@ pub fn select_changed(
     repo_root: &Path,
 ) -> Result<Vec<ChangedFn>> {
     let changed = changed_files(changes, repo_root)?;
-    let mut files = FileCache::default();
+    let mut files = FileCache::new(src.edition);
     let mut out = Vec::new();
-    for module in modules.iter().filter(|m| !m.is_test) {
+    for module in readable(modules) {
         let Some(change) = changed.get(&canonical(&module.file)) else {
             continue;
         };
-        let ast = files.get(&module.file)?;
-        if let Some(items) = module_items(ast, module) {
+        let Ok(ast) = files.get(&module.file) else {
+            continue;
+        };
+        if let Some(items) = module_items(&ast, module) {
             out.extend(module_fns(src, module, items, &mut |c| {
                 change.touches(c.start, c.end)
             }));
@@ -177,16 +227,25 @@ pub fn select_changed(
 }
 
 /// Every function of the crate outside test code.
-pub fn all_functions(src: &CrateSource, modules: &[Module]) -> Result<Vec<ChangedFn>> {
-    let mut files = FileCache::default();
+pub fn all_functions(src: &CrateSource, modules: &[Module]) -> Vec<ChangedFn> {
+    let mut files = FileCache::new(src.edition);
     let mut out = Vec::new();
-    for module in modules.iter().filter(|m| !m.is_test) {
-        let ast = files.get(&module.file)?;
-        if let Some(items) = module_items(ast, module) {
+    for module in readable(modules) {
+        let Ok(ast) = files.get(&module.file) else {
+            continue;
+        };
+        if let Some(items) = module_items(&ast, module) {
             out.extend(module_fns(src, module, items, &mut |_| true));
         }
     }
-    Ok(sorted_unique(out))
+    sorted_unique(out)
+}
+
+/// The modules outside test code whose items could be read.
+fn readable(modules: &[Module]) -> impl Iterator<Item = &Module> {
+    modules
+        .iter()
+        .filter(|m| !m.is_test && m.unparsed.is_none())
 }
 
 /// The names a body calls: `f(…)`, `a::f(…)`, `Type::f(…)` and `x.f(…)` all give `f`.
@@ -219,26 +278,33 @@ fn called_names(block: &syn::Block) -> BTreeSet<String> {
     calls.0
 }
 
-/// The functions named by `--function` patterns.
+/// The functions named by `--function` patterns; a pattern that names nothing is an error that
+/// lists the closest names the crate has.
 pub fn select_by_path(
     src: &CrateSource,
     modules: &[Module],
     patterns: &[String],
 ) -> Result<Vec<ChangedFn>> {
-    let wanted: Vec<Vec<String>> = patterns.iter().map(|p| pattern_segments(src, p)).collect();
-    let mut matched = vec![false; wanted.len()];
-    let mut files = FileCache::default();
+    let all = all_functions(src, modules);
     let mut out = Vec::new();
-    for module in modules.iter().filter(|m| !m.is_test) {
-        let ast = files.get(&module.file)?;
-        let Some(items) = module_items(ast, module) else {
-            continue;
-        };
-        let mut keep = |c: &Candidate| mark_matches(&c.path_segments(), &wanted, &mut matched);
-        out.extend(module_fns(src, module, items, &mut keep));
-    }
-    if let Some(i) = matched.iter().position(|hit| !hit) {
-        return Err(Error::NoSuchFunction(patterns[i].clone()));
+    for text in patterns {
+        let pattern = FnPattern::parse(text).map_err(Error::Usage)?;
+        let hits = pattern.select(src, modules, &all);
+        if hits.is_empty() {
+            return Err(Error::NoSuchFunction {
+                pattern: text.clone(),
+                closest: pattern.closest(src, &all),
+                unparsed: modules
+                    .iter()
+                    .filter_map(|m| {
+                        m.unparsed
+                            .as_ref()
+                            .map(|e| format!("{}: {e}", m.file.display()))
+                    })
+                    .collect(),
+            });
+        }
+        out.extend(hits.into_iter().cloned());
     }
     Ok(sorted_unique(out))
 }
@@ -268,16 +334,17 @@ struct Parent<'a> {
 }
 
 /// The walk over `mod` declarations from the crate root.
-#[derive(Default)]
 struct Scanner {
     modules: Vec<Module>,
     /// Files on the current chain of declarations, to stop a `#[path]` cycle.
     stack: Vec<PathBuf>,
     files: FileCache,
+    edition: Edition,
 }
 
 impl Scanner {
-    /// Records the file module `file` (declared in `decl`) and walks its items.
+    /// Records the file module `file` (declared in `decl`) and walks its items. `included_in`
+    /// is set for a file brought into the module with `include!`.
     fn file_module(
         &mut self,
         decl: &Parent,
@@ -285,16 +352,22 @@ impl Scanner {
         file: &Path,
         dir: ModDir,
         cfg_attrs: Vec<String>,
-    ) -> Result<()> {
-        if self.stack.iter().any(|f| f == file) {
-            let msg = format!(
-                "circular module declaration: {} includes itself",
-                file.display()
-            );
-            return Err(Error::Parse(decl.file.to_path_buf(), msg));
-        }
-        let ast = self.files.get(file)?.clone();
+        included_in: Option<PathBuf>,
+    ) {
+        let ast = if self.stack.iter().any(|f| f == file) {
+            Err(ParseError {
+                line: 0,
+                column: 0,
+                message: format!(
+                    "circular module declaration: {} includes itself",
+                    file.display()
+                ),
+            })
+        } else {
+            self.files.get(file)
+        };
         let is_test = decl.is_test;
+        let index = self.modules.len();
         self.modules.push(Module {
             path: path.clone(),
             file: file.to_path_buf(),
@@ -302,7 +375,12 @@ impl Scanner {
             cfg_attrs,
             is_test,
             public: decl.public,
+            unparsed: ast.as_ref().err().cloned(),
+            reexports: Vec::new(),
+            included_in,
         });
+        let Ok(ast) = ast else { return };
+        self.modules[index].reexports = reexports(&ast.items, &path, self.edition);
         self.stack.push(file.to_path_buf());
         let me = Parent {
             path: &path,
@@ -312,23 +390,65 @@ impl Scanner {
             public: decl.public,
             gated: decl.gated,
         };
-        let walked = self.items(&me, &ast.items);
+        self.items(&me, &ast.items);
         self.stack.pop();
-        walked
     }
 
-    /// Follows every `mod` declaration among one module's items.
-    fn items(&mut self, parent: &Parent, items: &[Item]) -> Result<()> {
+    /// Follows every `mod` declaration and `include!` among one module's items.
+    fn items(&mut self, parent: &Parent, items: &[Item]) {
         for item in items {
-            if let Item::Mod(m) = item {
-                self.declared_mod(parent, m)?;
+            match item {
+                Item::Mod(m) => self.declared_mod(parent, m),
+                Item::Macro(m) if m.mac.path.is_ident("include") && !is_test_code(&m.attrs) => {
+                    self.included(parent, m)
+                }
+                _ => {}
             }
         }
-        Ok(())
+    }
+
+    /// An item-level `include!("file.rs")`: the file's items belong to the module it is in.
+    fn included(&mut self, parent: &Parent, m: &syn::ItemMacro) {
+        let host = parent.file.to_path_buf();
+        // The host module's own entry is the first one with its path: injection goes there.
+        let file = match m.mac.parse_body::<syn::LitStr>() {
+            Ok(lit) => clean_path(&parent_dir(parent.file).join(lit.value())),
+            Err(_) => {
+                let text = m.mac.tokens.to_string();
+                self.modules.push(Module {
+                    path: parent.path.to_vec(),
+                    file: host.clone(),
+                    inline_close: None,
+                    cfg_attrs: Vec::new(),
+                    is_test: parent.is_test,
+                    public: parent.public,
+                    unparsed: Some(ParseError {
+                        line: m.mac.path.span().start().line,
+                        column: m.mac.path.span().start().column + 1,
+                        message: format!(
+                            "`include!({text})` names a file only the build knows; its items are not read"
+                        ),
+                    }),
+                    reexports: Vec::new(),
+                    included_in: Some(host),
+                });
+                return;
+            }
+        };
+        let dir = parent.dir.clone();
+        let decl = Parent { ..*parent };
+        self.file_module(
+            &decl,
+            parent.path.to_vec(),
+            &file,
+            dir,
+            Vec::new(),
+            Some(host),
+        );
     }
 
     /// Records the module `m` declares (inline or file) and everything under it.
-    fn declared_mod(&mut self, parent: &Parent, m: &ItemMod) -> Result<()> {
+    fn declared_mod(&mut self, parent: &Parent, m: &ItemMod) {
         let name = m.ident.to_string();
         let mut path = parent.path.to_vec();
         path.push(name.clone());
@@ -345,11 +465,23 @@ impl Scanner {
                 gated,
                 ..*parent
             };
-            return match resolve_file(parent.dir, bare, path_attr.as_deref()) {
-                Ok((file, dir)) => self.file_module(&child, path, &file, dir, cfg_attrs),
-                Err(_) if gated => Ok(()),
-                Err(tried) => Err(missing_module(&path, parent.file, &tried)),
-            };
+            match resolve_file(parent.dir, bare, path_attr.as_deref()) {
+                Ok((file, dir)) => self.file_module(&child, path, &file, dir, cfg_attrs, None),
+                // A module compiled out in this configuration may have no file.
+                Err(_) if gated => {}
+                Err(tried) => self.modules.push(Module {
+                    file: tried[0].clone(),
+                    unparsed: Some(missing_module(&path, parent.file, &tried)),
+                    path,
+                    inline_close: None,
+                    cfg_attrs,
+                    is_test,
+                    public,
+                    reexports: Vec::new(),
+                    included_in: None,
+                }),
+            }
+            return;
         };
         let inline_close = Some(close_position(brace));
         let file = parent.file.to_path_buf();
@@ -360,6 +492,9 @@ impl Scanner {
             cfg_attrs,
             is_test,
             public,
+            unparsed: None,
+            reexports: reexports(items, &path, self.edition),
+            included_in: None,
         });
         let dir = inline_dir(parent.dir, bare, path_attr.as_deref());
         let me = Parent {
@@ -374,16 +509,118 @@ impl Scanner {
     }
 }
 
-/// The error for a `mod x;` with no file, naming the files rustc would have looked for.
-fn missing_module(path: &[String], declared_in: &Path, tried: &[PathBuf]) -> Error {
+/// The names the `pub use` items among `items` (in module `module`) make visible, with the
+/// paths they stand for from the crate root.
+fn reexports(items: &[Item], module: &[String], edition: Edition) -> Vec<Reexport> {
+    let mut out = Vec::new();
+    for item in items {
+        let Item::Use(u) = item else { continue };
+        if matches!(u.vis, Visibility::Inherited) || is_test_code(&u.attrs) {
+            continue;
+        }
+        let mut flat = Vec::new();
+        flatten_use(&u.tree, Vec::new(), &mut flat);
+        for (name, path) in flat {
+            if let Some(target) =
+                absolute_use_path(&path, module, u.leading_colon.is_some(), edition)
+            {
+                out.push(Reexport { name, target });
+            }
+        }
+    }
+    out
+}
+
+/// The `(name, path)` pairs of a use tree; a glob has no name and the path of its module.
+fn flatten_use(
+    tree: &syn::UseTree,
+    prefix: Vec<String>,
+    out: &mut Vec<(Option<String>, Vec<String>)>,
+) {
+    let with = |ident: &syn::Ident| {
+        let mut p = prefix.clone();
+        p.push(unraw(&ident.to_string()).to_string());
+        p
+    };
+    match tree {
+        syn::UseTree::Path(p) => flatten_use(&p.tree, with(&p.ident), out),
+        syn::UseTree::Name(n) if n.ident == "self" => {
+            if let Some(last) = prefix.last() {
+                out.push((Some(last.clone()), prefix.clone()));
+            }
+        }
+        syn::UseTree::Name(n) => out.push((
+            Some(unraw(&n.ident.to_string()).to_string()),
+            with(&n.ident),
+        )),
+        syn::UseTree::Rename(r) => {
+            let path = if r.ident == "self" {
+                prefix.clone()
+            } else {
+                with(&r.ident)
+            };
+            out.push((Some(unraw(&r.rename.to_string()).to_string()), path));
+        }
+        syn::UseTree::Glob(_) => out.push((None, prefix)),
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                flatten_use(t, prefix.clone(), out);
+            }
+        }
+    }
+}
+
+/// A use path made absolute from the crate root: `crate::`, `self::` and `super::` resolved; a
+/// plain path is relative to the module (2018 and later) or to the crate root (2015). `None`
+/// for a path that leaves the crate (`::other_crate::…` in 2018, `super` past the root).
+fn absolute_use_path(
+    path: &[String],
+    module: &[String],
+    leading_colon: bool,
+    edition: Edition,
+) -> Option<Vec<String>> {
+    let first = path.first()?;
+    if leading_colon {
+        return (edition == Edition::E2015).then(|| path.to_vec());
+    }
+    let mut out: Vec<String>;
+    let mut rest = path;
+    match first.as_str() {
+        "crate" => {
+            out = Vec::new();
+            rest = &path[1..];
+        }
+        "self" => {
+            out = module.to_vec();
+            rest = &path[1..];
+        }
+        "super" => {
+            out = module.to_vec();
+            while rest.first().map(String::as_str) == Some("super") {
+                out.pop()?;
+                rest = &rest[1..];
+            }
+        }
+        _ if edition == Edition::E2015 => out = Vec::new(),
+        _ => out = module.to_vec(),
+    }
+    out.extend(rest.iter().cloned());
+    Some(out)
+}
+
+/// Why a `mod x;` has no module: rustc's candidate files are all missing.
+fn missing_module(path: &[String], declared_in: &Path, tried: &[PathBuf]) -> ParseError {
     let tried: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
-    let context = format!(
-        "module `{}` declared in {} has no source file (looked for {})",
-        path.join("::"),
-        declared_in.display(),
-        tried.join(" and ")
-    );
-    Error::io(context, std::io::Error::from(std::io::ErrorKind::NotFound))
+    ParseError {
+        line: 0,
+        column: 0,
+        message: format!(
+            "module `{}` declared in {} has no source file (looked for {}); if the build generates it, its items are not read",
+            path.join("::"),
+            declared_in.display(),
+            tried.join(" and ")
+        ),
+    }
 }
 
 /// The file of `mod name;` and where its own children live, or the candidates that were missing.
@@ -496,33 +733,27 @@ fn unraw(ident: &str) -> &str {
 // Parsing
 
 /// Parsed files by path, so a file shared by several modules is parsed once.
-#[derive(Default)]
 struct FileCache {
-    parsed: HashMap<PathBuf, Rc<syn::File>>,
+    edition: Edition,
+    parsed: HashMap<PathBuf, std::result::Result<Rc<syn::File>, ParseError>>,
 }
 
 impl FileCache {
-    /// The parsed file, reading and parsing it on first use.
-    fn get(&mut self, path: &Path) -> Result<&Rc<syn::File>> {
-        if !self.parsed.contains_key(path) {
-            let ast = parse_file(path)?;
-            self.parsed.insert(path.to_path_buf(), Rc::new(ast));
+    fn new(edition: Edition) -> Self {
+        FileCache {
+            edition,
+            parsed: HashMap::new(),
         }
-        Ok(&self.parsed[path])
     }
-}
 
-/// Reads and parses one source file; a syntax error names its line and column.
-fn parse_file(path: &Path) -> Result<syn::File> {
-    let text = fs::read_to_string(path)
-        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-    syn::parse_file(&text).map_err(|e| {
-        let at = e.span().start();
-        Error::Parse(
-            path.to_path_buf(),
-            format!("{}:{}: {}", at.line, at.column + 1, e),
-        )
-    })
+    /// The parsed file, reading and parsing it on first use.
+    fn get(&mut self, path: &Path) -> std::result::Result<Rc<syn::File>, ParseError> {
+        let edition = self.edition;
+        self.parsed
+            .entry(path.to_path_buf())
+            .or_insert_with(|| source::parse_path(path, edition).map(Rc::new))
+            .clone()
+    }
 }
 
 /// The items of `module` in its parsed file: the whole file, or the inline module whose
@@ -577,24 +808,13 @@ fn canonical(path: &Path) -> PathBuf {
 }
 
 /// What a filter sees of a function before its full record is built.
-struct Candidate<'a> {
-    module: &'a [String],
+struct Candidate {
     self_ty: Option<String>,
     name: String,
     /// First line of the item, its attributes and doc comment included.
     start: usize,
     /// Line of the body's closing brace.
     end: usize,
-}
-
-impl Candidate<'_> {
-    /// Module path, type name for methods, and function name, without `r#` prefixes.
-    fn path_segments(&self) -> Vec<String> {
-        let mut segs: Vec<String> = self.module.iter().map(|s| unraw(s).to_string()).collect();
-        segs.extend(self.self_ty.clone());
-        segs.push(unraw(&self.name).to_string());
-        segs
-    }
 }
 
 /// One function declaration, free or in an impl, with what its record needs.
@@ -706,7 +926,6 @@ fn consider(
     keep: &mut dyn FnMut(&Candidate) -> bool,
 ) -> Option<ChangedFn> {
     let candidate = Candidate {
-        module: &module.path,
         self_ty: imp.map(|i| i.type_name.clone()),
         name: decl.sig.ident.to_string(),
         start: decl.start,
@@ -795,36 +1014,6 @@ fn method_type(kind: &FnKind) -> Option<String> {
             Some(type_name(self_ty))
         }
     }
-}
-
-/// Whether `full` ends with any of the patterns' segments, flagging each pattern that matched.
-fn mark_matches(full: &[String], patterns: &[Vec<String>], matched: &mut [bool]) -> bool {
-    let mut any = false;
-    for (segs, hit) in patterns.iter().zip(matched.iter_mut()) {
-        if !segs.is_empty() && full.ends_with(segs) {
-            *hit = true;
-            any = true;
-        }
-    }
-    any
-}
-
-/// The segments of a `--function` pattern, without a leading `crate` or crate name and
-/// without generic arguments.
-fn pattern_segments(src: &CrateSource, pattern: &str) -> Vec<String> {
-    let mut segs: Vec<String> = pattern
-        .trim()
-        .trim_start_matches("::")
-        .split("::")
-        .map(|s| s.split('<').next().unwrap_or("").trim())
-        .filter(|s| !s.is_empty())
-        .map(|s| unraw(s).to_string())
-        .collect();
-    let crate_name = src.name.replace('-', "_");
-    if segs.len() > 1 && (segs[0] == "crate" || segs[0].replace('-', "_") == crate_name) {
-        segs.remove(0);
-    }
-    segs
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1062,6 +1251,7 @@ mod tests {
         CrateSource {
             name: "demo".into(),
             root_file: root.join("src/lib.rs"),
+            edition: Edition::E2021,
         }
     }
 
@@ -1099,7 +1289,7 @@ mod tests {
     /// Scans the crate at `root` and selects by `changes`.
     fn select(root: &Path, changes: &ChangeSet) -> Vec<ChangedFn> {
         let src = demo(root);
-        let modules = scan_modules(&src).unwrap();
+        let modules = scan_modules(&src);
         select_changed(&src, &modules, changes, root).unwrap()
     }
 
@@ -1124,7 +1314,7 @@ mod tests {
         write(root, "src/a/c/e.rs", "");
         write(root, "src/b/mod.rs", "mod d;\n");
         write(root, "src/b/d.rs", "");
-        let modules = scan_modules(&demo(root)).unwrap();
+        let modules = scan_modules(&demo(root));
         let expected = [
             ("", "src/lib.rs"),
             ("a", "src/a.rs"),
@@ -1164,7 +1354,7 @@ mod tests {
         write(root, "src/a/m/n.rs", "");
         write(root, "src/outer/inner.rs", "");
         write(root, "src/w/q.rs", "");
-        let modules = scan_modules(&demo(root)).unwrap();
+        let modules = scan_modules(&demo(root));
         let expected = [
             ("", "src/lib.rs"),
             ("x", "src/other/x_impl.rs"),
@@ -1192,7 +1382,7 @@ mod tests {
         let root = dir.path();
         let lib = "mod one {\n    fn f() {}\n}\nmod two { mod three { const S: &str = \"é\u{1F600}\"; } }\n";
         write(root, "src/lib.rs", lib);
-        let modules = scan_modules(&demo(root)).unwrap();
+        let modules = scan_modules(&demo(root));
         let paths: Vec<_> = modules.iter().map(|m| m.path.join("::")).collect();
         assert_eq!(paths, ["", "one", "two", "two::three"]);
         assert_eq!(modules[1].inline_close, Some((3, 0)));
@@ -1218,7 +1408,7 @@ mod tests {
         let lib = "#[cfg(feature = \"nope\")]\nmod gone;\n#[cfg(unix)] mod u;\n#[cfg(test)]\nmod tests { mod inner {} }\n#[cfg(all(test, unix))] mod t2 {}\n#[cfg(not(test))] mod nt {}\n";
         write(root, "src/lib.rs", lib);
         write(root, "src/u.rs", "");
-        let modules = scan_modules(&demo(root)).unwrap();
+        let modules = scan_modules(&demo(root));
         let paths: Vec<_> = modules.iter().map(|m| m.path.join("::")).collect();
         assert_eq!(paths, ["", "u", "tests", "tests::inner", "t2", "nt"]);
         assert_eq!(modules[1].cfg_attrs, ["#[cfg(unix)]"]);
@@ -1226,30 +1416,102 @@ mod tests {
         let tests: Vec<bool> = modules.iter().map(|m| m.is_test).collect();
         assert_eq!(tests, [false, false, true, true, true, false]);
 
-        write(root, "src/lib.rs", "mod missing;\n");
-        let err = scan_modules(&demo(root)).unwrap_err();
-        assert!(matches!(err, Error::Io { .. }), "{err:?}");
-        let msg = err.to_string();
+        write(root, "src/lib.rs", "mod missing;\npub fn f() {}\n");
+        let modules = scan_modules(&demo(root));
+        let msg = modules[1]
+            .unparsed
+            .as_ref()
+            .expect("the missing module is noted")
+            .to_string();
         assert!(
             msg.contains("`missing`") && msg.contains("missing.rs") && msg.contains("mod.rs"),
             "{msg}"
         );
+        // The rest of the crate is still there.
+        assert_eq!(names(&all_functions(&demo(root), &modules)), ["demo::f"]);
     }
 
-    /// A syntax error comes back as `Error::Parse` with its position.
+    /// A file that does not parse is recorded with its position, and the walk goes on.
     #[test]
-    fn parse_error_names_line_and_column() {
+    fn unparsable_files_are_noted_not_fatal() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        write(root, "src/lib.rs", "mod bad;\n");
+        write(root, "src/lib.rs", "mod bad;\nmod good;\n");
         write(root, "src/bad.rs", "fn ok() {}\n\nfn broken( {\n");
-        match scan_modules(&demo(root)) {
-            Err(Error::Parse(path, msg)) => {
-                assert!(path.ends_with("src/bad.rs"));
-                assert!(msg.starts_with("3:") || msg.starts_with("4:"), "{msg}");
-            }
-            other => panic!("expected a parse error, got {other:?}"),
-        }
+        write(root, "src/good.rs", "pub fn fine() {}\n");
+        let modules = scan_modules(&demo(root));
+        let bad = modules.iter().find(|m| m.path == ["bad"]).unwrap();
+        let err = bad.unparsed.as_ref().expect("a parse error");
+        assert!(err.line == 3 || err.line == 4, "{err}");
+        assert_eq!(
+            names(&all_functions(&demo(root), &modules)),
+            ["demo::good::fine"]
+        );
+        let changes = change("src/bad.rs", &[(1, 1)], &[]);
+        let noted = unparsed_changed(&modules, &changes, root).unwrap();
+        assert_eq!(noted.len(), 1);
+        assert!(noted[0].0.ends_with("src/bad.rs"));
+        assert!(select(root, &changes).is_empty());
+    }
+
+    /// A 2015-edition crate parses with its own rules: bare trait objects, `async` as a name,
+    /// anonymous trait method parameters.
+    #[test]
+    fn edition_2015_files_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let lib = "pub trait Visit { fn visit(&mut self, &str); }\npub fn apply(f: &mut FnMut(u8) -> u8, x: u8) -> u8 { f(x) }\npub fn async(n: u32) -> u32 { n }\npub fn boxed() -> Box<Fn() -> u8 + Send> { Box::new(|| 1) }\n";
+        write(root, "src/lib.rs", lib);
+        let src = CrateSource {
+            edition: Edition::E2015,
+            ..demo(root)
+        };
+        let modules = scan_modules(&src);
+        assert!(modules[0].unparsed.is_none(), "{:?}", modules[0].unparsed);
+        assert_eq!(
+            names(&all_functions(&src, &modules)),
+            ["demo::apply", "demo::r#async", "demo::boxed"]
+        );
+        // The same file is not 2018 code.
+        assert!(scan_modules(&demo(root))[0].unparsed.is_some());
+    }
+
+    /// `include!("file.rs")` brings the file's items into the module that includes it.
+    #[test]
+    fn included_files_belong_to_their_module() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "src/lib.rs", "pub mod gen;\n");
+        write(
+            root,
+            "src/gen.rs",
+            "include!(\"defs.rs\");\npub fn host() {}\n",
+        );
+        write(
+            root,
+            "src/defs.rs",
+            "pub struct Token(pub u8);\npub fn made(t: Token) -> u8 { t.0 }\n",
+        );
+        let modules = scan_modules(&demo(root));
+        let included = modules.iter().find(|m| m.included_in.is_some()).unwrap();
+        assert_eq!(included.path, ["gen"]);
+        assert!(included.file.ends_with("src/defs.rs"));
+        assert!(included
+            .included_in
+            .as_ref()
+            .unwrap()
+            .ends_with("src/gen.rs"));
+        // The host module comes first, so code for both files is injected into gen.rs.
+        assert!(modules
+            .iter()
+            .find(|m| m.path == ["gen"])
+            .unwrap()
+            .included_in
+            .is_none());
+        assert_eq!(
+            names(&all_functions(&demo(root), &modules)),
+            ["demo::gen::made", "demo::gen::host"]
+        );
     }
 
     /// A module with one function of each shape, at known lines.
@@ -1420,8 +1682,9 @@ mk!();
         let src = CrateSource {
             name: "demo".into(),
             root_file: root.join("crate/src/lib.rs"),
+            edition: Edition::E2021,
         };
-        let modules = scan_modules(&src).unwrap();
+        let modules = scan_modules(&src);
         let odd_root = root.join("crate/../.");
         let changes = change("crate/src/a.rs", &[(1, 1)], &[]);
         let fns = select_changed(&src, &modules, &changes, &odd_root).unwrap();
@@ -1474,16 +1737,21 @@ fn f(x: i64, s: &str, b: &[u8], c: char) -> f64 {
         assert!(lits.strs.is_empty());
     }
 
-    /// Patterns match the end of a function's path, whole segments only.
+    /// A pattern selects what it names: the exact path first, then free functions whose path
+    /// ends with it, then (for one bare word) methods of that name.
     #[test]
-    fn select_by_path_matches_trailing_segments() {
+    fn select_by_path_names_precisely() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         write(root, "src/lib.rs", "pub mod text;\npub mod stack;\nfn truncate() {}\n#[cfg(test)]\nmod tests { fn truncate() {} }\n");
-        write(root, "src/text.rs", "pub fn truncate() {}\n");
+        write(
+            root,
+            "src/text.rs",
+            "pub fn truncate() {}\npub fn only_here() {}\n",
+        );
         write(root, "src/stack.rs", SHAPES);
         let src = demo(root);
-        let modules = scan_modules(&src).unwrap();
+        let modules = scan_modules(&src);
         let by = |pats: &[&str]| {
             let pats: Vec<String> = pats.iter().map(|p| p.to_string()).collect();
             select_by_path(&src, &modules, &pats).map(|fns| {
@@ -1493,44 +1761,114 @@ fn f(x: i64, s: &str, b: &[u8], c: char) -> f64 {
                     .collect::<Vec<_>>()
             })
         };
-        assert_eq!(
-            by(&["truncate"]).unwrap(),
-            [
-                "demo::truncate",
-                "demo::stack::truncate",
-                "demo::text::truncate"
-            ]
-        );
+        assert_eq!(by(&["truncate"]).unwrap(), ["demo::truncate"]);
+        assert_eq!(by(&["only_here"]).unwrap(), ["demo::text::only_here"]);
         assert_eq!(by(&["text::truncate"]).unwrap(), ["demo::text::truncate"]);
-        assert_eq!(
-            by(&["crate::text::truncate"]).unwrap(),
-            ["demo::text::truncate"]
-        );
-        assert_eq!(
-            by(&["demo::text::truncate"]).unwrap(),
-            ["demo::text::truncate"]
-        );
+        for p in [
+            "crate::text::truncate",
+            "demo::text::truncate",
+            "::demo::text::truncate",
+        ] {
+            assert_eq!(by(&[p]).unwrap(), ["demo::text::truncate"], "{p}");
+        }
         assert_eq!(
             by(&["Stack::pop_n"]).unwrap(),
             ["demo::stack::Stack::pop_n"]
         );
         assert_eq!(
-            by(&["stack::Stack::pop_n", "Stack::pop_n"]).unwrap(),
+            by(&["stack::Stack::pop_n", "demo::stack::Stack<u8>::pop_n"]).unwrap(),
             ["demo::stack::Stack::pop_n"]
         );
         assert_eq!(
-            by(&["Stack::<T>::default"]).unwrap(),
+            by(&[
+                "Stack::<T>::default",
+                "<Stack<u8> as Default>::default",
+                "Default::default"
+            ])
+            .unwrap(),
             ["demo::stack::Stack::default"]
         );
-        // Segments match whole names, and a pattern must match the end of the path.
-        assert!(matches!(by(&["trunc"]), Err(Error::NoSuchFunction(p)) if p == "trunc"));
-        assert!(matches!(by(&["text"]), Err(Error::NoSuchFunction(_))));
+        // Backtrace decorations are dropped.
+        assert_eq!(
+            by(&[
+                "demo::text::truncate::h0123456789abcdef",
+                "  7: demo::text::truncate::{{closure}}"
+            ])
+            .unwrap(),
+            ["demo::text::truncate"]
+        );
+        // Segments match whole names, and a pattern must name a function.
+        match by(&["trunc"]) {
+            Err(Error::NoSuchFunction {
+                pattern, closest, ..
+            }) => {
+                assert_eq!(pattern, "trunc");
+                assert!(
+                    closest.iter().any(|c| c == "demo::text::truncate"),
+                    "{closest:?}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(by(&["text"]), Err(Error::NoSuchFunction { .. })));
         assert!(
-            matches!(by(&["truncate", "nope::truncate"]), Err(Error::NoSuchFunction(p)) if p == "nope::truncate")
+            matches!(by(&["truncate", "nope::truncate"]), Err(Error::NoSuchFunction { pattern, .. }) if pattern == "nope::truncate")
         );
         assert!(matches!(
             by(&["tests::truncate"]),
-            Err(Error::NoSuchFunction(_))
+            Err(Error::NoSuchFunction { .. })
         ));
+        assert!(matches!(
+            by(&["<Stack as Clone>::default"]),
+            Err(Error::NoSuchFunction { .. })
+        ));
+        assert!(FnPattern::parse("not a path!").is_err());
+    }
+
+    /// Re-export paths name the function they re-export, and a name shared with a method
+    /// elsewhere does not drag the method in; trait impls on std types are named by
+    /// `<Type as Trait<Arg>>::method`.
+    #[test]
+    fn select_by_reexport_and_qualified_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "src/lib.rs",
+            "mod parser;\nmod table;\npub mod time;\npub use parser::parse;\npub use table::Table as Grid;\npub use self::time::*;\n",
+        );
+        write(root, "src/parser.rs", "pub fn parse(s: &str) -> u8 { 0 }\n");
+        write(
+            root,
+            "src/table.rs",
+            "pub struct Table;\nimpl Table { pub fn parse(s: &str) -> Self { Table } }\n",
+        );
+        write(
+            root,
+            "src/time.rs",
+            "pub struct Stamp(pub u64);\npub struct Other;\nimpl From<Stamp> for std::time::SystemTime { fn from(s: Stamp) -> Self { std::time::UNIX_EPOCH } }\nimpl From<Other> for std::time::SystemTime { fn from(s: Other) -> Self { std::time::UNIX_EPOCH } }\npub fn stamp_now() -> u64 { 0 }\n",
+        );
+        let src = demo(root);
+        let modules = scan_modules(&src);
+        let by = |p: &str| {
+            select_by_path(&src, &modules, &[p.to_string()])
+                .map(|fns| {
+                    names(&fns)
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_else(|e| panic!("{p}: {e}"))
+        };
+        assert_eq!(by("demo::parse"), ["demo::parser::parse"]);
+        assert_eq!(by("parse"), ["demo::parser::parse"]);
+        assert_eq!(by("demo::Grid::parse"), ["demo::table::Table::parse"]);
+        assert_eq!(by("Table::parse"), ["demo::table::Table::parse"]);
+        assert_eq!(by("demo::stamp_now"), ["demo::time::stamp_now"]);
+        assert_eq!(
+            by("<std::time::SystemTime as From<demo::time::Stamp>>::from"),
+            ["demo::time::SystemTime::from"]
+        );
+        assert_eq!(by("<SystemTime as From>::from").len(), 2);
     }
 }

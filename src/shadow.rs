@@ -234,6 +234,8 @@ pub fn rename_package(
         return false;
     };
     package.insert("name", toml_edit::value(new_name));
+    // Two packages may not declare the same native library; the head copy keeps the key.
+    package.remove("links");
     *bytes = doc.to_string().into_bytes();
     true
 }
@@ -537,6 +539,82 @@ mod local_std_tests {
     }
 }
 
+/// Attributes that give an item a fixed link-time symbol name.
+const EXPORT_ATTRS: &[&str] = &["no_mangle", "export_name"];
+
+/// Blanks out `#[no_mangle]` and `#[export_name = "…"]` (also in their `#[unsafe(…)]` form, and
+/// inside macro bodies) in every Rust file of a copy. The head and base versions of a crate link
+/// into one harness, where a symbol both export would be defined twice; the harness calls
+/// functions by their Rust paths and never needs the symbols. The attribute's text is replaced
+/// by spaces, so every line and column of the user's code stays where it was.
+pub fn strip_exports(files: &mut BTreeMap<PathBuf, Vec<u8>>) {
+    for (rel, bytes) in files.iter_mut() {
+        if rel.extension().and_then(|e| e.to_str()) != Some("rs")
+            || !EXPORT_ATTRS
+                .iter()
+                .any(|a| bytes.windows(a.len()).any(|w| w == a.as_bytes()))
+        {
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            continue;
+        };
+        let Ok(tokens) = text.parse::<proc_macro2::TokenStream>() else {
+            continue;
+        };
+        let mut ranges = Vec::new();
+        export_attr_ranges(tokens, text, &mut ranges);
+        if ranges.is_empty() {
+            continue;
+        }
+        let mut out = text.as_bytes().to_vec();
+        for (start, end) in ranges {
+            for b in &mut out[start..end] {
+                if *b != b'\n' {
+                    *b = b' ';
+                }
+            }
+        }
+        *bytes = out;
+    }
+}
+
+/// Byte ranges of the export attributes (`#` through `]`) among `tokens`, at any depth.
+fn export_attr_ranges(tokens: proc_macro2::TokenStream, text: &str, out: &mut Vec<(usize, usize)>) {
+    use proc_macro2::{Delimiter, TokenTree};
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, tree) in trees.iter().enumerate() {
+        let TokenTree::Group(g) = tree else { continue };
+        let is_attr = g.delimiter() == Delimiter::Bracket
+            && i > 0
+            && matches!(&trees[i - 1], TokenTree::Punct(p) if p.as_char() == '#');
+        if is_attr && is_export_attr(g.stream()) {
+            let start = trees[i - 1].span().start();
+            let end = g.span().end();
+            out.push((
+                byte_offset(text, start.line, start.column),
+                byte_offset(text, end.line, end.column),
+            ));
+            continue;
+        }
+        export_attr_ranges(g.stream(), text, out);
+    }
+}
+
+/// `no_mangle`, `export_name = "…"`, `unsafe(no_mangle)`, `unsafe(export_name = "…")`.
+fn is_export_attr(attr: proc_macro2::TokenStream) -> bool {
+    use proc_macro2::TokenTree;
+    let mut trees = attr.into_iter();
+    match trees.next() {
+        Some(TokenTree::Ident(i)) if EXPORT_ATTRS.iter().any(|a| i == a) => true,
+        Some(TokenTree::Ident(i)) if i == "unsafe" => match trees.next() {
+            Some(TokenTree::Group(g)) => is_export_attr(g.stream()),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// The byte offset of a 1-based line and 0-based char column.
 fn byte_offset(text: &str, line: usize, col: usize) -> usize {
     let mut offset = 0;
@@ -777,6 +855,26 @@ fn collect_files(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn export_attributes_are_blanked_in_place() {
+        let src = "#[no_mangle]\npub extern \"C\" fn a() {}\n#[unsafe(export_name = \"b_sym\")] pub fn b() {}\nmacro_rules! m { () => { #[no_mangle] pub fn c() {} } }\n#[inline] #[doc = \"no_mangle\"] pub fn d() {}\n";
+        let mut files = BTreeMap::from([(PathBuf::from("src/lib.rs"), src.as_bytes().to_vec())]);
+        strip_exports(&mut files);
+        let out = String::from_utf8(files.remove(Path::new("src/lib.rs")).unwrap()).unwrap();
+        assert_eq!(out.len(), src.len());
+        assert_eq!(out.lines().count(), src.lines().count());
+        assert!(
+            !out.contains("#[no_mangle]") && !out.contains("export_name"),
+            "{out}"
+        );
+        assert!(
+            out.contains("#[inline] #[doc = \"no_mangle\"] pub fn d"),
+            "{out}"
+        );
+        assert_eq!(out.find("pub fn b"), src.find("pub fn b"));
+        syn::parse_file(&out).unwrap();
+    }
 
     #[test]
     fn byte_offsets_count_chars() {

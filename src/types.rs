@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use syn::Item;
 
 use crate::select::Module;
+use crate::source::Edition;
 
 /// A type declared in the crate.
 #[derive(Debug, Clone)]
@@ -162,18 +163,20 @@ pub struct CrateTypes {
 impl CrateTypes {
     /// Reads the declarations of every scanned module. Files that do not parse were reported
     /// by the module scan already; here they only contribute nothing.
-    pub fn collect(modules: &[Module]) -> CrateTypes {
+    pub fn collect(modules: &[Module], edition: Edition) -> CrateTypes {
         let mut parsed: BTreeMap<PathBuf, Option<syn::File>> = BTreeMap::new();
         let mut items = Vec::new();
         let mut impls: Vec<(Vec<String>, syn::ItemImpl)> = Vec::new();
         let mut defaults = Vec::new();
         let mut traits = Vec::new();
         let mut consts = Vec::new();
-        for m in modules.iter().filter(|m| !m.is_test) {
-            let file = parsed.entry(m.file.clone()).or_insert_with(|| {
-                let text = std::fs::read_to_string(&m.file).ok()?;
-                syn::parse_file(&text).ok()
-            });
+        for m in modules
+            .iter()
+            .filter(|m| !m.is_test && m.unparsed.is_none())
+        {
+            let file = parsed
+                .entry(m.file.clone())
+                .or_insert_with(|| crate::source::parse_path(&m.file, edition).ok());
             let Some(file) = file else { continue };
             // The module's own items: the file's top level, or the inline module's body.
             let file_depth = modules

@@ -35,6 +35,8 @@ pub struct Package {
     pub dir: PathBuf,
     /// The library target, which is what the harness links against; `None` for a binary-only package.
     pub lib: Option<CrateSource>,
+    /// Its library is a proc-macro crate, which only the compiler can call.
+    pub proc_macro: bool,
     /// The features the package declares, for `--all-features`.
     pub features: Vec<String>,
     /// Names of its dev-dependencies, so `emit` can say which ones its tests still need.
@@ -167,11 +169,17 @@ fn to_package(p: &cargo_metadata::Package) -> Package {
         .map(|t| CrateSource {
             name: t.name.replace('-', "_"),
             root_file: t.src_path.clone().into_std_path_buf(),
+            edition: t.edition,
         });
+    let proc_macro = p
+        .targets
+        .iter()
+        .any(|t| t.kind.iter().any(|k| matches!(k, TargetKind::ProcMacro)));
     Package {
         name: p.name.to_string(),
         dir,
         lib,
+        proc_macro,
         features: p.features.keys().cloned().collect(),
         dev_dependencies: p
             .dependencies
