@@ -40,14 +40,17 @@ sha256 of their path (written `crate::…`), which is deterministic and unrelate
 and the first three are taken. Only `candidates()` knows which of the two sources is used.
 
 Output: one line per crate (name, version, build ok, tool exit, tested/skipped counts, seconds;
-for a failure the last meaningful lines of the tool's stderr), then
+for a failure the last meaningful lines of the tool's stderr; "N via callers" counts functions
+the report lists as tested only through the public functions that call them), then
     sweep: C crates, F functions (T tested, S skipped), X tool failures, B crates that do not build
 and the skip reasons grouped by frequency (normalised as in benches/reach.py: backticked spans
-become `_`, numbers `N`), which show what the tool cannot test yet. `--summary FILE` writes all
+become `_`, numbers `N`), which show what the tool cannot test yet, and the tool failures
+grouped by a coarse cause read from stderr. Report entries with `caller_of` (callers the tool
+added) are not counted. The exit status is 1 when there is a tool failure. `--summary FILE` writes all
 of it as JSON, with the raw reasons and every run's command.
 
-How to run it (from the project root; a full sweep takes one to two hours on two cores,
-mostly harness builds; a second run reuses the builds):
+How to run it (from the project root; a first full sweep took 20 minutes on two cores, mostly
+harness builds, and a second one 2-3 minutes, reusing them):
 
     cargo build --release
     benches/sweep.py                                    # all 50 crates, budget 2s per run
@@ -458,6 +461,7 @@ def classify(status, stderr, report_path, builds, run_timeout):
 CAUSES = [
     (re.compile(r"no function matches"), "a --function path was not accepted"),
     (re.compile(r"panicked at"), "the tool panicked"),
+    (re.compile(r"has no source file"), "a module's source file was not found"),
     (re.compile(r"does not build|could not compile|error\[E\d+\]"), "a build failed"),
 ]
 
@@ -550,7 +554,10 @@ def sweep_crate(args, name):
 
 def crate_line(r):
     b = {True: "yes", False: "NO", None: "-"}[r["builds"]]
-    ex = "timeout" if r["outcome"] == "TOOL FAILURE" and r["exit"] is None else r["exit"]
+    if r["outcome"] == "TOOL FAILURE" and r["exit"] is None:
+        ex = "timeout"
+    else:
+        ex = "-" if r["exit"] is None else r["exit"]
     line = (f"{r['crate']:<18} {r['version'] or '-':<10} build={b:<3} exit={str(ex):<7} "
             f"tested={r['tested']}{'(' + str(r['through_callers']) + ' via callers)' if r['through_callers'] else ''} "
             f"skipped={r['skipped']} findings={r['findings']:<3} "

@@ -17,14 +17,20 @@ use std::time::{Duration, Instant};
 use proptest::strategy::{BoxedStrategy, Just, Strategy};
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
-/// Literal values mined from the changed function's body.
+/// Literal values mined from the changed function's body, the functions it calls, the constants
+/// it names and the arguments the crate's tests and examples pass it.
 pub struct Lits {
     pub ints: &'static [i128],
     pub floats: &'static [f64],
     pub strs: &'static [&'static str],
     pub bytes: &'static [&'static [u8]],
     pub chars: &'static [char],
+    /// Lengths the code compares a `.len()` against.
+    pub lens: &'static [usize],
 }
+
+/// Longest length from a `.len()` comparison that inputs are built for.
+const MAX_LEN_EDGE: usize = 4096;
 
 /// How many top-level argument combinations the edge engine tries at most.
 const TOP_EDGE_CAP: usize = 60_000;
@@ -158,6 +164,17 @@ impl Gen for u8 {
             push_unique(&mut out, high);
             for k in 1..b.len() {
                 push_unique(&mut out, b[..k].to_vec());
+            }
+        }
+        // Lengths the code checks: exactly, one under, one over; a literal padded to them.
+        for &n in l.lens.iter().filter(|n| **n <= MAX_LEN_EDGE).take(8) {
+            for len in [n, n.saturating_sub(1), n + 1] {
+                push_unique(&mut out, vec![0u8; len]);
+            }
+            for b in seeds.iter().filter(|b| b.len() < n).take(4) {
+                let mut padded = b.clone();
+                padded.resize(n, 0);
+                push_unique(&mut out, padded);
             }
         }
         out
@@ -294,6 +311,9 @@ impl Gen for String {
         ] {
             push_unique(&mut out, s.to_string());
         }
+        for v in vocabulary_strings(l) {
+            push_unique(&mut out, v);
+        }
         push_unique(&mut out, "a".repeat(257));
         push_unique(&mut out, "é".repeat(100));
         out.truncate(cap.max(8));
@@ -315,6 +335,107 @@ impl Gen for String {
     fn src(&self) -> String {
         format!("String::from({:?})", self)
     }
+}
+
+/// Numbers written after a keyword (`size=`, `max-age:`): zero, minus one, and the values that
+/// overflow the common integer types.
+const NUMBER_TAILS: &[&str] = &[
+    "0", "-1", "255", "256", "65536", "2147483648", "4294967296", "9223372036854775808",
+    "18446744073709551616", "99999999999999999999",
+];
+
+/// Strings built from the crate's own vocabulary: a literal's numbers at their bounds, a keyword
+/// followed by a number near a type bound (also divided by one of the code's constants), the
+/// lengths the code compares against (with a literal as prefix, and a two-byte character across
+/// the boundary or across an offset the code uses), and literals with such a character across
+/// those offsets.
+fn vocabulary_strings(l: &Lits) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for lit in l.strs.iter().take(32) {
+        for v in digit_variants(lit) {
+            push_unique(&mut out, v);
+        }
+    }
+    let mut tails: Vec<String> = NUMBER_TAILS.iter().map(|s| s.to_string()).collect();
+    for c in l.ints.iter().filter(|c| (2..=1_000_000).contains(*c)).take(6) {
+        for bound in [u16::MAX as i128, i32::MAX as i128, u32::MAX as i128, i64::MAX as i128, u64::MAX as i128] {
+            tails.push((bound / c + 1).to_string());
+        }
+    }
+    for lit in l.strs.iter().filter(|s| !s.is_empty() && s.len() <= 32).take(16) {
+        for t in &tails {
+            push_unique(&mut out, format!("{lit}{t}"));
+        }
+    }
+    let offsets: Vec<usize> = l.ints.iter().filter(|k| (1..=MAX_LEN_EDGE as i128).contains(*k)).take(8).map(|k| *k as usize).collect();
+    let prefixes: Vec<&str> = std::iter::once("").chain(l.strs.iter().copied().filter(|s| s.len() <= 16).take(6)).collect();
+    for &n in l.lens.iter().filter(|n| **n <= MAX_LEN_EDGE).take(8) {
+        for p in prefixes.iter().filter(|p| p.len() <= n) {
+            let rest = n - p.len();
+            let fill = |k: usize, c: char| format!("{p}{}", c.to_string().repeat(k));
+            push_unique(&mut out, fill(rest, 'a'));
+            push_unique(&mut out, fill(rest, '0'));
+            push_unique(&mut out, fill(rest + 1, 'a'));
+            if rest >= 1 {
+                push_unique(&mut out, fill(rest - 1, 'a'));
+                push_unique(&mut out, format!("{}é", fill(rest - 1, 'a')));
+            }
+            if rest >= 2 {
+                push_unique(&mut out, format!("{}é", fill(rest - 2, 'a')));
+            }
+            let full = fill(rest, 'a');
+            for &k in &offsets {
+                if let Some(s) = straddle(&full, k) {
+                    push_unique(&mut out, s);
+                }
+            }
+        }
+    }
+    for lit in l.strs.iter().filter(|s| s.len() >= 2).take(16) {
+        for &k in &offsets {
+            if let Some(s) = straddle(lit, k) {
+                push_unique(&mut out, s);
+            }
+        }
+    }
+    out
+}
+
+/// `s` with its two ASCII bytes around offset `k` replaced by `é`: the same length, with byte
+/// `k` inside a character.
+fn straddle(s: &str, k: usize) -> Option<String> {
+    let b = s.as_bytes();
+    if k == 0 || k >= b.len() || !b[k - 1].is_ascii() || !b[k].is_ascii() {
+        return None;
+    }
+    Some(format!("{}é{}", &s[..k - 1], &s[k + 1..]))
+}
+
+/// `s` with each of its first runs of digits written as zeros, as nines, one digit longer, and
+/// as a single zero: a formatted number at its bounds.
+fn digit_variants(s: &str) -> Vec<String> {
+    let b = s.as_bytes();
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit() {
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            runs.push((start, i));
+        } else {
+            i += 1;
+        }
+    }
+    let mut out = Vec::new();
+    for (a, z) in runs.into_iter().take(4) {
+        let n = z - a;
+        for digits in ["0".repeat(n), "9".repeat(n), "9".repeat(n + 1), "0".to_string()] {
+            out.push(format!("{}{digits}{}", &s[..a], &s[z..]));
+        }
+    }
+    out
 }
 
 impl<T: Gen> Gen for Vec<T> {
@@ -343,6 +464,11 @@ impl<T: Gen> Gen for Vec<T> {
         }
         if let Some(a) = e.get(1).or(e.first()) {
             out.push(vec![a.clone(); 257]);
+            for &n in l.lens.iter().filter(|n| **n <= MAX_LEN_EDGE).take(6) {
+                for len in [n, n.saturating_sub(1), n + 1] {
+                    out.push(vec![a.clone(); len]);
+                }
+            }
         }
         out.truncate(cap.max(8));
         out

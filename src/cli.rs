@@ -110,7 +110,7 @@ pub struct Cli {
     pub strict_floats: bool,
 
     /// Report format.
-    #[arg(long, value_enum, default_value = "human")]
+    #[arg(long, value_enum, default_value = "human", global = true)]
     pub format: Format,
 
     /// Write the report to this file instead of standard output.
@@ -147,6 +147,17 @@ pub enum Command {
     /// (`tests/edgecheck.rs`, runs under `cargo test`) and cargo-fuzz targets
     /// (`fuzz/fuzz_targets/<name>.rs`, run with `cargo fuzz run -s none <name>`).
     Emit(EmitArgs),
+    /// List the functions a run would test, and the reason for each one it cannot, without
+    /// building anything: the changed ones, those `--function` names, or with `--all` every
+    /// function of the selected packages. `--format json` prints them as JSON.
+    List(ListArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Every function of the packages, not only the changed or named ones.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -255,12 +255,14 @@ fn literals(l: &Literals) -> TokenStream {
     let strs = l.strs.iter().map(|s| Literal::string(s));
     let bytes = l.bytes.iter().map(|b| Literal::byte_string(b));
     let chars = l.chars.iter().map(|c| Literal::character(*c));
+    let lens = l.lens.iter().map(|n| Literal::usize_unsuffixed(*n));
     quote!(rt::Lits {
         ints: &[#(#ints),*],
         floats: &[#(#floats),*],
         strs: &[#(#strs),*],
         bytes: &[#(#bytes),*],
         chars: &[#(#chars),*],
+        lens: &[#(#lens),*],
     })
 }
 

@@ -17,6 +17,7 @@ mod shadow;
 mod source;
 mod triage;
 mod types;
+mod vocab;
 mod workspace;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,7 +28,7 @@ use std::time::Instant;
 use clap::Parser;
 
 use crate::base::{BaseSide, BaseSource, BaseTree};
-use crate::cli::{Cli, ColorChoice, Command, EmitArgs, FailOn, Format, Sanitizer};
+use crate::cli::{Cli, ColorChoice, Command, EmitArgs, FailOn, Format, ListArgs, Sanitizer};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::report::{FunctionReport, Progress, Report, Timing};
@@ -46,6 +47,15 @@ fn main() -> ExitCode {
     }
     if let Some(Command::Emit(args)) = &cli.command {
         return match emit_harnesses(&cli, args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{} {e}", console::style("error:").red().bold().for_stderr());
+                ExitCode::from(2)
+            }
+        };
+    }
+    if let Some(Command::List(args)) = &cli.command {
+        return match list_functions(&cli, args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("{} {e}", console::style("error:").red().bold().for_stderr());
@@ -217,6 +227,60 @@ fn emit_harnesses(cli: &Cli, args: &EmitArgs) -> Result<()> {
     }
     println!("{}", lines.join("\n"));
     Ok(())
+}
+
+/// `cargo edgecheck list`: the functions a run would test, each with its plan, without building.
+fn list_functions(cli: &Cli, args: &ListArgs) -> Result<()> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
+    let ws = load_workspace(cli, &cwd)?;
+    let (report_root, listed) = if args.all {
+        let root = diff::repo_root(&ws.root).unwrap_or_else(|_| ws.root.clone());
+        let mut listed = Vec::new();
+        for pkg in &ws.packages {
+            let Some(lib) = &pkg.lib else { continue };
+            let modules = select::scan_modules(lib);
+            let types = types::CrateTypes::collect(&modules, lib.edition);
+            for func in select::all_functions(lib, &modules) {
+                let plan = plan::plan(&func, &types);
+                listed.push((func, plan));
+            }
+        }
+        (root, listed)
+    } else {
+        let change = find_change(cli, &ws, &cwd)?;
+        let (_, selected, _) = select_functions(cli, &ws, &change)?;
+        let listed = selected.into_iter().map(|s| (s.func, s.plan)).collect();
+        (change.report_root, listed)
+    };
+    let entries: Vec<report::ListedFunction> = listed
+        .iter()
+        .map(|(func, plan)| report::ListedFunction {
+            function: func.display_path.clone(),
+            file: PathMap::relative(&report_root, &func.file),
+            line: func.line,
+            public: func.exported,
+            status: match plan {
+                Plan::Call(_) => "testable",
+                Plan::Skip(_) => "skipped",
+            },
+            reason: match plan {
+                Plan::Call(_) => None,
+                Plan::Skip(why) => Some(why.clone()),
+            },
+        })
+        .collect();
+    let text = match cli.format {
+        Format::Json => report::list_json(&entries),
+        Format::Human => report::list_human(&entries),
+    };
+    match &cli.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e)),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
 }
 
 /// Runs the whole pipeline and returns the report.
@@ -660,6 +724,16 @@ fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Re
             },
         };
         let types = types::CrateTypes::collect(&modules, lib.edition);
+        let all = select::all_functions(lib, &modules);
+        // Each target is seeded with what the crate itself says about its inputs.
+        let vocabulary = vocab::Vocabulary::collect(lib, &modules, &all, &pkg.dir);
+        let funcs: Vec<ChangedFn> = funcs
+            .into_iter()
+            .map(|mut f| {
+                f.literals = vocabulary.literals_for(&f);
+                f
+            })
+            .collect();
         let first = selected.len();
         for func in funcs {
             let plan = plan::plan(&func, &types);
@@ -681,7 +755,6 @@ fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Re
             })
             .collect();
         if !helpers.is_empty() {
-            let all = select::all_functions(lib, &modules);
             for h in helpers {
                 let helper = selected[h].func.clone();
                 let mut callers: Vec<&ChangedFn> = all
@@ -697,7 +770,12 @@ fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Re
                 callers.sort_by_key(|c| (!c.is_pub, c.display_path.clone()));
                 let planned = callers
                     .into_iter()
-                    .map(|c| (c.clone(), plan::plan(c, &types)))
+                    .map(|c| {
+                        let mut c = c.clone();
+                        c.literals = vocabulary.literals_for(&c);
+                        let plan = plan::plan(&c, &types);
+                        (c, plan)
+                    })
                     .filter(|(_, p)| matches!(p, Plan::Call(_)))
                     .take(MAX_CALLERS)
                     .collect::<Vec<_>>();

@@ -48,6 +48,50 @@ pub struct FunctionReport {
     pub tested_through: Vec<String>,
 }
 
+/// One line of `cargo edgecheck list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedFunction {
+    pub function: String,
+    pub file: String,
+    pub line: usize,
+    /// Other crates can call it by its path.
+    pub public: bool,
+    /// `testable` or `skipped`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The schema tag of `cargo edgecheck list --format json`.
+pub const LIST_SCHEMA: &str = "edgecheck-list/1";
+
+/// `cargo edgecheck list --format json`: `{"schema": …, "functions": […]}`.
+pub fn list_json(functions: &[ListedFunction]) -> String {
+    let doc = serde_json::json!({ "schema": LIST_SCHEMA, "functions": functions });
+    let mut text = serde_json::to_string_pretty(&doc).expect("a list serializes");
+    text.push('\n');
+    text
+}
+
+/// `cargo edgecheck list`: one function per line, with where it is and why it cannot be
+/// tested when it cannot.
+pub fn list_human(functions: &[ListedFunction]) -> String {
+    let mut out = String::new();
+    for f in functions {
+        out.push_str(&format!("{}  ({}:{})", f.function, f.file, f.line));
+        if let Some(why) = &f.reason {
+            out.push_str(&format!("  skipped: {why}"));
+        }
+        out.push('\n');
+    }
+    let testable = functions.iter().filter(|f| f.reason.is_none()).count();
+    out.push_str(&format!(
+        "{} function(s), {testable} testable\n",
+        functions.len()
+    ));
+    out
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Timing {
     pub build_ms: u64,

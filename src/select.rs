@@ -95,6 +95,44 @@ pub struct Literals {
     pub strs: Vec<String>,
     pub bytes: Vec<Vec<u8>>,
     pub chars: Vec<char>,
+    /// Lengths the code compares a `.len()` against (`s.len() != 60`, `v.len() < 6`), for
+    /// strings and sequences of exactly, just under and just over that length.
+    pub lens: Vec<usize>,
+}
+
+impl Literals {
+    /// Adds `other`'s values after this one's own, each list kept to `cap` entries.
+    pub fn merge(&mut self, other: &Literals, cap: usize) {
+        fn extend<T: PartialEq + Clone>(list: &mut Vec<T>, more: &[T], cap: usize) {
+            for v in more {
+                if list.len() >= cap {
+                    break;
+                }
+                if !list.contains(v) {
+                    list.push(v.clone());
+                }
+            }
+        }
+        extend(&mut self.ints, &other.ints, cap);
+        for f in &other.floats {
+            if self.floats.len() < cap && !self.floats.iter().any(|v| v.to_bits() == f.to_bits()) {
+                self.floats.push(*f);
+            }
+        }
+        extend(&mut self.strs, &other.strs, cap);
+        extend(&mut self.bytes, &other.bytes, cap);
+        extend(&mut self.chars, &other.chars, cap);
+        extend(&mut self.lens, &other.lens, cap);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ints.is_empty()
+            && self.floats.is_empty()
+            && self.strs.is_empty()
+            && self.bytes.is_empty()
+            && self.chars.is_empty()
+            && self.lens.is_empty()
+    }
 }
 
 /// A function that the change touched (or that `--function` named).
@@ -1099,7 +1137,7 @@ fn doc_text(attrs: &[Attribute]) -> String {
 // Literals
 
 /// The literal values in a function body.
-fn collect_literals(block: &syn::Block) -> Literals {
+pub(crate) fn collect_literals(block: &syn::Block) -> Literals {
     let mut collector = LitCollector::default();
     collector.visit_block(block);
     collector.lits
@@ -1127,6 +1165,21 @@ impl<'ast> Visit<'ast> for LitCollector {
             }
         }
         visit::visit_expr(self, expr);
+    }
+
+    /// `x.len() OP n` and `n OP x.len()`: `n` is a length the code cares about.
+    fn visit_expr_binary(&mut self, bin: &'ast syn::ExprBinary) {
+        use syn::BinOp::*;
+        if matches!(bin.op, Eq(_) | Ne(_) | Lt(_) | Le(_) | Gt(_) | Ge(_)) {
+            for (a, b) in [(&*bin.left, &*bin.right), (&*bin.right, &*bin.left)] {
+                if let (true, Some(n)) = (is_len_call(a), int_literal(b)) {
+                    if n <= MAX_LEN_LITERAL {
+                        push_unique(&mut self.lits.lens, n);
+                    }
+                }
+            }
+        }
+        visit::visit_expr_binary(self, bin);
     }
 
     /// A literal in an expression, pattern, array length, ….
@@ -1216,6 +1269,31 @@ impl LitCollector {
                 TokenTree::Ident(_) => (sign_possible, negate) = (false, false),
             }
         }
+    }
+}
+
+/// Longest length worth building inputs of from a `.len()` comparison.
+const MAX_LEN_LITERAL: usize = 1 << 16;
+
+/// `x.len()`, `x.chars().count()` or `x.as_bytes().len()`.
+fn is_len_call(e: &Expr) -> bool {
+    match e {
+        Expr::MethodCall(m) => {
+            (m.method == "len" || m.method == "count") && m.args.is_empty()
+        }
+        Expr::Paren(p) => is_len_call(&p.expr),
+        _ => false,
+    }
+}
+
+/// The value of an unsuffixed or suffixed integer literal expression.
+fn int_literal(e: &Expr) -> Option<usize> {
+    match e {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i.base10_parse().ok(),
+        Expr::Paren(p) => int_literal(&p.expr),
+        _ => None,
     }
 }
 
