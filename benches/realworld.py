@@ -119,6 +119,11 @@ def entry_id(e):
     return f"{e['name']}-{e['version']}"
 
 
+def entry_result(e):
+    """The fields of an entry every result repeats."""
+    return {k: e[k] for k in ("name", "version", "function", "kinds")}
+
+
 # ---------------------------------------------------------------------------------------------
 # 1. Download and checksum.
 
@@ -189,7 +194,7 @@ def unpack(crate_file, prefix, dest):
             parts = member.name.split("/", 1)
             if parts[0] != prefix or len(parts) < 2 or not parts[1]:
                 continue
-            if os.path.basename(parts[1]) in PACKAGING_FILES and "/" not in parts[1]:
+            if parts[1] in PACKAGING_FILES:
                 continue
             member.name = parts[1]
             tar.extract(member, dest, filter="data")
@@ -278,18 +283,24 @@ def segments(path):
 
 def target_functions(e, names):
     """Which of the report's function names are the entry's function: the one with the same
-    path, else those whose path ends with it (a re-export: `hpack::Decoder::decode` is
-    `hpack::decoder::Decoder::decode`), else those with the same last segment (trait methods,
-    which each tool spells its own way)."""
+    path, else those whose path ends with it behind a module (a re-export: `json::parse` is
+    `json::parser::parse`, but not the method `json::parser::Parser::parse`), else those with
+    the same last segment (trait methods, which each tool spells its own way)."""
     crate = e["name"].replace("-", "_")
 
     def inner(path):
         segs = segments(path)
         return segs[1:] if len(segs) > 1 and segs[0] == crate else segs
 
+    def reexported(path):
+        segs = inner(path)
+        before = segs[:-len(want)]
+        # Types start with a capital letter; modules do not.
+        return segs[-len(want):] == want and not (before and before[-1][:1].isupper())
+
     want = inner(e["function"])
     for same in (lambda n: inner(n) == want,
-                 lambda n: inner(n)[-len(want):] == want,
+                 reexported,
                  lambda n: inner(n)[-1:] == want[-1:]):
         found = {n for n in names if same(n)}
         if found:
@@ -300,9 +311,8 @@ def target_functions(e, names):
 def score(e, status, secs, report_path, err_path):
     """The result of one run: a dict with `result` found, missed or error and the details."""
     stderr = open(err_path, errors="replace").read() if os.path.exists(err_path) else ""
-    res = {"name": e["name"], "version": e["version"], "function": e["function"],
-           "kinds": e["kinds"], "status": status, "seconds": round(secs, 1),
-           "report": report_path, "stderr": err_path}
+    res = dict(entry_result(e), status=status, seconds=round(secs, 1), report=report_path,
+               stderr=err_path)
     if status is None or status < 0 or status == 2:
         why = "past --run-timeout" if status is None else (
             f"killed by signal {-status}" if status < 0 else "exit status 2")
@@ -314,9 +324,12 @@ def score(e, status, secs, report_path, err_path):
         return dict(res, result="error", reason=f"exit status {status}, no JSON report ({err}): "
                                                 f"{tail(stderr)}")
     findings = report.get("findings") or []
-    functions = [f for f in report.get("functions") or [] if not f.get("caller_of")]
-    targets = target_functions(e, {f.get("function") or "" for f in functions})
-    hits = [f for f in findings if f.get("kind") in e["kinds"] and f.get("function") in targets]
+    functions = report.get("functions") or []
+    targets = target_functions(e, {f.get("function") or "" for f in functions if not f.get("caller_of")})
+    # A function the tool cannot call directly is tested through its callers (`caller_of`).
+    callers = {f.get("function") for f in functions if f.get("caller_of") in targets}
+    hits = [f for f in findings
+            if f.get("kind") in e["kinds"] and f.get("function") in targets | callers]
     others = [f for f in findings if f not in hits]
     res["others"] = [{k: f.get(k) for k in ("kind", "function", "message", "input")} for f in others]
     res["timing"] = report.get("timing")
@@ -324,17 +337,25 @@ def score(e, status, secs, report_path, err_path):
     if hits:
         first = min(hits, key=lambda f: f.get("elapsed_ms") or 0)
         return dict(res, result="found", elapsed_ms=first.get("elapsed_ms"),
+                    via=first.get("function") if first.get("function") in callers else None,
                     finding={k: first.get(k) for k in
                              ("kind", "engine", "message", "location", "input")})
     fns = [f for f in functions if f.get("function") in targets]
     if not fns:
-        listed = ", ".join(f.get("function") or "?" for f in report.get("functions") or [])
+        listed = ", ".join(f.get("function") or "?" for f in functions)
         reason = f"the report lists no such function (it lists: {listed or 'none'})"
-    elif all(f.get("status") == "skipped" for f in fns):
-        reason = "skipped: " + "; ".join((f.get("reason") or "no reason").strip() for f in fns)
     else:
-        runs = ", ".join(f"{k} {v}" for f in fns for k, v in (f.get("engines") or {}).items())
-        reason = f"no finding in budget (inputs run: {runs or 'none'})"
+        parts = []
+        for f in fns:
+            why = (f.get("reason") or "").strip()
+            runs = ", ".join(f"{k} {v}" for k, v in (f.get("engines") or {}).items())
+            if f.get("status") == "skipped":
+                parts.append(f"skipped: {why or 'no reason given'}")
+            elif runs:
+                parts.append(f"no finding in budget (inputs run: {runs})")
+            else:
+                parts.append(f"not run directly: {why or 'no inputs run'}")
+        reason = "; ".join(parts)
     if others:
         reason += "; other findings: " + "; ".join(
             f"{f.get('kind')} in {f.get('function')}: {(f.get('message') or '').splitlines()[0][:80]}"
@@ -394,8 +415,7 @@ def main():
         try:
             make_repo(fetch_crate(args.cache, e["name"], e["version"]), e, repo)
         except EntryError as err:
-            res = {"name": e["name"], "version": e["version"], "function": e["function"],
-                   "kinds": e["kinds"], "result": "error", "reason": str(err)}
+            res = dict(entry_result(e), result="error", reason=str(err))
         else:
             status, secs = run_tool(args, e, repo, report_path, err_path)
             res = score(e, status, secs, report_path, err_path)
@@ -404,9 +424,11 @@ def main():
         results.append(res)
         if res["result"] == "found":
             f = res["finding"]
-            loc = f.get("location") or {}
-            detail = (f"{res['elapsed_ms']:>7} ms  {f['kind']} ({f.get('engine')}) at "
-                      f"{loc.get('file')}:{loc.get('line')}: {f.get('input')}")
+            loc = f.get("location")
+            where = f" at {loc.get('file')}:{loc.get('line')}" if loc else ""
+            via = f" through {res['via']}" if res.get("via") else ""
+            detail = (f"{res['elapsed_ms']:>7} ms  {f['kind']} ({f.get('engine')}{via}){where}: "
+                      f"{f.get('input')}")
         else:
             detail = f"{'':>10}  {res['reason']}"
         log(f"{ident:<28} {res['result']:<7} {detail}")

@@ -362,7 +362,8 @@ fn vocabulary_strings(l: &Lits) -> Vec<String> {
             tails.push((bound / c + 1).to_string());
         }
     }
-    for lit in l.strs.iter().filter(|s| !s.is_empty() && s.len() <= 32).take(16) {
+    // Alone too: the whole input may be the number.
+    for lit in std::iter::once(&"").chain(l.strs.iter().filter(|s| !s.is_empty() && s.len() <= 32).take(16)) {
         for t in &tails {
             push_unique(&mut out, format!("{lit}{t}"));
         }

@@ -135,22 +135,6 @@ pub fn host_triple() -> Result<String> {
         .ok_or_else(|| Error::Usage("`rustc -vV` did not say the host triple".into()))
 }
 
-/// The host's `rustc --print cfg` lines (`unix`, `target_os="linux"`, …); empty when rustc
-/// cannot say.
-fn host_cfgs() -> Vec<String> {
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    Command::new(rustc)
-        .args(["--print", "cfg"])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// A compiler error, where it points.
 #[derive(Debug, Clone)]
 pub struct Diag {
@@ -176,7 +160,8 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // The user's own flags (environment or `.cargo/config.toml`), then ours.
     let host = host_triple()?;
-    let mut rustflags = rustflags::user_rustflags(&spec.config_dir, &host, &host_cfgs());
+    let mut rustflags =
+        rustflags::user_rustflags(&spec.config_dir, &host, crate::source::host_cfgs());
     // Our cfg, declared so `unexpected_cfgs` stays quiet; lints capped so a crate's
     // `#![deny(warnings)]` cannot reject the injected code.
     rustflags.extend([

@@ -656,12 +656,19 @@ fn find_change(cli: &Cli, ws: &workspace::Workspace, cwd: &Path) -> Result<Chang
 /// be tested.
 type Selection = (Vec<Vec<Module>>, Vec<Selected>, Vec<FunctionReport>);
 
+/// For a `--function` pattern that named nothing: the closest names, and the files that could
+/// not be read.
+type Unmatched = (Vec<String>, Vec<String>);
+
 /// The changed (or named) functions of every selected package, with their plans; and notes for
 /// changed packages that cannot be tested at all.
 fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Result<Selection> {
     let mut modules_per_package = Vec::new();
     let mut selected = Vec::new();
     let mut notes = Vec::new();
+    // `--function` patterns that named nothing in some package: closest names, unread files.
+    let mut unmatched: BTreeMap<String, Unmatched> = BTreeMap::new();
+    let mut hit: BTreeSet<String> = BTreeSet::new();
     for (i, pkg) in ws.packages.iter().enumerate() {
         let Some(lib) = &pkg.lib else {
             modules_per_package.push(Vec::new());
@@ -672,23 +679,17 @@ fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Re
                     .any(|f| change.report_root.join(f).starts_with(&pkg.dir))
             });
             if touched {
-                notes.push(FunctionReport {
-                    function: pkg.name.clone(),
-                    file: PathMap::relative(&change.report_root, &pkg.dir),
-                    line: 0,
-                    end_line: 0,
-                    status: "skipped",
-                    reason: Some(if pkg.proc_macro {
+                notes.push(FunctionReport::skipped(
+                    pkg.name.clone(),
+                    PathMap::relative(&change.report_root, &pkg.dir),
+                    0,
+                    if pkg.proc_macro {
                         "proc-macro crate: its functions run inside the compiler and cannot be linked into a harness".into()
                     } else {
                         "binary-only package: only library crates can be linked into a harness"
                             .into()
-                    }),
-                    base: None,
-                    engines: BTreeMap::new(),
-                    caller_of: None,
-                    tested_through: Vec::new(),
-                });
+                    },
+                ));
             }
             continue;
         };
@@ -697,31 +698,31 @@ fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Re
             Some(ch) => {
                 // A changed file syn cannot read: its functions are listed as not tested.
                 for (file, why) in select::unparsed_changed(&modules, ch, &change.report_root)? {
-                    notes.push(FunctionReport {
-                        function: format!(
-                            "{} (functions in {})",
-                            lib.name,
-                            PathMap::relative(&change.report_root, &file)
-                        ),
-                        file: PathMap::relative(&change.report_root, &file),
-                        line: why.line,
-                        end_line: why.line,
-                        status: "skipped",
-                        reason: Some(format!("its file could not be parsed: {why}")),
-                        base: None,
-                        engines: BTreeMap::new(),
-                        caller_of: None,
-                        tested_through: Vec::new(),
-                    });
+                    let rel = PathMap::relative(&change.report_root, &file);
+                    notes.push(FunctionReport::skipped(
+                        format!("{} (functions in {rel})", lib.name),
+                        rel,
+                        why.line,
+                        format!("its file could not be parsed: {why}"),
+                    ));
                 }
                 select::select_changed(lib, &modules, ch, &change.report_root)?
             }
-            None => match select::select_by_path(lib, &modules, &cli.functions) {
-                Ok(f) => f,
-                // With several packages, a pattern needs to match in one of them only.
-                Err(Error::NoSuchFunction { .. }) if ws.packages.len() > 1 => Vec::new(),
-                Err(e) => return Err(e),
-            },
+            None => {
+                let named = select::select_by_path(lib, &modules, &cli.functions)?;
+                hit.extend(
+                    cli.functions
+                        .iter()
+                        .filter(|p| !named.unmatched.iter().any(|(u, _)| u == *p))
+                        .cloned(),
+                );
+                for (pattern, closest) in named.unmatched {
+                    let entry = unmatched.entry(pattern).or_default();
+                    entry.0.extend(closest);
+                    entry.1.extend(select::unparsed_files(&modules));
+                }
+                named.functions
+            }
         };
         let types = types::CrateTypes::collect(&modules, lib.edition);
         let all = select::all_functions(lib, &modules);
@@ -792,12 +793,31 @@ fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Re
         }
         modules_per_package.push(modules);
     }
+    // A pattern counts as matched when it named something in any package.
+    let missing: Vec<(String, Unmatched)> = unmatched
+        .into_iter()
+        .filter(|(p, _)| !hit.contains(p))
+        .collect();
     if change.changes.is_none() && selected.is_empty() && notes.is_empty() {
+        let (pattern, (closest, unparsed)) = missing.into_iter().next().unwrap_or_default();
         return Err(Error::NoSuchFunction {
-            pattern: cli.functions.join(", "),
-            closest: Vec::new(),
-            unparsed: Vec::new(),
+            pattern,
+            closest,
+            unparsed,
         });
+    }
+    // The others go on: a pattern that names nothing is listed with the closest names.
+    for (pattern, (closest, _)) in missing {
+        let hint = match closest.is_empty() {
+            true => String::new(),
+            false => format!(" (closest: {})", closest.join(", ")),
+        };
+        notes.push(FunctionReport::skipped(
+            pattern.clone(),
+            String::new(),
+            0,
+            format!("no function matches `{pattern}`{hint}"),
+        ));
     }
     Ok((modules_per_package, selected, notes))
 }
@@ -997,24 +1017,21 @@ fn blame(
             } else {
                 Side::Head
             };
-            // The entry point is missing when a `#[cfg]` compiles the function out.
-            let compiled_out =
-                first_line.contains("cannot find") && first_line.contains(shadow::ENTRY_MODULE);
+            // The entry point, or the entry module of a module on its path (`m_<name>`), is
+            // missing when a `#[cfg]` compiles the function out.
+            let compiled_out = (first_line.contains("cannot find")
+                || first_line.contains("could not find"))
+                && (first_line.contains(shadow::ENTRY_MODULE) || first_line.contains("`m_"));
             let reason = if compiled_out {
                 let cfgs = selected
                     .get(t)
                     .map(|s| s.func.cfg_attrs.join(" "))
                     .unwrap_or_default();
-                let on = if cfgs.is_empty() {
-                    "it or a module it is in is behind a `#[cfg]`".to_string()
-                } else {
-                    format!("it is behind `{cfgs}`")
-                };
-                format!("not compiled in this configuration: {on}; enable the features it needs with `--features`")
+                compiled_out_reason(&cfgs)
             } else {
                 format!("the generated harness does not compile: {first_line}")
             };
-            let head_missing = compiled_out && first_line.contains(HEAD_ALIAS_PREFIX);
+            let head_missing = compiled_out && !first_line.contains("edgecheck_b");
             out.push((t, if head_missing { Side::Head } else { side }, reason));
             continue;
         }
@@ -1036,7 +1053,7 @@ fn blame(
                             || first_line.contains("cannot find function"))
                 });
                 let reason = if missing && !cfgs.is_empty() {
-                    format!("not compiled in this configuration: it is behind `{cfgs}`; enable the features it needs with `--features`")
+                    compiled_out_reason(&cfgs)
                 } else {
                     format!("the generated entry point does not compile: {first_line}")
                 };
@@ -1103,6 +1120,26 @@ fn unexplained_build_failure(
         other => other.to_string(),
     };
     Error::HarnessBuild(shown)
+}
+
+/// Why a function is not in the build, from the `#[cfg]` attributes on it (`cfgs`, source text;
+/// empty when the condition is on a module it is in), with what would bring it in.
+fn compiled_out_reason(cfgs: &str) -> String {
+    let (on, fix) = match cfgs {
+        "" => (
+            "it or a module it is in is behind a `#[cfg]`".to_string(),
+            "enable the features it needs with `--features`, or set the cfg it needs in RUSTFLAGS",
+        ),
+        c if c.contains("feature") => (
+            format!("it is behind `{c}`"),
+            "enable the features it needs with `--features`",
+        ),
+        c => (
+            format!("it is behind `{c}`"),
+            "it needs another target or a `--cfg` in RUSTFLAGS",
+        ),
+    };
+    format!("not compiled in this configuration: {on}; {fix}")
 }
 
 /// The user's build errors, as the compiler printed them (first few), or cargo's own failure.

@@ -48,6 +48,24 @@ pub struct FunctionReport {
     pub tested_through: Vec<String>,
 }
 
+impl FunctionReport {
+    /// An entry for something the run cannot test at all, with the reason.
+    pub fn skipped(function: String, file: String, line: usize, reason: String) -> Self {
+        FunctionReport {
+            function,
+            file,
+            line,
+            end_line: line,
+            status: "skipped",
+            reason: Some(reason),
+            base: None,
+            engines: BTreeMap::new(),
+            caller_of: None,
+            tested_through: Vec::new(),
+        }
+    }
+}
+
 /// One line of `cargo edgecheck list`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ListedFunction {

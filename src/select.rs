@@ -185,6 +185,9 @@ const TEST_ATTRS: &[&str] = &[
     "wasm_bindgen_test",
 ];
 
+/// How deep module declarations are looked for inside nested macro bodies.
+const MAX_MACRO_DEPTH: usize = 3;
+
 /// Skip reason for `async fn`: a harness would need an executor.
 const SKIP_ASYNC: &str = "async functions are not supported yet";
 /// Skip reason for `unsafe fn`: random inputs do not respect its safety contract.
@@ -316,35 +319,42 @@ fn called_names(block: &syn::Block) -> BTreeSet<String> {
     calls.0
 }
 
-/// The functions named by `--function` patterns; a pattern that names nothing is an error that
-/// lists the closest names the crate has.
-pub fn select_by_path(
-    src: &CrateSource,
-    modules: &[Module],
-    patterns: &[String],
-) -> Result<Vec<ChangedFn>> {
+/// What `--function` patterns named in one crate.
+#[derive(Debug, Default)]
+pub struct Named {
+    pub functions: Vec<ChangedFn>,
+    /// The patterns that named nothing here, each with the crate's closest names.
+    pub unmatched: Vec<(String, Vec<String>)>,
+}
+
+/// The functions named by `--function` patterns, and the patterns that named none.
+pub fn select_by_path(src: &CrateSource, modules: &[Module], patterns: &[String]) -> Result<Named> {
     let all = all_functions(src, modules);
-    let mut out = Vec::new();
+    let mut named = Named::default();
     for text in patterns {
         let pattern = FnPattern::parse(text).map_err(Error::Usage)?;
         let hits = pattern.select(src, modules, &all);
         if hits.is_empty() {
-            return Err(Error::NoSuchFunction {
-                pattern: text.clone(),
-                closest: pattern.closest(src, &all),
-                unparsed: modules
-                    .iter()
-                    .filter_map(|m| {
-                        m.unparsed
-                            .as_ref()
-                            .map(|e| format!("{}: {e}", m.file.display()))
-                    })
-                    .collect(),
-            });
+            named
+                .unmatched
+                .push((text.clone(), pattern.closest(src, &all)));
         }
-        out.extend(hits.into_iter().cloned());
+        named.functions.extend(hits.into_iter().cloned());
     }
-    Ok(sorted_unique(out))
+    named.functions = sorted_unique(named.functions);
+    Ok(named)
+}
+
+/// The files of the crate whose functions could not be read, each with the reason.
+pub fn unparsed_files(modules: &[Module]) -> Vec<String> {
+    modules
+        .iter()
+        .filter_map(|m| {
+            m.unparsed
+                .as_ref()
+                .map(|e| format!("{}: {e}", m.file.display()))
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -440,7 +450,48 @@ impl Scanner {
                 Item::Macro(m) if m.mac.path.is_ident("include") && !is_test_code(&m.attrs) => {
                     self.included(parent, m)
                 }
+                Item::Macro(m) if !is_test_code(&m.attrs) => {
+                    self.macro_mods(parent, m.mac.tokens.clone(), 0)
+                }
                 _ => {}
+            }
+        }
+    }
+
+    /// `mod x;` declarations inside macro calls and `macro_rules!` bodies (`cfg_if! { if
+    /// #[cfg(unix)] { mod unix; } … }`, `cfg_time! { pub mod time; }`): rustc sees them once the
+    /// macro expands. They count as behind a `#[cfg]`, so a missing file is no error; a
+    /// function in a module the configuration leaves out is said to be compiled out when built.
+    fn macro_mods(&mut self, parent: &Parent, tokens: TokenStream, depth: usize) {
+        if depth > MAX_MACRO_DEPTH {
+            return;
+        }
+        if let Ok(file) = syn::parse2::<syn::File>(tokens.clone()) {
+            for item in &file.items {
+                match item {
+                    Item::Mod(m) if m.content.is_none() && !is_test_code(&m.attrs) => {
+                        let mut path = parent.path.to_vec();
+                        path.push(m.ident.to_string());
+                        if self.modules.iter().any(|known| known.path == path) {
+                            continue;
+                        }
+                        let gated = Parent {
+                            gated: true,
+                            ..*parent
+                        };
+                        self.declared_mod(&gated, m);
+                    }
+                    Item::Macro(inner) => {
+                        self.macro_mods(parent, inner.mac.tokens.clone(), depth + 1)
+                    }
+                    _ => {}
+                }
+            }
+            return;
+        }
+        for tree in tokens {
+            if let TokenTree::Group(g) = tree {
+                self.macro_mods(parent, g.stream(), depth + 1);
             }
         }
     }
@@ -730,14 +781,37 @@ fn close_position(brace: &syn::token::Brace) -> (usize, usize) {
 }
 
 /// The value of a `#[path = "…"]` attribute.
+///
+/// `#[cfg_attr(pred, path = "…")]` counts when its predicate holds on the host (features count
+/// as off), so `#[cfg_attr(feature = "x", path = "a.rs")] #[cfg_attr(not(feature = "x"), path =
+/// "b.rs")]` gives `b.rs`.
 fn path_attr(attrs: &[Attribute]) -> Option<String> {
-    attrs
+    let plain = attrs
         .iter()
         .find(|a| a.path().is_ident("path"))
         .and_then(|a| match &a.meta {
             Meta::NameValue(nv) => str_value(&nv.value),
             _ => None,
-        })
+        });
+    plain.or_else(|| {
+        attrs
+            .iter()
+            .filter(|a| a.path().is_ident("cfg_attr"))
+            .find_map(|a| {
+                let args = a
+                    .parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
+                    .ok()?;
+                let mut args = args.into_iter();
+                let pred = args.next()?;
+                if !source::cfg_holds(&pred, source::host_cfgs()) {
+                    return None;
+                }
+                args.find_map(|m| match m {
+                    Meta::NameValue(nv) if nv.path.is_ident("path") => str_value(&nv.value),
+                    _ => None,
+                })
+            })
+    })
 }
 
 /// The value of a string literal expression.
@@ -1278,9 +1352,7 @@ const MAX_LEN_LITERAL: usize = 1 << 16;
 /// `x.len()`, `x.chars().count()` or `x.as_bytes().len()`.
 fn is_len_call(e: &Expr) -> bool {
     match e {
-        Expr::MethodCall(m) => {
-            (m.method == "len" || m.method == "count") && m.args.is_empty()
-        }
+        Expr::MethodCall(m) => (m.method == "len" || m.method == "count") && m.args.is_empty(),
         Expr::Paren(p) => is_len_call(&p.expr),
         _ => false,
     }
@@ -1507,6 +1579,31 @@ mod tests {
         );
         // The rest of the crate is still there.
         assert_eq!(names(&all_functions(&demo(root), &modules)), ["demo::f"]);
+    }
+
+    /// Modules declared inside macro calls and macro_rules bodies are walked; `cfg_attr` paths
+    /// count when their predicate holds.
+    #[test]
+    fn modules_behind_macros_and_cfg_attr_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let lib = "cfg_if::cfg_if! {\n    if #[cfg(unix)] {\n        mod unix;\n    } else {\n        mod other;\n    }\n}\nmacro_rules! crate_root { () => { pub mod private; } }\ncrate_root!();\ncfg_time! { pub mod time; }\n#[cfg_attr(feature = \"spin\", path = \"core_lazy.rs\")]\n#[cfg_attr(not(feature = \"spin\"), path = \"inline_lazy.rs\")]\npub mod lazy;\n";
+        write(root, "src/lib.rs", lib);
+        write(root, "src/unix.rs", "pub fn u() {}\n");
+        write(root, "src/private.rs", "pub fn p() {}\n");
+        write(root, "src/time.rs", "pub fn t() {}\n");
+        write(root, "src/inline_lazy.rs", "pub fn l() {}\n");
+        let modules = scan_modules(&demo(root));
+        assert!(modules.iter().all(|m| m.unparsed.is_none()), "{modules:?}");
+        assert_eq!(
+            names(&all_functions(&demo(root), &modules)),
+            [
+                "demo::lazy::l",
+                "demo::private::p",
+                "demo::time::t",
+                "demo::unix::u"
+            ]
+        );
     }
 
     /// A file that does not parse is recorded with its position, and the walk goes on.
@@ -1832,12 +1929,14 @@ fn f(x: i64, s: &str, b: &[u8], c: char) -> f64 {
         let modules = scan_modules(&src);
         let by = |pats: &[&str]| {
             let pats: Vec<String> = pats.iter().map(|p| p.to_string()).collect();
-            select_by_path(&src, &modules, &pats).map(|fns| {
-                names(&fns)
+            let named = select_by_path(&src, &modules, &pats).unwrap();
+            match named.unmatched.into_iter().next() {
+                Some((pattern, closest)) => Err((pattern, closest)),
+                None => Ok(names(&named.functions)
                     .iter()
                     .map(|s| s.to_string())
-                    .collect::<Vec<_>>()
-            })
+                    .collect::<Vec<_>>()),
+            }
         };
         assert_eq!(by(&["truncate"]).unwrap(), ["demo::truncate"]);
         assert_eq!(by(&["only_here"]).unwrap(), ["demo::text::only_here"]);
@@ -1877,9 +1976,7 @@ fn f(x: i64, s: &str, b: &[u8], c: char) -> f64 {
         );
         // Segments match whole names, and a pattern must name a function.
         match by(&["trunc"]) {
-            Err(Error::NoSuchFunction {
-                pattern, closest, ..
-            }) => {
+            Err((pattern, closest)) => {
                 assert_eq!(pattern, "trunc");
                 assert!(
                     closest.iter().any(|c| c == "demo::text::truncate"),
@@ -1888,19 +1985,15 @@ fn f(x: i64, s: &str, b: &[u8], c: char) -> f64 {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(by(&["text"]), Err(Error::NoSuchFunction { .. })));
+        assert!(by(&["text"]).is_err());
         assert!(
-            matches!(by(&["truncate", "nope::truncate"]), Err(Error::NoSuchFunction { pattern, .. }) if pattern == "nope::truncate")
+            matches!(by(&["truncate", "nope::truncate"]), Err((p, _)) if p == "nope::truncate")
         );
-        assert!(matches!(
-            by(&["tests::truncate"]),
-            Err(Error::NoSuchFunction { .. })
-        ));
-        assert!(matches!(
-            by(&["<Stack as Clone>::default"]),
-            Err(Error::NoSuchFunction { .. })
-        ));
+        assert!(by(&["tests::truncate"]).is_err());
+        assert!(by(&["<Stack as Clone>::default"]).is_err());
         assert!(FnPattern::parse("not a path!").is_err());
+        assert!(FnPattern::parse("demo::async").is_ok());
+        assert!(FnPattern::parse("<demo::Stack<fn(u8)> as Default>::default").is_ok());
     }
 
     /// Re-export paths name the function they re-export, and a name shared with a method
@@ -1929,14 +2022,12 @@ fn f(x: i64, s: &str, b: &[u8], c: char) -> f64 {
         let src = demo(root);
         let modules = scan_modules(&src);
         let by = |p: &str| {
-            select_by_path(&src, &modules, &[p.to_string()])
-                .map(|fns| {
-                    names(&fns)
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_else(|e| panic!("{p}: {e}"))
+            let named = select_by_path(&src, &modules, &[p.to_string()]).unwrap();
+            assert!(named.unmatched.is_empty(), "{p}: {:?}", named.unmatched);
+            names(&named.functions)
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
         };
         assert_eq!(by("demo::parse"), ["demo::parser::parse"]);
         assert_eq!(by("parse"), ["demo::parser::parse"]);

@@ -316,6 +316,63 @@ fn is_receiver(param: &[TokenTree]) -> bool {
         && !has_top_level_colon(param)
 }
 
+/// The host's `rustc --print cfg` lines (`unix`, `target_os="linux"`, …), read once; empty when
+/// rustc cannot say.
+pub fn host_cfgs() -> &'static [String] {
+    static CFGS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    CFGS.get_or_init(|| {
+        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+        std::process::Command::new(rustc)
+            .args(["--print", "cfg"])
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+}
+
+/// Whether a cfg predicate (`unix`, `target_os = "linux"`, `all(…)`, `any(…)`, `not(…)`) holds
+/// where `cfgs` (lines as `rustc --print cfg` prints them) are set.
+pub fn cfg_holds(meta: &syn::Meta, cfgs: &[String]) -> bool {
+    use syn::punctuated::Punctuated;
+    match meta {
+        syn::Meta::Path(p) => p
+            .get_ident()
+            .is_some_and(|i| cfgs.iter().any(|c| c == &i.to_string())),
+        syn::Meta::NameValue(nv) => {
+            let (
+                Some(key),
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(value),
+                    ..
+                }),
+            ) = (nv.path.get_ident(), &nv.value)
+            else {
+                return false;
+            };
+            let line = format!("{key}=\"{}\"", value.value());
+            cfgs.iter().any(|c| c == &line)
+        }
+        syn::Meta::List(list) => {
+            let Ok(inner) =
+                list.parse_args_with(Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated)
+            else {
+                return false;
+            };
+            match list.path.get_ident().map(|i| i.to_string()).as_deref() {
+                Some("all") => inner.iter().all(|m| cfg_holds(m, cfgs)),
+                Some("any") => inner.iter().any(|m| cfg_holds(m, cfgs)),
+                Some("not") => inner.len() == 1 && !cfg_holds(&inner[0], cfgs),
+                _ => false,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

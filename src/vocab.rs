@@ -301,7 +301,10 @@ fn literal_values(e: &Expr, out: &mut Literals) {
         Expr::Call(c) => c.args.iter().for_each(|x| literal_values(x, out)),
         Expr::MethodCall(m) if m.args.is_empty() => literal_values(&m.receiver, out),
         Expr::Macro(m) if m.mac.path.is_ident("vec") => {
-            if let Ok(array) = m.mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
+            if let Ok(array) = m
+                .mac
+                .parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated)
+            {
                 let array = Expr::Array(syn::ExprArray {
                     attrs: Vec::new(),
                     bracket_token: Default::default(),
@@ -342,7 +345,15 @@ fn code_blocks(lines: &[String]) -> Vec<String> {
                 let rust = info.split([',', ' ']).all(|w| {
                     matches!(
                         w,
-                        "" | "rust" | "no_run" | "should_panic" | "ignore" | "compile_fail" | "edition2015" | "edition2018" | "edition2021" | "edition2024"
+                        "" | "rust"
+                            | "no_run"
+                            | "should_panic"
+                            | "ignore"
+                            | "compile_fail"
+                            | "edition2015"
+                            | "edition2018"
+                            | "edition2021"
+                            | "edition2024"
                     )
                 });
                 current = Some((rust, Vec::new()));
@@ -420,16 +431,33 @@ mod tests {
             "src/lib.rs",
             "pub struct Amount(u64);\nimpl std::str::FromStr for Amount { type Err = (); fn from_str(s: &str) -> Result<Self, ()> { Err(()) } }\n/// Decodes.\n///\n/// ```\n/// # use demo::decode;\n/// assert_eq!(decode(&[0x3f, 0x81]), 2);\n/// ```\npub fn decode(b: &[u8]) -> usize { b.len() }\npub fn check(s: &str, n: i32) -> bool { true }\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn t() { assert!(super::check(\"XK-1234-56\", -7)); }\n}\n",
         );
-        write(root, "tests/it.rs", "#[test]\nfn amounts() { let a: demo::Amount = \"12.50 EUR\".parse().unwrap(); }\n");
-        write(root, "examples/ex.rs", "fn main() { demo::check(&String::from(\"from example\"), 3); }\n");
+        write(
+            root,
+            "tests/it.rs",
+            "#[test]\nfn amounts() { let a: demo::Amount = \"12.50 EUR\".parse().unwrap(); }\n",
+        );
+        write(
+            root,
+            "examples/ex.rs",
+            "fn main() { demo::check(&String::from(\"from example\"), 3); }\n",
+        );
         let check = literals_of(root, "check");
         assert!(check.strs.contains(&"XK-1234-56".to_string()), "{check:?}");
-        assert!(check.strs.contains(&"from example".to_string()), "{check:?}");
-        assert!(check.ints.contains(&-7) && check.ints.contains(&3), "{check:?}");
+        assert!(
+            check.strs.contains(&"from example".to_string()),
+            "{check:?}"
+        );
+        assert!(
+            check.ints.contains(&-7) && check.ints.contains(&3),
+            "{check:?}"
+        );
         let decode = literals_of(root, "decode");
         assert_eq!(decode.bytes, [vec![0x3f, 0x81]]);
         let from_str = literals_of(root, "from_str");
-        assert!(from_str.strs.contains(&"12.50 EUR".to_string()), "{from_str:?}");
+        assert!(
+            from_str.strs.contains(&"12.50 EUR".to_string()),
+            "{from_str:?}"
+        );
     }
 
     #[test]

@@ -125,49 +125,9 @@ fn split_flags(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_string).collect()
 }
 
-/// Whether a cfg predicate (`unix`, `target_os = "linux"`, `all(…)`, `any(…)`, `not(…)`) holds
-/// for the host, whose `rustc --print cfg` lines are `cfgs`.
+/// Whether a cfg predicate written as text holds for the host.
 fn cfg_holds(pred: &str, cfgs: &[String]) -> bool {
-    let Ok(meta) = syn::parse_str::<syn::Meta>(pred) else {
-        return false;
-    };
-    eval(&meta, cfgs)
-}
-
-fn eval(meta: &syn::Meta, cfgs: &[String]) -> bool {
-    use syn::punctuated::Punctuated;
-    match meta {
-        syn::Meta::Path(p) => p
-            .get_ident()
-            .is_some_and(|i| cfgs.iter().any(|c| c == &i.to_string())),
-        syn::Meta::NameValue(nv) => {
-            let (
-                Some(key),
-                syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(value),
-                    ..
-                }),
-            ) = (nv.path.get_ident(), &nv.value)
-            else {
-                return false;
-            };
-            let line = format!("{key}=\"{}\"", value.value());
-            cfgs.iter().any(|c| c == &line)
-        }
-        syn::Meta::List(list) => {
-            let Ok(inner) =
-                list.parse_args_with(Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated)
-            else {
-                return false;
-            };
-            match list.path.get_ident().map(|i| i.to_string()).as_deref() {
-                Some("all") => inner.iter().all(|m| eval(m, cfgs)),
-                Some("any") => inner.iter().any(|m| eval(m, cfgs)),
-                Some("not") => inner.len() == 1 && !eval(&inner[0], cfgs),
-                _ => false,
-            }
-        }
-    }
+    syn::parse_str::<syn::Meta>(pred).is_ok_and(|meta| crate::source::cfg_holds(&meta, cfgs))
 }
 
 #[cfg(test)]

@@ -52,7 +52,11 @@ impl FnPattern {
         if cleaned.is_empty() {
             return Err(bad("it is empty"));
         }
-        let path: syn::TypePath = syn::parse_str(&cleaned).map_err(|e| bad(&e.to_string()))?;
+        let tokens: proc_macro2::TokenStream = cleaned
+            .parse()
+            .map_err(|e: proc_macro2::LexError| bad(&e.to_string()))?;
+        let path: syn::TypePath =
+            syn::parse2(raw_keywords(tokens)).map_err(|e| bad(&e.to_string()))?;
         let segs: Vec<String> = path
             .path
             .segments
@@ -326,6 +330,36 @@ fn strip_decorations(text: &str) -> String {
         }
     }
     t
+}
+
+/// Keywords that can only be names in a pasted path: backtraces and old-edition crates write
+/// `mycrate::async` or `mycrate::type` for the functions `r#async` and `r#type`. The keywords a
+/// type inside generic arguments may need (`fn`, `dyn`, `impl`, `mut`, `const`, `for`, `as`,
+/// `unsafe`, `extern`, `crate`, `self`, `super`, `Self`) stay keywords.
+const NAME_ONLY_KEYWORDS: &[&str] = &[
+    "abstract", "async", "await", "become", "box", "break", "continue", "do", "else", "enum",
+    "false", "final", "gen", "if", "in", "let", "loop", "macro", "match", "mod", "move",
+    "override", "priv", "pub", "ref", "return", "static", "struct", "trait", "true", "try", "type",
+    "typeof", "union", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// The tokens with every name-only keyword turned into a raw identifier.
+fn raw_keywords(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    use proc_macro2::{Group, Ident, TokenTree};
+    tokens
+        .into_iter()
+        .map(|t| match t {
+            TokenTree::Ident(i) if NAME_ONLY_KEYWORDS.contains(&i.to_string().as_str()) => {
+                TokenTree::Ident(Ident::new_raw(&i.to_string(), i.span()))
+            }
+            TokenTree::Group(g) => {
+                let mut out = Group::new(g.delimiter(), raw_keywords(g.stream()));
+                out.set_span(g.span());
+                TokenTree::Group(out)
+            }
+            other => other,
+        })
+        .collect()
 }
 
 /// Checks a `--function` value on the command line, before any work starts.
