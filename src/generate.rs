@@ -455,6 +455,13 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> Tok
                     let nz = format_ident!("{}", name);
                     quote!(::std::num::#nz::new(*#v).unwrap_or(::std::num::#nz::MIN))
                 }
+                Wrap::Duration => {
+                    quote!(::std::time::Duration::new((#v).0, (#v).1 % 1_000_000_000))
+                }
+                Wrap::PathBuf | Wrap::OsString => {
+                    let path: syn::Path = syn::parse_str(kind.path()).expect("a std path");
+                    quote!(#path::from(#item))
+                }
                 _ => {
                     let path: syn::Path = syn::parse_str(kind.path()).expect("a std path");
                     match kind {
@@ -589,6 +596,15 @@ fn render_expr(ty: &Ty, v: TokenStream, depth: usize) -> TokenStream {
                     quote!(format!("std::num::{}::new({}).unwrap()", #name, rt::Gen::src(&#shown)))
                 }
                 Wrap::Wrapping => quote!(format!("std::num::Wrapping({})", #item)),
+                Wrap::Duration => quote!(format!(
+                    "std::time::Duration::new({}, {})",
+                    (#v).0,
+                    (#v).1 % 1_000_000_000
+                )),
+                Wrap::PathBuf | Wrap::OsString => {
+                    let path = kind.path().trim_start_matches("::").to_string();
+                    quote!(format!("{}::from({})", #path, #item))
+                }
                 _ => {
                     let path = kind.path().trim_start_matches("::").to_string();
                     quote!(format!("{}::new({})", #path, #item))

@@ -66,6 +66,13 @@ pub enum Wrap {
     Wrapping,
     /// `NonZeroU32` and its kin; the name is the std type's (`NonZeroU32`).
     NonZero(&'static str),
+    /// `Duration`, from whole seconds (`u64`) and nanoseconds (`u32`, taken modulo 10⁹ so the
+    /// constructor cannot panic).
+    Duration,
+    /// `PathBuf` (and `Path` behind a reference), from a `String`.
+    PathBuf,
+    /// `OsString` (and `OsStr` behind a reference), from a `String`.
+    OsString,
 }
 
 impl Wrap {
@@ -78,6 +85,9 @@ impl Wrap {
             Wrap::RefCell => "::std::cell::RefCell",
             Wrap::Wrapping => "::std::num::Wrapping",
             Wrap::NonZero(_) => "::std::num",
+            Wrap::Duration => "::std::time::Duration",
+            Wrap::PathBuf => "::std::path::PathBuf",
+            Wrap::OsString => "::std::ffi::OsString",
         }
     }
 }
@@ -1585,6 +1595,19 @@ impl Env<'_> {
                 }
                 _ => own_type(),
             },
+            ("Duration", []) => Ok(Ty::Wrap {
+                kind: Wrap::Duration,
+                inner: Box::new(Ty::Tuple(vec![Ty::Prim("u64"), Ty::Prim("u32")])),
+            }),
+            // `&Path` is passed a `&PathBuf`, which derefs to it; likewise `&OsStr`.
+            ("PathBuf" | "Path", []) => Ok(Ty::Wrap {
+                kind: Wrap::PathBuf,
+                inner: Box::new(Ty::String),
+            }),
+            ("OsString" | "OsStr", []) => Ok(Ty::Wrap {
+                kind: Wrap::OsString,
+                inner: Box::new(Ty::String),
+            }),
             (n, []) if NON_ZERO.iter().any(|(nz, _)| *nz == n) => {
                 let (nz, prim) = NON_ZERO
                     .iter()

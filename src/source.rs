@@ -373,6 +373,40 @@ pub fn cfg_holds(meta: &syn::Meta, cfgs: &[String]) -> bool {
     }
 }
 
+/// Whether code under `attrs` may be compiled on the host: false only when one of its
+/// `#[cfg(…)]` predicates is false whatever features are on (`#[cfg(procmacro2_semver_exempt)]`,
+/// `#[cfg(windows)]` on Linux). Features are not known here, so they count as either.
+pub fn cfg_may_hold(attrs: &[syn::Attribute]) -> bool {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .filter_map(|a| a.parse_args::<syn::Meta>().ok())
+        .all(|m| cfg_known(&m, host_cfgs()) != Some(false))
+}
+
+/// A cfg predicate's value where `cfgs` are set, with `feature = "…"` unknown (`None`).
+fn cfg_known(meta: &syn::Meta, cfgs: &[String]) -> Option<bool> {
+    use syn::punctuated::Punctuated;
+    match meta {
+        syn::Meta::NameValue(nv) if nv.path.is_ident("feature") => None,
+        syn::Meta::List(list) => {
+            let inner = list
+                .parse_args_with(Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated)
+                .ok()?;
+            let values: Vec<Option<bool>> = inner.iter().map(|m| cfg_known(m, cfgs)).collect();
+            match list.path.get_ident().map(|i| i.to_string()).as_deref() {
+                Some("all") if values.contains(&Some(false)) => Some(false),
+                Some("all") => values.iter().all(|v| *v == Some(true)).then_some(true),
+                Some("any") if values.contains(&Some(true)) => Some(true),
+                Some("any") => values.iter().all(|v| *v == Some(false)).then_some(false),
+                Some("not") if values.len() == 1 => values[0].map(|v| !v),
+                _ => None,
+            }
+        }
+        other => Some(cfg_holds(other, cfgs)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,6 +450,19 @@ mod tests {
         let g = parses_2015("fn g<F: Fn(u8)>(f: F) {}");
         let text = quote::ToTokens::to_token_stream(&g).to_string();
         assert!(!text.contains("dyn"), "{text}");
+    }
+
+    #[test]
+    fn cfgs_that_cannot_hold_are_told_apart_from_features() {
+        let cfgs = ["unix".to_string(), "target_os=\"linux\"".to_string()];
+        let known = |src: &str| cfg_known(&syn::parse_str(src).unwrap(), &cfgs);
+        assert_eq!(known("unix"), Some(true));
+        assert_eq!(known("procmacro2_semver_exempt"), Some(false));
+        assert_eq!(known("feature = \"std\""), None);
+        assert_eq!(known("not(feature = \"std\")"), None);
+        assert_eq!(known("all(feature = \"std\", windows)"), Some(false));
+        assert_eq!(known("any(feature = \"std\", unix)"), Some(true));
+        assert_eq!(known("not(target_os = \"linux\")"), Some(false));
     }
 
     #[test]

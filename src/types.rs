@@ -265,7 +265,13 @@ impl CrateTypes {
                 .map(|i| i.module.clone());
             for it in &imp.items {
                 let syn::ImplItem::Fn(f) = it else { continue };
-                if f.sig.unsafety.is_some() || f.sig.asyncness.is_some() {
+                // A constructor behind a cfg the host never sets (`#[cfg(procmacro2_semver_exempt)]`)
+                // is not there to call.
+                if f.sig.unsafety.is_some()
+                    || f.sig.asyncness.is_some()
+                    || !crate::source::cfg_may_hold(&f.attrs)
+                    || !crate::source::cfg_may_hold(&imp.attrs)
+                {
                     continue;
                 }
                 let receiver = match f.sig.inputs.first() {
@@ -370,9 +376,19 @@ impl CrateTypes {
             }
             // `shapes::Rect` written at the root and `crate::shapes::Rect` mean the same.
             let absolute: Vec<String> = prefix.iter().filter(|p| *p != "crate").cloned().collect();
-            return named()
+            let found = named()
                 .find(|i| i.module == module)
                 .or_else(|| named().find(|i| i.module == absolute));
+            // `crate::Q` where `Q` is declared in `inner` and re-exported: the one type of
+            // that name, when the path stays inside the crate.
+            let local = matches!(prefix[0].as_str(), "crate" | "self" | "super");
+            return found.or_else(|| {
+                let mut all = named();
+                match (all.next(), all.next(), local) {
+                    (Some(only), None, true) => Some(only),
+                    _ => None,
+                }
+            });
         }
         if let Some(local) = named().find(|i| i.module == from) {
             return Some(local);
