@@ -28,7 +28,8 @@ How, for each entry:
        cargo-edgecheck edgecheck --function PATH --budget B --format json --output REPORT
            --target-dir <cache>/target --color never [--features F]
    Every run shares that target dir, so proptest, libFuzzer and common dependencies are
-   compiled once. Report and standard error are kept in `<cache>/reports/`.
+   compiled once; the fuzzing corpus the tool keeps there is removed before each run, so every
+   entry starts cold. Report and standard error are kept in `<cache>/reports/`.
 
 Output: one line per entry (found, with the finding's `elapsed_ms`; missed or error, with the
 reason), then `realworld: N/M found (...)`. `--summary FILE` writes the same results as JSON.
@@ -42,10 +43,13 @@ dependencies, so allow several minutes per entry on a small machine):
     benches/realworld.py --binary /path/to/cargo-edgecheck --summary /tmp/realworld.json
 
 The tool is copied into the cache directory first and the copy is what runs, so a rebuild of
-target/release during the benchmark cannot mix two versions. Work directories are removed
-after each entry unless `--keep`. Network use: the sparse index and static.crates.io only.
+target/release during the benchmark cannot mix two versions. Runs sharing a cache directory
+wait for each other (a lock on `<cache>/lock`); use another `--cache` to run two at once. Work
+directories are removed after each entry unless `--keep`. Network use: the sparse index and
+static.crates.io only.
 """
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -192,9 +196,7 @@ def unpack(crate_file, prefix, dest):
     with tarfile.open(crate_file, "r:gz") as tar:
         for member in tar.getmembers():
             parts = member.name.split("/", 1)
-            if parts[0] != prefix or len(parts) < 2 or not parts[1]:
-                continue
-            if parts[1] in PACKAGING_FILES:
+            if parts[0] != prefix or len(parts) < 2 or parts[1] in ("", *PACKAGING_FILES):
                 continue
             member.name = parts[1]
             tar.extract(member, dest, filter="data")
@@ -236,6 +238,14 @@ def make_repo(crate_file, e, dest):
 # ---------------------------------------------------------------------------------------------
 # 3. The tool, and the score.
 
+def first_line(text):
+    return (text or "").strip().split("\n", 1)[0]
+
+
+def shorten(text, width=160):
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def tail(text, lines=3):
     kept = [line for line in (text or "").strip().splitlines() if line.strip()]
     return " | ".join(kept[-lines:])
@@ -245,6 +255,9 @@ def run_tool(args, e, repo, report_path, err_path):
     """Runs the tool on one entry; returns (exit status or None when killed, seconds)."""
     if os.path.exists(report_path):
         os.remove(report_path)
+    # The tool keeps each function's fuzzing corpus for the next run: an earlier run of this
+    # benchmark would give this one a head start.
+    shutil.rmtree(os.path.join(args.cache, "target", "edgecheck", "corpus"), ignore_errors=True)
     cmd = [args.tool, "edgecheck", "--function", e["function"], "--budget", args.budget,
            "--format", "json", "--output", report_path,
            "--target-dir", os.path.join(args.cache, "target"), "--color", "never"]
@@ -325,13 +338,15 @@ def score(e, status, secs, report_path, err_path):
                                                 f"{tail(stderr)}")
     findings = report.get("findings") or []
     functions = report.get("functions") or []
-    targets = target_functions(e, {f.get("function") or "" for f in functions if not f.get("caller_of")})
+    direct = {f.get("function") or "" for f in functions if not f.get("caller_of")}
+    targets = target_functions(e, direct)
     # A function the tool cannot call directly is tested through its callers (`caller_of`).
     callers = {f.get("function") for f in functions if f.get("caller_of") in targets}
     hits = [f for f in findings
             if f.get("kind") in e["kinds"] and f.get("function") in targets | callers]
     others = [f for f in findings if f not in hits]
-    res["others"] = [{k: f.get(k) for k in ("kind", "function", "message", "input")} for f in others]
+    res["others"] = [{k: f.get(k) for k in ("kind", "function", "message", "input")}
+                     for f in others]
     res["timing"] = report.get("timing")
     res["selected"] = sorted(f.get("function") or "?" for f in functions)
     if hits:
@@ -358,7 +373,7 @@ def score(e, status, secs, report_path, err_path):
         reason = "; ".join(parts)
     if others:
         reason += "; other findings: " + "; ".join(
-            f"{f.get('kind')} in {f.get('function')}: {(f.get('message') or '').splitlines()[0][:80]}"
+            f"{f.get('kind')} in {f.get('function')}: {shorten(first_line(f.get('message')), 80)}"
             for f in others[:3])
     return dict(res, result="missed", reason=reason)
 
@@ -398,10 +413,18 @@ def main():
         die(f"no executable at {args.binary}; run `cargo build --release` first or pass --binary")
     for sub in ("bin", "reports", "work"):
         os.makedirs(os.path.join(args.cache, sub), exist_ok=True)
+    # Work dirs, reports and the tool's scratch dirs under the target dir are shared: one run
+    # at a time per cache directory. The lock is held until the process exits.
+    lock = open(os.path.join(args.cache, "lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log(f"realworld: waiting for another run using {args.cache}")
+        fcntl.flock(lock, fcntl.LOCK_EX)
     # Run a copy, so a concurrent rebuild of the binary cannot change the tool mid-benchmark.
-    args.tool = os.path.join(args.cache, "bin", "cargo-edgecheck")
+    bin_sha = sha256_file(args.binary)
+    args.tool = os.path.join(args.cache, "bin", f"cargo-edgecheck-{bin_sha[:12]}")
     shutil.copy2(args.binary, args.tool)
-    bin_sha = sha256_file(args.tool)
 
     log(f"realworld: {len(entries)} crates, budget {args.budget}, "
         f"{args.binary} (sha256 {bin_sha[:12]})")
@@ -428,7 +451,7 @@ def main():
             where = f" at {loc.get('file')}:{loc.get('line')}" if loc else ""
             via = f" through {res['via']}" if res.get("via") else ""
             detail = (f"{res['elapsed_ms']:>7} ms  {f['kind']} ({f.get('engine')}{via}){where}: "
-                      f"{f.get('input')}")
+                      f"{shorten(f.get('input') or '')}")
         else:
             detail = f"{'':>10}  {res['reason']}"
         log(f"{ident:<28} {res['result']:<7} {detail}")
@@ -436,8 +459,8 @@ def main():
     found = [r for r in results if r["result"] == "found"]
     errors = [r for r in results if r["result"] == "error"]
     missed = [r for r in results if r["result"] == "missed"]
-    log(f"realworld: {len(found)}/{len(results)} found ({len(missed)} missed, {len(errors)} errors; "
-        f"budget {args.budget}, {time.monotonic() - started:.0f}s)")
+    log(f"realworld: {len(found)}/{len(results)} found ({len(missed)} missed, "
+        f"{len(errors)} errors; budget {args.budget}, {time.monotonic() - started:.0f}s)")
     if args.summary:
         with open(args.summary, "w") as f:
             json.dump({"binary": os.path.abspath(args.binary), "binary_sha256": bin_sha,

@@ -28,24 +28,35 @@ written from memory) it
    `edgecheck-report/1`); TOOL FAILURE = a panic of the tool ("panicked at" on stderr or exit
    101), exit 2 on a crate that builds, a missing or invalid report, a timeout, a signal.
 
-The selection rule: if `<binary> edgecheck list --help` succeeds, the candidates are the
-functions that `<binary> edgecheck list --all --format json` lists with `public: true` (and at
-least one parameter, when the listing says how many). Otherwise the script finds them itself:
-every line of `src/**/*.rs` that starts, at column 0 (top level of the file: not inside an
-`impl` or an inline `mod`), with `pub fn NAME` (optional generics) and has at least one
+The selection rule: if `<binary> edgecheck list --help` succeeds, the script runs
+    <binary> edgecheck list --all --format json --manifest-path <crate>/Cargo.toml
+(every function of the library, methods included, without building; schema
+`edgecheck-list/1`), and the candidates are its entries with `"public": true`, whatever their
+`status` (a function the listing already calls `skipped` is still run, so the run's reason is
+what gets counted). Each candidate is the entry's `function` string exactly as printed
+(`itoa::Buffer::format`, `memchr::memmem::FinderRev::rfind`; a path printed twice, e.g. under two
+cfgs, counts once); they are ordered by the sha256 of that string, which is deterministic and
+unrelated to the code, the first three are taken, and each is passed as `--function <string>`.
+A crate whose listing has no public entry is not run (outcome NO CANDIDATES, with how many
+functions the listing gave); a listing that fails or does not parse is a tool failure. Only
+when the tool has no `list` subcommand (an older binary) does the script find the candidates
+itself: every line of `src/**/*.rs` that starts, at column 0 (top level of the file: not inside
+an `impl` or an inline `mod`), with `pub fn NAME` (optional generics) and has at least one
 parameter; files under a `tests`, `benches`, `examples` or `bin` directory and `src/main.rs`
 are left out; the module path comes from the file path (src/lib.rs -> `crate`, src/a/b.rs ->
-`crate::a::b`, src/a/mod.rs -> `crate::a`). Either way the candidates are ordered by the
-sha256 of their path (written `crate::…`), which is deterministic and unrelated to the code,
-and the first three are taken. Only `candidates()` knows which of the two sources is used.
+`crate::a::b`, src/a/mod.rs -> `crate::a`), and these paths (written `crate::…`) are ordered
+and taken the same way. Only `candidates()` knows which of the two sources is used. A
+`--function` that matches nothing does not stop the run: the report lists it as skipped, and
+it counts as a skip.
 
 Output: one line per crate (name, version, build ok, tool exit, tested/skipped counts, seconds;
 for a failure the last meaningful lines of the tool's stderr; "N via callers" counts functions
 the report lists as tested only through the public functions that call them), then
     sweep: C crates, F functions (T tested, S skipped), X tool failures, B crates that do not build
 and the skip reasons grouped by frequency (normalised as in benches/reach.py: backticked spans
-become `_`, numbers `N`), which show what the tool cannot test yet, and the tool failures
-grouped by a coarse cause read from stderr. Report entries with `caller_of` (callers the tool
+become `_`, numbers `N`), which show what the tool cannot test yet, every skip whose reason
+says the generated harness or entry point does not compile (the tool's own bugs), and the tool
+failures grouped by a coarse cause read from stderr. Report entries with `caller_of` (callers the tool
 added) are not counted. The exit status is 1 when there is a tool failure. `--summary FILE` writes all
 of it as JSON, with the raw reasons and every run's command.
 
@@ -274,36 +285,40 @@ def tool_has_list(binary):
         return False
 
 
-def canonical(path):
-    """The path with its first segment (the crate's name, or `crate`) written `crate`."""
-    parts = path.split("::")
-    return "::".join(["crate"] + parts[1:]) if parts else path
-
-
 def candidates(binary, crate, use_list):
-    """(source, candidate paths): the public functions with at least one parameter that the
-    rule may choose from, unordered. `use_list`: the tool has a `list` subcommand."""
+    """(source, candidate paths, listed count): the functions the rule may choose from, sorted
+    (not yet in the rule's order). `use_list`: the tool has a `list` subcommand. The listed
+    count is how many entries `list` printed (None for the scan)."""
     if use_list:
-        return "list", listed_functions(binary, crate)
-    return "scan", scanned_functions(crate)
+        paths, listed = listed_functions(binary, crate)
+        return "list", paths, listed
+    return "scan", scanned_functions(crate), None
+
+
+class ListError(Exception):
+    """`edgecheck list` failed or printed something that is not its JSON: a tool failure."""
 
 
 def listed_functions(binary, crate):
-    p = run([binary, "edgecheck", "list", "--all", "--format", "json",
-             "--manifest-path", os.path.join(crate, "Cargo.toml")], timeout=600)
-    if p.returncode != 0:
-        raise SweepError(f"`edgecheck list` failed (exit {p.returncode}): {tail(p.stderr, 4)}")
-    out = []
-    for f in json.loads(p.stdout).get("functions", []):
-        if not f.get("public"):
-            continue
-        arity = f.get("params", f.get("arity", f.get("parameters")))
-        if isinstance(arity, list):
-            arity = len(arity)
-        if isinstance(arity, int) and arity < 1:
-            continue
-        out.append(canonical(f["function"]))
-    return sorted(set(out))
+    """(the `function` strings of the entries with `public: true`, deduplicated and sorted,
+    number of entries listed)."""
+    cmd = [binary, "edgecheck", "list", "--all", "--format", "json",
+           "--manifest-path", os.path.join(crate, "Cargo.toml")]
+    try:
+        p = run(cmd, timeout=600)
+    except subprocess.TimeoutExpired:
+        raise ListError("`edgecheck list` took more than 600s")
+    if p.returncode != 0 or "panicked at" in p.stderr:
+        raise ListError(f"`edgecheck list` failed (exit {p.returncode}): {tail(p.stderr, 4)}")
+    try:
+        listing = json.loads(p.stdout)
+        entries = listing["functions"]
+        if listing.get("schema") != "edgecheck-list/1" or not isinstance(entries, list):
+            raise ValueError(f"unexpected schema {listing.get('schema')!r}")
+        paths = {f["function"] for f in entries if f.get("public") is True}
+    except (ValueError, KeyError, TypeError) as e:
+        raise ListError(f"`edgecheck list` printed no valid listing ({e}): {p.stdout[:200]!r}")
+    return sorted(paths), len(entries)
 
 
 PUB_FN = re.compile(r"^pub\s+fn\s+((?:r#)?[A-Za-z_][A-Za-z0-9_]*)")
@@ -478,6 +493,9 @@ def failure_cause(rec):
     return rec["failure"]
 
 
+GENERATED_DOES_NOT_COMPILE = re.compile(r"the generated (harness|entry point) does not compile")
+
+
 def normalise_reason(reason):
     """Groups similar skip reasons (as benches/reach.py does)."""
     first = reason.strip().splitlines()[0] if reason and reason.strip() else "(no reason given)"
@@ -504,13 +522,21 @@ def sweep_crate(args, name):
         rec["dir"] = crate
         rec["builds"], rec["build_error"] = build_lib(
             crate, args.build_target, os.path.join(work, "build.stderr"), args.run_timeout)
-        source, cands = candidates(args.tool, crate, args.use_list)
+        try:
+            source, cands, listed = candidates(args.tool, crate, args.use_list)
+        except ListError as e:
+            rec.update({"selection": "list", "outcome": "TOOL FAILURE", "failure": str(e),
+                        "cause": "`edgecheck list` failed", "stderr_tail": "", "stderr_full": ""})
+            return rec
         rec["selection"] = source
+        rec["listed"] = listed
         rec["candidates"] = len(cands)
         rec["chosen"] = choose(cands)
         if not rec["chosen"]:
             rec["outcome"] = "NO CANDIDATES"
-            rec["note"] = "no public function with a parameter at the top level of a file"
+            rec["note"] = (f"`edgecheck list --all` listed {listed} functions, none public"
+                           if source == "list" else
+                           "no public function with a parameter at the top level of a file")
             return rec
         report_path = os.path.join(work, "report.json")
         status, stderr, secs, cmd = run_tool(args, crate, rec["chosen"], report_path,
@@ -668,6 +694,15 @@ def main():
         for key, n in reasons.most_common(args.top):
             log(f"  {n:>4}  {key}")
             log(f"        e.g. {examples[key][:240]}")
+    # A skip whose reason says the generated code does not compile is the tool's own bug.
+    bugs = [(r["crate"], f["function"], (f["reason"] or "").strip())
+            for r in records for f in r["functions"]
+            if f["status"] != "tested" and GENERATED_DOES_NOT_COMPILE.search(f["reason"] or "")]
+    if bugs:
+        log()
+        log(f"Skips where the generated code does not compile ({len(bugs)}; tool bugs):")
+        for crate, fn, reason in bugs:
+            log(f"        {crate}: {fn}: {reason.splitlines()[0][:300]}")
     if failures:
         log()
         log(f"Tool failures ({len(failures)}), by cause:")
@@ -688,6 +723,8 @@ def main():
             "skipped": skipped, "through_callers": through, "tool_failures": len(failures), "do_not_build": len(no_build),
             "skip_reasons": [{"reason": k, "count": n, "example": examples[k]}
                              for k, n in reasons.most_common()],
+            "generated_code_does_not_compile": [
+                {"crate": c, "function": fn, "reason": reason} for c, fn, reason in bugs],
             "results": records,
         }
         with open(args.summary, "w") as f:

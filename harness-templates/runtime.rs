@@ -340,7 +340,8 @@ impl Gen for String {
 /// Numbers written after a keyword (`size=`, `max-age:`): zero, minus one, and the values that
 /// overflow the common integer types.
 const NUMBER_TAILS: &[&str] = &[
-    "0", "-1", "255", "256", "65536", "2147483648", "4294967296", "9223372036854775808",
+    "0", "-1", "255", "256", "65536", "2147483647", "2147483648", "-2147483649", "4294967295",
+    "-4294967295", "4294967296", "9223372036854775808", "18446744073709551615",
     "18446744073709551616", "99999999999999999999",
 ];
 
@@ -363,9 +364,23 @@ fn vocabulary_strings(l: &Lits) -> Vec<String> {
         }
     }
     // Alone too: the whole input may be the number.
-    for lit in std::iter::once(&"").chain(l.strs.iter().filter(|s| !s.is_empty() && s.len() <= 32).take(16)) {
+    let keywords: Vec<&str> = l.strs.iter().copied().filter(|s| !s.is_empty() && s.len() <= 32).take(16).collect();
+    for lit in std::iter::once("").chain(keywords.iter().copied()) {
         for t in &tails {
             push_unique(&mut out, format!("{lit}{t}"));
+        }
+    }
+    // A number followed by a unit the code knows (`18446744073709551615s`), and a number with a
+    // separator the code looks for between two numbers (`1e-4294967295`, `1:4294967296`).
+    for unit in keywords.iter().filter(|s| s.len() <= 8 && !s.bytes().any(|b| b.is_ascii_digit())) {
+        for t in &tails {
+            push_unique(&mut out, format!("{t}{unit}"));
+        }
+    }
+    for c in l.chars.iter().filter(|c| c.is_ascii_graphic() && !c.is_ascii_digit()).take(8) {
+        for t in &tails {
+            push_unique(&mut out, format!("1{c}{t}"));
+            push_unique(&mut out, format!("{t}{c}1"));
         }
     }
     let offsets: Vec<usize> = l.ints.iter().filter(|k| (1..=MAX_LEN_EDGE as i128).contains(*k)).take(8).map(|k| *k as usize).collect();

@@ -532,8 +532,24 @@ fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
         if impl_generics.const_params().next().is_some() {
             return Err("method of an impl with a const parameter: not supported yet".into());
         }
+        let impl_self = match &f.kind {
+            FnKind::Inherent { self_ty, .. } | FnKind::TraitImpl { self_ty, .. } => {
+                Some(&**self_ty)
+            }
+            FnKind::Free => None,
+        };
         for tp in impl_generics.type_params() {
             let bounds = bounds_of(&tp.ident, &tp.bounds, impl_generics.where_clause.as_ref());
+            // `impl<T> HeaderMap<T>` of `struct HeaderMap<T = HeaderValue>`: the declared
+            // default is the type the crate's constructors (`impl HeaderMap { fn new() }`) make.
+            if bounds.is_empty() {
+                if let Some(default) = impl_self
+                    .and_then(|st| declared_default(st, &tp.ident.to_string(), types, &f.module))
+                {
+                    pre.subst.insert(tp.ident.to_string(), default);
+                    continue;
+                }
+            }
             let chosen = instantiate(&bounds, types).map_err(|why| {
                 format!(
                     "method of a generic impl (type parameter `{}`): {why}",
@@ -1171,6 +1187,24 @@ impl Env<'_> {
                     FnArg::Receiver(_) => Err("takes self".into()),
                 })
                 .collect();
+            // A value that borrows must not borrow a temporary the conversion builds: a `&[X]`
+            // or `&Vec<X>` of borrowing items is collected into a local that dies with the
+            // constructor call.
+            let borrows_temporary = |t: &Ty| match t {
+                Ty::Ref { inner, .. } => match &**inner {
+                    Ty::Str => false,
+                    Ty::Slice(e) => e.has_ref(),
+                    other => other.has_ref(),
+                },
+                _ => false,
+            };
+            let args = args.and_then(|a| {
+                if item.has_lifetimes() && a.iter().any(borrows_temporary) {
+                    Err("borrows a temporary".to_string())
+                } else {
+                    Ok(a)
+                }
+            });
             if let Ok(args) = args {
                 ctors.push(Ctor {
                     name: c.sig.ident.to_string(),
@@ -1272,6 +1306,32 @@ fn with_steps(ty: Ty, env: &Env, called: &str) -> Ty {
         }
         other => other,
     }
+}
+
+/// The default a crate type declares for the generic parameter that `param` fills in `self_ty`
+/// (`HeaderValue` for `T` in `HeaderMap<T>` of `struct HeaderMap<T = HeaderValue>`).
+fn declared_default(
+    self_ty: &Type,
+    param: &str,
+    types: &CrateTypes,
+    module: &[String],
+) -> Option<Type> {
+    let Type::Path(p) = self_ty else { return None };
+    let item = types.find(&p.path, module)?;
+    let syn::PathArguments::AngleBracketed(args) = &p.path.segments.last()?.arguments else {
+        return None;
+    };
+    let position = args
+        .args
+        .iter()
+        .filter(|a| matches!(a, syn::GenericArgument::Type(_)))
+        .position(
+            |a| matches!(a, syn::GenericArgument::Type(Type::Path(t)) if t.path.is_ident(param)),
+        )?;
+    item.generics()
+        .type_params()
+        .nth(position)
+        .and_then(|tp| tp.default.clone())
 }
 
 /// How a constructor returning `ret` gives a value of type `name`.

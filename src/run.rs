@@ -635,6 +635,12 @@ fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instan
                 *run.execs.entry("libfuzzer".into()).or_default() += fuzzer_execs(&stderr);
             }
             let mut follow_up = None;
+            // A hang or out-of-memory the runtime reported explains the process's end (libFuzzer
+            // then exits with its own status, saying "fuzz target exited").
+            let explained = results
+                .findings
+                .iter()
+                .any(|f| matches!(f.kind.as_str(), "timeout" | "oom"));
             for mut f in results.findings {
                 let ends_process = matches!(f.kind.as_str(), "timeout" | "oom");
                 if fuzzing && !ends_process && follow_up.is_none() {
@@ -660,7 +666,7 @@ fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instan
                 }
                 run.findings.push(f);
             }
-            if follow_up.is_some() || ended(status) != Some("crash") {
+            if follow_up.is_some() || explained || ended(status) != Some("crash") {
                 return follow_up;
             }
             // Died without a word: a crash (stack overflow, abort) the runtime could not report.
@@ -807,7 +813,9 @@ fn base_outcome(v: &serde_json::Value) -> Option<BaseOutcome> {
 
 /// What killed the process, from the runtime's last words.
 fn crash_kind(stderr: &str) -> &'static str {
-    if stderr.contains("memory allocation of") || stderr.contains("AddressSanitizer: out of memory")
+    if stderr.contains("memory allocation of")
+        || stderr.contains("AddressSanitizer: out of memory")
+        || stderr.contains("libFuzzer: out-of-memory")
     {
         "oom"
     } else {
@@ -824,6 +832,16 @@ fn crash_message(status: ExitStatus, stderr: &str) -> String {
         let what = line.split("ERROR: ").nth(1).unwrap_or(line);
         let what = what.split(" on address").next().unwrap_or(what);
         return format!("{what} (memory error in unsafe code)");
+    }
+    // libFuzzer names what it stopped for (`out-of-memory (malloc(34359738368))`, `deadly
+    // signal`); the statistics it prints after are no message.
+    if let Some(line) = stderr.lines().find(|l| l.contains("ERROR: libFuzzer:")) {
+        let what = line
+            .split("ERROR: libFuzzer: ")
+            .nth(1)
+            .unwrap_or(line)
+            .trim();
+        return format!("libFuzzer: {what}");
     }
     let last_words: Vec<&str> = stderr
         .lines()

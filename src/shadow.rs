@@ -507,9 +507,22 @@ fn local_std(code: &str) -> String {
         .filter_map(|p| rest.find(p).map(|i| (i, p.len())))
         .min()
     {
-        // Only a leading `::` (after a space or punctuation), not `crate :: core :: Word`.
-        let before = rest[..at].trim_end().chars().last();
-        let leading = !before.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        // Only a leading `::` (after punctuation or a keyword, as in `<T as ::core::Default>`),
+        // not `crate :: core :: Word`.
+        let head = rest[..at].trim_end();
+        let word: String = head
+            .chars()
+            .rev()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let leading = word.is_empty()
+            || matches!(
+                word.as_str(),
+                "as" | "dyn" | "impl" | "mut" | "for" | "in" | "return" | "let"
+            );
         out.push_str(&rest[..at]);
         out.push_str(if leading {
             "std ::"
@@ -535,6 +548,10 @@ mod local_std_tests {
         assert_eq!(
             super::local_std("(:: std :: vec :: Vec)"),
             "(std :: vec :: Vec)"
+        );
+        assert_eq!(
+            super::local_std("< super :: M as :: core :: default :: Default >"),
+            "< super :: M as std :: default :: Default >"
         );
     }
 }

@@ -38,6 +38,20 @@ impl TypeItem {
     }
 
     /// The names of its type parameters.
+    /// The generic parameters of its declaration.
+    pub fn generics(&self) -> &syn::Generics {
+        match &self.kind {
+            TypeKind::Struct(s) => &s.generics,
+            TypeKind::Enum(e) => &e.generics,
+            TypeKind::Alias(a) => &a.generics,
+        }
+    }
+
+    /// Whether the type has lifetime parameters (its values may borrow).
+    pub fn has_lifetimes(&self) -> bool {
+        self.generics().lifetimes().next().is_some()
+    }
+
     pub fn type_params(&self) -> Vec<String> {
         let generics = match &self.kind {
             TypeKind::Struct(s) => &s.generics,
