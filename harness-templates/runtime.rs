@@ -32,6 +32,11 @@ pub struct Lits {
 /// Longest length from a `.len()` comparison that inputs are built for.
 const MAX_LEN_EDGE: usize = 4096;
 
+/// String literals whose affixed variants come before the vocabulary strings.
+const AFFIXED_FIRST: usize = 24;
+/// Edge values a proptest strategy mixes in (the rest of its inputs are random).
+const STRATEGY_EDGE_CAP: usize = 1024;
+
 /// How many top-level argument combinations the edge engine tries at most.
 const TOP_EDGE_CAP: usize = 60_000;
 /// How many edge values a type nested inside another contributes.
@@ -288,18 +293,26 @@ impl Gen for String {
         for s in ["", "a", " ", "é", "😀", "ab", "a b", "é😀", " a ", "\n", "0", "-1", "abc", "ß", "İ"] {
             push_unique(&mut out, s.to_string());
         }
+        // Every literal as it is first; the variants of the first ones (the target's own come
+        // first) before the vocabulary, of the rest after it.
         for lit in l.strs {
             push_unique(&mut out, lit.to_string());
-            push_unique(&mut out, format!("{lit}a"));
-            push_unique(&mut out, format!("a{lit}"));
-            push_unique(&mut out, format!("{lit}é"));
-            push_unique(&mut out, format!("é{lit}"));
-            push_unique(&mut out, format!(" {lit} "));
-            push_unique(&mut out, format!("{lit}{lit}"));
-            for p in prefixes(lit) {
-                push_unique(&mut out, p.to_string());
-            }
         }
+        let affixed = |out: &mut Vec<String>, lits: &[&str]| {
+            for lit in lits {
+                push_unique(out, format!("{lit}a"));
+                push_unique(out, format!("a{lit}"));
+                push_unique(out, format!("{lit}é"));
+                push_unique(out, format!("é{lit}"));
+                push_unique(out, format!(" {lit} "));
+                push_unique(out, format!("{lit}{lit}"));
+                for p in prefixes(lit) {
+                    push_unique(out, p.to_string());
+                }
+            }
+        };
+        let (first, rest) = l.strs.split_at(l.strs.len().min(AFFIXED_FIRST));
+        affixed(&mut out, first);
         for c in l.chars {
             push_unique(&mut out, c.to_string());
             push_unique(&mut out, format!("{c}a"));
@@ -314,6 +327,7 @@ impl Gen for String {
         for v in vocabulary_strings(l) {
             push_unique(&mut out, v);
         }
+        affixed(&mut out, rest);
         push_unique(&mut out, "a".repeat(257));
         push_unique(&mut out, "é".repeat(100));
         out.truncate(cap.max(8));
@@ -330,7 +344,7 @@ impl Gen for String {
                 .prop_map(|(lit, pre, post)| format!("{pre}{lit}{post}"));
             proptest::prop_oneof![2 => built, 1 => around].boxed()
         };
-        biased(Self::edges(l), broad)
+        biased(Self::edges_capped(l, STRATEGY_EDGE_CAP), broad)
     }
     fn src(&self) -> String {
         format!("String::from({:?})", self)
@@ -427,8 +441,8 @@ fn straddle(s: &str, k: usize) -> Option<String> {
     Some(format!("{}é{}", &s[..k - 1], &s[k + 1..]))
 }
 
-/// `s` with each of its first runs of digits written as zeros, as nines, one digit longer, and
-/// as a single zero: a formatted number at its bounds.
+/// `s` with each of its first runs of digits written as zeros, as nines, one digit longer, as a
+/// single zero, and as the bounds of the integer types: a formatted number at its bounds.
 fn digit_variants(s: &str) -> Vec<String> {
     let b = s.as_bytes();
     let mut runs = Vec::new();
@@ -447,7 +461,9 @@ fn digit_variants(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (a, z) in runs.into_iter().take(4) {
         let n = z - a;
-        for digits in ["0".repeat(n), "9".repeat(n), "9".repeat(n + 1), "0".to_string()] {
+        let bounds = ["255", "65536", "2147483648", "4294967295", "4294967296", "18446744073709551616"];
+        let written = ["0".repeat(n), "9".repeat(n), "9".repeat(n + 1), "0".to_string()];
+        for digits in written.into_iter().chain(bounds.iter().map(|b| b.to_string())) {
             out.push(format!("{}{digits}{}", &s[..a], &s[z..]));
         }
     }
@@ -491,7 +507,7 @@ impl<T: Gen> Gen for Vec<T> {
     }
     fn strategy(l: &Lits) -> BoxedStrategy<Self> {
         let broad = proptest::collection::vec(T::strategy(l), 0..24).boxed();
-        biased(Self::edges(l), broad)
+        biased(Self::edges_capped(l, STRATEGY_EDGE_CAP), broad)
     }
     fn src(&self) -> String {
         format!("vec![{}]", join_src(self.iter()))
@@ -680,7 +696,15 @@ macro_rules! gen_tuple {
     ($(($($name:ident $idx:tt),+)),*) => {$(
         impl<$($name: Gen),+> Gen for ($($name,)+) {
             fn edges_capped(l: &Lits, cap: usize) -> Vec<Self> {
-                let lists = ($($name::edges_capped(l, if cap >= TOP_EDGE_CAP { 96 } else { NESTED_EDGE_CAP }),)+);
+                // At the top, each argument's list gets about the k-th root of the cap (all of it
+                // for one argument), so every vocabulary value of a lone `&str` is tried.
+                let arity = [$($idx),+].len() as i32;
+                let each = if cap >= TOP_EDGE_CAP {
+                    ((cap as f64).powf(1.0 / f64::from(arity)) as usize).max(96)
+                } else {
+                    NESTED_EDGE_CAP
+                };
+                let lists = ($($name::edges_capped(l, each),)+);
                 let lens = [$(lists.$idx.len()),+];
                 cube_order(&lens, cap).into_iter().map(|ix| ($(lists.$idx[ix[$idx]].clone(),)+)).collect()
             }
