@@ -32,7 +32,7 @@ use crate::cli::{Cli, ColorChoice, Command, EmitArgs, FailOn, Format, ListArgs, 
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::report::{FunctionReport, Progress, Report, Timing};
-use crate::select::{ChangedFn, Module};
+use crate::select::{ChangedFn, FnKind, Module};
 use crate::triage::PathMap;
 
 fn main() -> ExitCode {
@@ -760,7 +760,15 @@ fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Re
                 let helper = selected[h].func.clone();
                 let mut callers: Vec<&ChangedFn> = all
                     .iter()
-                    .filter(|c| c.calls.contains(&helper.name) && c.skip.is_none())
+                    .filter(|c| {
+                        // A method is called as a method, a free function as one.
+                        let name = helper.name.trim_start_matches("r#").to_string();
+                        let calls = match helper.kind {
+                            FnKind::Free => &c.called.free,
+                            _ => &c.called.methods,
+                        };
+                        calls.contains(&name) && c.skip.is_none()
+                    })
                     .filter(|c| {
                         !selected
                             .iter()
@@ -1066,6 +1074,30 @@ fn blame(
                         Side::Base,
                         format!("the code before the change does not build ({first_line})"),
                     ));
+                }
+            }
+            Some(s) if s.child.is_some() => {
+                // A child module's entry module is missing: the module is not compiled (a
+                // `#[cfg]` on it, or a cfg macro around its declaration). Everything reached
+                // through it goes, with that reason.
+                let child = s.child.clone().unwrap_or_default();
+                for &t in callable {
+                    let through = |m: &[String]| m.starts_with(&child);
+                    let mut adts = Vec::new();
+                    if let Plan::Call(plan) = &selected[t].plan {
+                        plan.args.iter().for_each(|a| a.ty.collect_adts(&mut adts));
+                    }
+                    if through(&selected[t].func.module) || adts.iter().any(|d| through(&d.module))
+                    {
+                        out.push((
+                            t,
+                            side,
+                            format!(
+                                "not compiled in this configuration: module `{}` is left out (a `#[cfg]` on it or a cfg macro around its declaration); enable the features it needs with `--features`",
+                                child.join("::")
+                            ),
+                        ));
+                    }
                 }
             }
             Some(s) => {

@@ -1819,6 +1819,7 @@ mod tests {
             literals: Default::default(),
             skip: None,
             calls: Default::default(),
+            called: Default::default(),
         }
     }
 

@@ -165,8 +165,10 @@ pub struct ChangedFn {
     /// (test code, `extern` block item, …). `plan` decides the rest.
     pub skip: Option<String>,
     /// The names of the functions and methods its body calls (last path segment), for finding
-    /// the callers of a changed helper.
+    /// the callers of a changed helper and the callees whose literals it is seeded with.
     pub calls: BTreeSet<String>,
+    /// The same, told apart: free functions and methods.
+    pub called: Calls,
 }
 
 /// Most literal values kept per kind: enough to seed the engines, bounded for huge functions.
@@ -289,34 +291,74 @@ fn readable(modules: &[Module]) -> impl Iterator<Item = &Module> {
         .filter(|m| !m.is_test && m.unparsed.is_none())
 }
 
-/// The names a body calls: `f(…)`, `a::f(…)`, `Type::f(…)` and `x.f(…)` all give `f`.
-fn called_names(block: &syn::Block) -> BTreeSet<String> {
-    use syn::visit::Visit;
+/// What a body calls, by the callee's last path segment: free functions (`f(…)`, `a::f(…)`,
+/// `iter.map(helper)`) and methods (`x.f(…)`, `Type::f(…)`). Names bound locally (`let value
+/// = …`, parameters, closure arguments) are not calls of a function of that name.
+#[derive(Debug, Clone, Default)]
+pub struct Calls {
+    pub free: BTreeSet<String>,
+    pub methods: BTreeSet<String>,
+}
+
+fn called_names(sig: &syn::Signature, block: &syn::Block) -> Calls {
     #[derive(Default)]
-    struct Calls(BTreeSet<String>);
-    impl<'ast> Visit<'ast> for Calls {
-        fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
-            if let Expr::Path(p) = &*c.func {
-                if let Some(last) = p.path.segments.last() {
-                    self.0.insert(unraw(&last.ident.to_string()).to_string());
-                }
-            }
-            syn::visit::visit_expr_call(self, c);
-        }
-        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-            self.0.insert(unraw(&m.method.to_string()).to_string());
-            syn::visit::visit_expr_method_call(self, m);
-        }
-        // A path passed as a value (`iter.map(helper)`) calls it too.
-        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
-            if let Some(last) = p.path.segments.last() {
-                self.0.insert(unraw(&last.ident.to_string()).to_string());
+    struct Walk {
+        calls: Calls,
+        locals: BTreeSet<String>,
+    }
+    impl Walk {
+        fn path(&mut self, path: &syn::Path) {
+            let segs: Vec<String> = path
+                .segments
+                .iter()
+                .map(|s| unraw(&s.ident.to_string()).to_string())
+                .collect();
+            let Some((last, front)) = segs.split_last() else {
+                return;
+            };
+            let on_type = front
+                .last()
+                .is_some_and(|t| t == "Self" || t.starts_with(|c: char| c.is_uppercase()));
+            if on_type {
+                self.calls.methods.insert(last.clone());
+            } else if !(front.is_empty() && self.locals.contains(last)) {
+                self.calls.free.insert(last.clone());
             }
         }
     }
-    let mut calls = Calls::default();
-    calls.visit_block(block);
-    calls.0
+    impl<'ast> Visit<'ast> for Walk {
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            self.calls
+                .methods
+                .insert(unraw(&m.method.to_string()).to_string());
+            visit::visit_expr_method_call(self, m);
+        }
+        // A path called, or passed as a value (`iter.map(helper)`), calls it too.
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            self.path(&p.path);
+        }
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            self.locals.insert(unraw(&p.ident.to_string()).to_string());
+            visit::visit_pat_ident(self, p);
+        }
+    }
+    let mut walk = Walk::default();
+    // Bindings first, so a use before a later `let` of the same name is still a local's.
+    for input in &sig.inputs {
+        if let syn::FnArg::Typed(t) = input {
+            walk.visit_pat(&t.pat);
+        }
+    }
+    struct Bindings<'a>(&'a mut BTreeSet<String>);
+    impl<'ast> Visit<'ast> for Bindings<'_> {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            self.0.insert(unraw(&p.ident.to_string()).to_string());
+            visit::visit_pat_ident(self, p);
+        }
+    }
+    Bindings(&mut walk.locals).visit_block(block);
+    walk.visit_block(block);
+    walk.calls
 }
 
 /// What `--function` patterns named in one crate.
@@ -1060,6 +1102,7 @@ fn changed_fn(
     display.push(c.name.clone());
     let mut cfgs = imp.map(|i| cfg_attrs(i.attrs)).unwrap_or_default();
     cfgs.extend(cfg_attrs(decl.attrs));
+    let called = called_names(decl.sig, decl.block);
     ChangedFn {
         module: module.path.clone(),
         name: c.name,
@@ -1075,7 +1118,8 @@ fn changed_fn(
         cfg_attrs: cfgs,
         literals: collect_literals(decl.block),
         skip: skip_reason(decl.sig),
-        calls: called_names(decl.block),
+        calls: called.free.union(&called.methods).cloned().collect(),
+        called,
     }
 }
 

@@ -33,6 +33,9 @@ pub struct InjectedSpan {
     pub columns: (usize, usize),
     /// The target whose wrapper this is; `None` for the module plumbing around wrappers.
     pub target: Option<usize>,
+    /// For the plumbing that re-exports a child module's entry module: that module's path (an
+    /// error there means the module is not compiled, so nothing under it can be reached).
+    pub child: Option<Vec<String>>,
 }
 
 /// The path inside the entry modules at which a target's wrapper is reached from the crate root:
@@ -358,7 +361,10 @@ fn normalize(p: &Path) -> PathBuf {
 
 /// Code to insert at a position of a file (`None`: at the end), as pieces each belonging to a
 /// target or to the module plumbing.
-type Insertion = (Option<(usize, usize)>, Vec<(String, Option<usize>)>);
+type Insertion = (Option<(usize, usize)>, Vec<Piece>);
+
+/// Injected text, the target it belongs to, and the child module it re-exports.
+type Piece = (String, Option<usize>, Option<Vec<String>>);
 
 /// Injects the entry modules for `exposed` into the package's files (paths relative to the
 /// workspace root, where the scanned `modules` live under `ws_root`), returning where each
@@ -402,11 +408,12 @@ pub fn inject(
                 path.join("::")
             )));
         };
-        let mut pieces: Vec<(String, Option<usize>)> = Vec::new();
+        let mut pieces: Vec<Piece> = Vec::new();
         pieces.push((
             format!(
                 "#[cfg(edgecheck)] #[doc(hidden)] #[allow(warnings, unused, missing_docs, clippy::all)] pub mod {ENTRY_MODULE} {{ extern crate std; #[allow(unused_imports)] use super::*; "
             ),
+            None,
             None,
         ));
         for child in needed
@@ -422,17 +429,18 @@ pub fn inject(
                     name.trim_start_matches("r#")
                 ),
                 None,
+                Some(child.clone()),
             ));
         }
         for e in exposed.iter().filter(|e| &e.func.module == path) {
-            pieces.push((local_std(&wrapper(e)), Some(e.id)));
+            pieces.push((local_std(&wrapper(e)), Some(e.id), None));
         }
         for (e, adts) in exposed.iter().zip(&adts) {
             for d in adts.iter().filter(|d| &d.module == path) {
-                pieces.push((local_std(&constructor(e.id, d)), Some(e.id)));
+                pieces.push((local_std(&constructor(e.id, d)), Some(e.id), None));
             }
         }
-        pieces.push(("}".to_string(), None));
+        pieces.push(("}".to_string(), None, None));
         let rel = module
             .file
             .strip_prefix(ws_root)
@@ -475,13 +483,14 @@ pub fn inject(
             };
             let mut col = col0 + 1;
             let mut line_text = String::new();
-            for (piece, target) in pieces {
+            for (piece, target, child) in pieces {
                 let width = piece.chars().count();
                 spans.push(InjectedSpan {
                     file: copy_root.join(&rel),
                     line,
                     columns: (col, col + width),
                     target,
+                    child,
                 });
                 col += width;
                 line_text.push_str(&piece);
@@ -774,7 +783,7 @@ fn constructor(id: usize, def: &AdtDef) -> String {
                     Fields::Unit => quote!(super::#ty::#f()),
                     args => build(args, &layout.fields[i], quote!(super::#ty::#f)),
                 };
-                match c.kind {
+                let made = match c.kind {
                     CtorKind::Plain => call,
                     CtorKind::Default => {
                         quote!(<super::#ty as ::core::default::Default>::default())
@@ -787,7 +796,14 @@ fn constructor(id: usize, def: &AdtDef) -> String {
                         ::core::result::Result::Ok(v) => v,
                         ::core::result::Result::Err(_) => ::core::panic!(#REJECT_MESSAGE),
                     }),
-                }
+                };
+                // A constructor that panics on the generated arguments refuses them: building
+                // the input is not the function under test (`from_str_unchecked("")` panicking
+                // is no finding of the method called on its result).
+                quote!(match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| #made)) {
+                    ::core::result::Result::Ok(v) => v,
+                    ::core::result::Result::Err(_) => ::core::panic!(#REJECT_MESSAGE),
+                })
             });
             by_tag(at(&layout.tag), arms.collect())
         }
