@@ -242,23 +242,30 @@ fn list_functions(cli: &Cli, args: &ListArgs) -> Result<()> {
             let types = types::CrateTypes::collect(&modules, lib.edition);
             for func in select::all_functions(lib, &modules) {
                 let plan = plan::plan(&func, &types);
-                listed.push((func, plan));
+                let public = select::public_api(&modules, &func);
+                listed.push((func, plan, public));
             }
         }
         (root, listed)
     } else {
         let change = find_change(cli, &ws, &cwd)?;
-        let (_, selected, _) = select_functions(cli, &ws, &change)?;
-        let listed = selected.into_iter().map(|s| (s.func, s.plan)).collect();
+        let (modules, selected, _) = select_functions(cli, &ws, &change)?;
+        let listed = selected
+            .into_iter()
+            .map(|s| {
+                let public = select::public_api(&modules[s.package], &s.func);
+                (s.func, s.plan, public)
+            })
+            .collect();
         (change.report_root, listed)
     };
     let entries: Vec<report::ListedFunction> = listed
         .iter()
-        .map(|(func, plan)| report::ListedFunction {
+        .map(|(func, plan, public)| report::ListedFunction {
             function: func.display_path.clone(),
             file: PathMap::relative(&report_root, &func.file),
             line: func.line,
-            public: func.exported,
+            public: *public,
             status: match plan {
                 Plan::Call(_) => "testable",
                 Plan::Skip(_) => "skipped",
@@ -1060,8 +1067,14 @@ fn blame(
                         && (first_line.contains("no function or associated item named")
                             || first_line.contains("cannot find function"))
                 });
+                // A type it takes, declared behind a `#[cfg]` the configuration leaves out.
+                let type_compiled_out = first_line.contains("cannot find type")
+                    && first_line.contains("in module `super`");
                 let reason = if missing && !cfgs.is_empty() {
                     compiled_out_reason(&cfgs)
+                } else if type_compiled_out {
+                    let ty = first_line.split('`').nth(1).unwrap_or("a type it takes");
+                    format!("not compiled in this configuration: `{ty}`, which it takes, is behind a `#[cfg]`")
                 } else {
                     format!("the generated entry point does not compile: {first_line}")
                 };
@@ -1161,6 +1174,10 @@ fn compiled_out_reason(cfgs: &str) -> String {
         "" => (
             "it or a module it is in is behind a `#[cfg]`".to_string(),
             "enable the features it needs with `--features`, or set the cfg it needs in RUSTFLAGS",
+        ),
+        c if c.contains("not(feature") => (
+            format!("it is behind `{c}`"),
+            "it is left out while that feature is on: try `--no-default-features` with the features it does not exclude",
         ),
         c if c.contains("feature") => (
             format!("it is behind `{c}`"),

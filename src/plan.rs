@@ -891,19 +891,21 @@ fn instantiate(bounds: &[&syn::TypeParamBound], types: &CrateTypes) -> Result<Ty
             | ("Into", "String")
             | ("Into", "Cow<'static, str>")
             | ("AsRef", "Path")
-            | ("AsRef", "OsStr") => Some(syn::parse_quote!(String)),
-            ("AsRef" | "Borrow", "[u8]") | ("Into", "Vec<u8>") => Some(syn::parse_quote!(Vec<u8>)),
+            | ("AsRef", "OsStr") => Some(syn::parse_quote!(::std::string::String)),
+            ("AsRef" | "Borrow", "[u8]") | ("Into", "Vec<u8>") => {
+                Some(syn::parse_quote!(::std::vec::Vec<u8>))
+            }
             // Writers: `fmt::Write` (and a bare `Write`) into a `String`, `io::Write` into bytes.
             ("Write", _) if t.path.segments.iter().any(|s| s.ident == "io") => {
-                Some(syn::parse_quote!(Vec<u8>))
+                Some(syn::parse_quote!(::std::vec::Vec<u8>))
             }
-            ("Write", _) => Some(syn::parse_quote!(String)),
+            ("Write", _) => Some(syn::parse_quote!(::std::string::String)),
             ("FromIterator" | "Extend", "char" | "&str" | "String") => {
-                Some(syn::parse_quote!(String))
+                Some(syn::parse_quote!(::std::string::String))
             }
             ("FromIterator" | "Extend", _) if !args.is_empty() => {
                 let x = args[0];
-                Some(syn::parse_quote!(Vec<#x>))
+                Some(syn::parse_quote!(::std::vec::Vec<#x>))
             }
             // Any other `Into<X>`, `AsRef<X>` or `Borrow<X>`: `X` itself meets it.
             ("Into" | "AsRef" | "Borrow", _) if !args.is_empty() => {
@@ -923,7 +925,7 @@ fn instantiate(bounds: &[&syn::TypeParamBound], types: &CrateTypes) -> Result<Ty
                     _ => None,
                 };
                 let item = item.ok_or("`IntoIterator` without an `Item` type")?;
-                Some(syn::parse_quote!(Vec<#item>))
+                Some(syn::parse_quote!(::std::vec::Vec<#item>))
             }
             ("Iterator", _) => {
                 return Err("iterator parameter: generating iterators is not supported yet".into())
@@ -1814,6 +1816,7 @@ mod tests {
             sig: item.sig,
             is_pub: true,
             exported: true,
+            plain_pub: true,
             doc: String::new(),
             cfg_attrs: vec![],
             literals: Default::default(),
@@ -1844,8 +1847,8 @@ mod tests {
         )) else {
             panic!()
         };
-        assert_eq!(tokens(&p.args[0].written), "String");
-        assert_eq!(tokens(&p.args[1].written), "Vec<u8>");
+        assert_eq!(tokens(&p.args[0].written), ":: std :: string :: String");
+        assert_eq!(tokens(&p.args[1].written), ":: std :: vec :: Vec<u8>");
         let Plan::Call(p) = plan(&changed(
             "fn c<T: Copy, F: Fn(T) -> bool>(v: &[T], f: F) {}",
         )) else {

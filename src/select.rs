@@ -156,6 +156,8 @@ pub struct ChangedFn {
     pub is_pub: bool,
     /// Other crates can call it by its path: declared plain `pub`, in a public module.
     pub exported: bool,
+    /// Declared plain `pub` (or a trait impl's method), whatever its module.
+    pub plain_pub: bool,
     /// The doc comment text, lines joined with `\n`.
     pub doc: String,
     /// `#[cfg(…)]` attributes on the function (and on its impl block), as source text.
@@ -385,6 +387,33 @@ pub fn select_by_path(src: &CrateSource, modules: &[Module], patterns: &[String]
     }
     named.functions = sorted_unique(named.functions);
     Ok(named)
+}
+
+/// Whether other crates can call `f`: exported from its own module, or declared `pub` in a
+/// private module that a public module re-exports (`pub use inner::parse;`, `pub use
+/// inner::Table;` for its methods, `pub use inner::*;`).
+pub fn public_api(modules: &[Module], f: &ChangedFn) -> bool {
+    if f.exported {
+        return true;
+    }
+    if !f.plain_pub {
+        return false;
+    }
+    let mut item = f.module.clone();
+    match &f.kind {
+        FnKind::Free => item.push(unraw(&f.name).to_string()),
+        FnKind::Inherent { self_ty, .. } | FnKind::TraitImpl { self_ty, .. } => {
+            item.push(type_name(self_ty))
+        }
+    }
+    modules
+        .iter()
+        .filter(|m| m.public && !m.is_test)
+        .flat_map(|m| &m.reexports)
+        .any(|r| match &r.name {
+            Some(_) => r.target == item || r.target == f.module,
+            None => r.target == f.module,
+        })
 }
 
 /// The files of the crate whose functions could not be read, each with the reason.
@@ -1114,6 +1143,7 @@ fn changed_fn(
         sig: decl.sig.clone(),
         is_pub: decl.is_pub,
         exported: decl.is_plain_pub && module.public && !module.is_test,
+        plain_pub: decl.is_plain_pub,
         doc: doc_text(decl.attrs),
         cfg_attrs: cfgs,
         literals: collect_literals(decl.block),

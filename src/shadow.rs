@@ -785,9 +785,8 @@ fn constructor(id: usize, def: &AdtDef) -> String {
                 };
                 let made = match c.kind {
                     CtorKind::Plain => call,
-                    CtorKind::Default => {
-                        quote!(<super::#ty as ::core::default::Default>::default())
-                    }
+                    // The type, with its generic arguments, is the constructor's return type.
+                    CtorKind::Default => quote!(::core::default::Default::default()),
                     CtorKind::Option => quote!(match #call {
                         ::core::option::Option::Some(v) => v,
                         ::core::option::Option::None => ::core::panic!(#REJECT_MESSAGE),
