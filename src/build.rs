@@ -238,8 +238,8 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
     }
 }
 
-/// Builds the library of the package at `manifest` alone, as the user's `cargo build --lib`
-/// would, without the tool's cfg (so injected code is compiled out): when the harness does
+/// Checks the library of the package at `manifest` alone (`cargo check --lib`, as the user's
+/// own build would compile it), without the tool's cfg (so injected code is compiled out): when the harness does
 /// not build, this tells whether the user's crate or the generated code is at fault.
 pub fn build_library(
     manifest: &Path,
@@ -251,9 +251,8 @@ pub fn build_library(
     let mut command = Command::new(&cargo);
     command
         .args([
-            "build",
+            "check",
             "--lib",
-            "--release",
             "--message-format=json-diagnostic-rendered-ansi",
         ])
         .arg("--manifest-path")

@@ -26,6 +26,12 @@ pub enum Error {
         "no package named `{0}` in this workspace; `cargo metadata --no-deps` lists the packages"
     )]
     UnknownPackage(String),
+    #[error("{file} does not parse as Rust ({message}), and rustc agrees: {rustc}; fix the syntax error and run again")]
+    Syntax {
+        file: String,
+        message: String,
+        rustc: String,
+    },
     #[error("cannot read the diff file {0}: {1}")]
     DiffFile(PathBuf, String),
     #[error("the crate does not build:\n{0}\nfix the build error (it also fails under `cargo build`) and run again")]

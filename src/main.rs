@@ -314,8 +314,11 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
         ));
     }
 
-    // The code before the change, and each function's counterpart in it.
     let head_files = shadow::workspace_files(&ws.root)?;
+    // A changed file syn cannot read is a syntax error only if rustc says so too.
+    check_unparsed_changes(&ws, &change, &modules, &head_files, progress)?;
+
+    // The code before the change, and each function's counterpart in it.
     let mut base_tree = None;
     if let Some(source) = &change.base {
         if selected.iter().any(|s| matches!(s.plan, Plan::Call(_))) {
@@ -1135,6 +1138,70 @@ fn blame(
         return Blame::Unexplained;
     }
     Blame::Targets(out)
+}
+
+/// When a changed file does not parse with syn, builds the library (a pristine copy, `cargo
+/// check`) to learn whether rustc agrees: a real syntax error is an error of the run, with
+/// rustc's message; code only syn cannot read just leaves that file's functions untested.
+fn check_unparsed_changes(
+    ws: &workspace::Workspace,
+    change: &Change,
+    modules: &[Vec<Module>],
+    head_files: &BTreeMap<PathBuf, Vec<u8>>,
+    progress: &Progress,
+) -> Result<()> {
+    let Some(changes) = &change.changes else {
+        return Ok(());
+    };
+    let mut unparsed: Vec<(usize, PathBuf, source::ParseError)> = Vec::new();
+    for (p, m) in modules.iter().enumerate() {
+        for (file, why) in select::unparsed_changed(m, changes, &change.report_root)? {
+            unparsed.push((p, file, why));
+        }
+    }
+    if unparsed.is_empty() {
+        return Ok(());
+    }
+    progress.step("checking a changed file that does not parse with rustc");
+    let mut files = head_files.clone();
+    shadow::rewrite_manifests(&mut files, &ws.root)?;
+    let copy = ws.work.join("head");
+    shadow::sync_tree(&copy, &files)?;
+    for (p, file, why) in &unparsed {
+        let pkg = &ws.packages[*p];
+        let rel = pkg.dir.strip_prefix(&ws.root).unwrap_or(Path::new(""));
+        let manifest = copy.join(rel).join("Cargo.toml");
+        let jobs = cli_jobs_default();
+        let build::Outcome::Failed { errors, .. } =
+            build::build_library(&manifest, &ws.scratch.join("target-lib"), jobs, &ws.root)?
+        else {
+            continue;
+        };
+        let rel_file = file.strip_prefix(&ws.root).unwrap_or(file);
+        let in_file = errors
+            .iter()
+            .find(|e| e.file.as_ref().is_some_and(|f| f.ends_with(rel_file)));
+        if let Some(e) = in_file {
+            let rustc = build::strip_ansi(&e.rendered)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            return Err(Error::Syntax {
+                file: PathMap::relative(&change.report_root, file),
+                message: why.to_string(),
+                rustc,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Cargo build jobs when the command line does not say: every core.
+fn cli_jobs_default() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
 }
 
 /// A harness build error no target explains: the user's library is built alone to tell whether
