@@ -45,22 +45,15 @@ fn main() -> ExitCode {
         ColorChoice::Never => console::set_colors_enabled_stderr(false),
         ColorChoice::Auto => {}
     }
-    if let Some(Command::Emit(args)) = &cli.command {
-        return match emit_harnesses(&cli, args) {
+    let done = match &cli.command {
+        Some(Command::Emit(args)) => Some(emit_harnesses(&cli, args)),
+        Some(Command::List(args)) => Some(list_functions(&cli, args)),
+        None => None,
+    };
+    if let Some(done) = done {
+        return match done {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("{} {e}", console::style("error:").red().bold().for_stderr());
-                ExitCode::from(2)
-            }
-        };
-    }
-    if let Some(Command::List(args)) = &cli.command {
-        return match list_functions(&cli, args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("{} {e}", console::style("error:").red().bold().for_stderr());
-                ExitCode::from(2)
-            }
+            Err(e) => fail(&e),
         };
     }
     let progress = Progress::new(cli.quiet);
@@ -75,11 +68,14 @@ fn main() -> ExitCode {
             });
             ExitCode::from(u8::from(failing))
         }
-        Err(e) => {
-            eprintln!("{} {e}", console::style("error:").red().bold().for_stderr());
-            ExitCode::from(2)
-        }
+        Err(e) => fail(&e),
     }
+}
+
+/// Prints an error that stops the run and gives its exit status, 2.
+fn fail(e: &Error) -> ExitCode {
+    eprintln!("{} {e}", console::style("error:").red().bold().for_stderr());
+    ExitCode::from(2)
 }
 
 /// Writes the report where and how the user asked.

@@ -91,17 +91,7 @@ impl FnPattern {
             });
         }
         let trait_seg = &path.path.segments[qself.position - 1];
-        let trait_args = match &trait_seg.arguments {
-            syn::PathArguments::AngleBracketed(a) => a
-                .args
-                .iter()
-                .filter_map(|arg| match arg {
-                    syn::GenericArgument::Type(t) => Some(type_name(t)),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
+        let trait_args = type_arg_names(&trait_seg.arguments);
         let method: Vec<String> = segs[qself.position..].to_vec();
         if method.len() != 1 {
             return Err(bad("a qualified path names one method after the trait"));
@@ -204,18 +194,23 @@ impl Qualified {
         if self.trait_args.is_empty() {
             return true;
         }
-        let args: Vec<String> = match &last.arguments {
-            syn::PathArguments::AngleBracketed(a) => a
-                .args
-                .iter()
-                .filter_map(|arg| match arg {
-                    syn::GenericArgument::Type(t) => Some(type_name(t)),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        args == self.trait_args
+        type_arg_names(&last.arguments) == self.trait_args
+    }
+}
+
+/// The names (last segments) of the types among a path segment's generic arguments:
+/// `From<mycrate::Stamp>` gives `["Stamp"]`.
+fn type_arg_names(args: &syn::PathArguments) -> Vec<String> {
+    match args {
+        syn::PathArguments::AngleBracketed(a) => a
+            .args
+            .iter()
+            .filter_map(|arg| match arg {
+                syn::GenericArgument::Type(t) => Some(type_name(t)),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
