@@ -115,6 +115,7 @@ pub fn prepare(
                         name: lib.name.clone(),
                         root_file: pristine.join(rel_root),
                         edition: lib.edition,
+                        built: None,
                     })
                 }
             }

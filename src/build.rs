@@ -247,6 +247,16 @@ pub fn build_library(
     jobs: usize,
     config_dir: &Path,
 ) -> Result<Outcome> {
+    check_library(manifest, target_dir, jobs, config_dir).map(|(outcome, _)| outcome)
+}
+
+/// [`build_library`], also giving the `OUT_DIR` of every build script that ran, by package id.
+pub fn check_library(
+    manifest: &Path,
+    target_dir: &Path,
+    jobs: usize,
+    config_dir: &Path,
+) -> Result<(Outcome, Vec<(String, PathBuf)>)> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(&cargo);
     command
@@ -265,7 +275,7 @@ pub fn build_library(
     command.current_dir(config_dir);
     let dir = manifest.parent().unwrap_or(Path::new("."));
     let run = run_cargo(command, &cargo, dir, &|_| {})?;
-    Ok(match run.success {
+    let outcome = match run.success {
         true => Outcome::Built {
             binary: PathBuf::new(),
         },
@@ -273,7 +283,8 @@ pub fn build_library(
             errors: run.errors,
             stderr: run.stderr,
         },
-    })
+    };
+    Ok((outcome, run.out_dirs))
 }
 
 /// What one cargo invocation with JSON messages gave.
@@ -283,6 +294,8 @@ struct CargoRun {
     stderr: String,
     /// Each compiled target's name and executable.
     artifacts: Vec<(String, Option<PathBuf>)>,
+    /// Each build script run: its package id and `OUT_DIR`.
+    out_dirs: Vec<(String, PathBuf)>,
 }
 
 /// Runs a prepared cargo command, reading its JSON messages as they come (`progress` hears each
@@ -310,8 +323,12 @@ fn run_cargo(
     let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
     let mut errors = Vec::new();
     let mut artifacts = Vec::new();
+    let mut out_dirs = Vec::new();
     for message in Message::parse_stream(stdout).flatten() {
         match message {
+            Message::BuildScriptExecuted(b) => {
+                out_dirs.push((b.package_id.repr, b.out_dir.into_std_path_buf()));
+            }
             Message::CompilerArtifact(a) => {
                 progress(&a.target.name);
                 artifacts.push((
@@ -334,6 +351,7 @@ fn run_cargo(
         errors,
         stderr,
         artifacts,
+        out_dirs,
     })
 }
 

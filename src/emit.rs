@@ -649,6 +649,7 @@ mod tests {
             name: "demo".into(),
             dir: tmp.path().to_path_buf(),
             lib: None,
+            build_script: false,
             proc_macro: false,
             features: Vec::new(),
             dev_dependencies: Vec::new(),

@@ -699,7 +699,24 @@ fn select_functions(cli: &Cli, ws: &workspace::Workspace, change: &Change) -> Re
             }
             continue;
         };
-        let modules = select::scan_modules(lib);
+        let mut modules = select::scan_modules(lib);
+        // Files the build script makes (in OUT_DIR, or written into the source tree) are read
+        // where a build of a copy puts them.
+        let built_lib;
+        let lib = match pkg.build_script && modules.iter().any(|m| m.needs_build) {
+            true => match run_build_script(ws, pkg)? {
+                Some(built) => {
+                    built_lib = select::CrateSource {
+                        built: Some(built),
+                        ..lib.clone()
+                    };
+                    modules = select::scan_modules(&built_lib);
+                    &built_lib
+                }
+                None => lib,
+            },
+            false => lib,
+        };
         let funcs = match &change.changes {
             Some(ch) => {
                 // A changed file syn cannot read: its functions are listed as not tested.
@@ -1134,6 +1151,46 @@ fn blame(
         return Blame::Unexplained;
     }
     Blame::Targets(out)
+}
+
+/// Runs the build script of `pkg` in a copy of the workspace (`cargo check --lib`), and says
+/// where its output is: its `OUT_DIR`, and the copy, where files it writes into the source tree
+/// are. `None` when the check fails or runs no build script of the package.
+fn run_build_script(
+    ws: &workspace::Workspace,
+    pkg: &workspace::Package,
+) -> Result<Option<select::BuildOutputs>> {
+    let mut files = shadow::workspace_files(&ws.root)?;
+    shadow::rewrite_manifests(&mut files, &ws.root)?;
+    // A copy of its own: the head copy is rewritten (and generated files removed) later.
+    let copy = ws.work.join("built");
+    shadow::sync_tree(&copy, &files)?;
+    let rel = pkg.dir.strip_prefix(&ws.root).unwrap_or(Path::new(""));
+    let copy_dir = match rel.as_os_str().is_empty() {
+        true => copy.clone(),
+        false => copy.join(rel),
+    };
+    let (outcome, out_dirs) = build::check_library(
+        &copy_dir.join("Cargo.toml"),
+        &ws.scratch.join("target-lib"),
+        cli_jobs_default(),
+        &ws.root,
+    )?;
+    if matches!(outcome, build::Outcome::Failed { .. }) {
+        return Ok(None);
+    }
+    // The package's own build script: its id names the copy's directory.
+    // (`path+file:///…/built/x#name@0.1.0`, or `name 0.1.0 (path+file:///…/built/x)`).
+    let dir = copy_dir.display().to_string();
+    let out_dir = out_dirs
+        .into_iter()
+        .find(|(id, _)| id.contains(&format!("{dir}#")) || id.contains(&format!("{dir})")))
+        .map(|(_, out)| out);
+    Ok(out_dir.map(|out_dir| select::BuildOutputs {
+        out_dir,
+        package_dir: pkg.dir.clone(),
+        copy_dir,
+    }))
 }
 
 /// When a changed file does not parse with syn, builds the library (a pristine copy, `cargo

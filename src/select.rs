@@ -31,6 +31,19 @@ pub struct CrateSource {
     pub root_file: PathBuf,
     /// The edition its files are parsed under.
     pub edition: Edition,
+    /// What the package's build script made, once it has run: its `OUT_DIR`, for
+    /// `include!(concat!(env!("OUT_DIR"), "/…"))`, and the package's directory in a built copy,
+    /// where files it writes into the source tree are found.
+    pub built: Option<BuildOutputs>,
+}
+
+/// Where a build script's output is, after a build of a copy of the package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildOutputs {
+    pub out_dir: PathBuf,
+    /// The package directory in the user's tree, and the same directory in the built copy.
+    pub package_dir: PathBuf,
+    pub copy_dir: PathBuf,
 }
 
 /// One module of the crate, file or inline, reachable from the crate root.
@@ -57,6 +70,9 @@ pub struct Module {
     /// For a file brought in with `include!`: the file of the module it is part of, where code
     /// for its items is injected (the included file may be generated at build time).
     pub included_in: Option<PathBuf>,
+    /// Its file is one a build script makes (missing, or only in `OUT_DIR`): running the build
+    /// script would tell what it holds.
+    pub needs_build: bool,
 }
 
 /// One name a `pub use` makes visible in a module.
@@ -212,6 +228,7 @@ pub fn scan_modules(src: &CrateSource) -> Vec<Module> {
         stack: Vec::new(),
         files: FileCache::new(src.edition),
         edition: src.edition,
+        built: src.built.clone(),
     };
     let parent = Parent {
         path: &[],
@@ -235,7 +252,9 @@ pub fn unparsed_changed(
     let changed = changed_files(changes, repo_root)?;
     let mut out: Vec<(PathBuf, ParseError)> = Vec::new();
     for m in modules {
-        if let Some(e) = &m.unparsed {
+        // An `include!` of a file the build makes is noted on the including file, which parsed.
+        let on_includer = m.included_in.as_ref() == Some(&m.file);
+        if let (Some(e), false) = (&m.unparsed, on_includer) {
             if changed.contains_key(&canonical(&m.file)) && !out.iter().any(|(f, _)| f == &m.file) {
                 out.push((m.file.clone(), e.clone()));
             }
@@ -459,6 +478,7 @@ struct Scanner {
     stack: Vec<PathBuf>,
     files: FileCache,
     edition: Edition,
+    built: Option<BuildOutputs>,
 }
 
 impl Scanner {
@@ -497,6 +517,7 @@ impl Scanner {
             unparsed: ast.as_ref().err().cloned(),
             reexports: Vec::new(),
             included_in,
+            needs_build: false,
         });
         let Ok(ast) = ast else { return };
         self.modules[index].reexports = reexports(&ast.items, &path, self.edition);
@@ -572,8 +593,16 @@ impl Scanner {
         let host = parent.file.to_path_buf();
         // The host module's own entry is the first one with its path: injection goes there.
         let file = match m.mac.parse_body::<syn::LitStr>() {
-            Ok(lit) => clean_path(&parent_dir(parent.file).join(lit.value())),
-            Err(_) => {
+            Ok(lit) => Some(clean_path(&parent_dir(parent.file).join(lit.value()))),
+            // `include!(concat!(env!("OUT_DIR"), "/types.rs"))`, once the build script ran.
+            Err(_) => out_dir_file(&m.mac.tokens).and_then(|rel| {
+                let out = &self.built.as_ref()?.out_dir;
+                Some(out.join(rel.trim_start_matches('/')))
+            }),
+        };
+        let file = match file.filter(|f| f.is_file()) {
+            Some(f) => f,
+            None => {
                 let text = m.mac.tokens.to_string();
                 self.modules.push(Module {
                     path: parent.path.to_vec(),
@@ -586,11 +615,12 @@ impl Scanner {
                         line: m.mac.path.span().start().line,
                         column: m.mac.path.span().start().column + 1,
                         message: format!(
-                            "`include!({text})` names a file only the build knows; its items are not read"
+                            "`include!({text})` names a file the build makes, which is not there; its items are not read"
                         ),
                     }),
                     reexports: Vec::new(),
                     included_in: Some(host),
+                    needs_build: true,
                 });
                 return;
             }
@@ -605,6 +635,26 @@ impl Scanner {
             Vec::new(),
             Some(host),
         );
+    }
+
+    /// The first of rustc's candidate files that the build script wrote into the built copy
+    /// of the package (a `mod generated;` whose file the build makes).
+    fn in_built_copy(&self, tried: &[PathBuf]) -> Option<(PathBuf, ModDir)> {
+        let built = self.built.as_ref()?;
+        tried.iter().find_map(|t| {
+            let copy = built
+                .copy_dir
+                .join(t.strip_prefix(&built.package_dir).ok()?);
+            copy.is_file().then(|| {
+                (
+                    copy.clone(),
+                    ModDir {
+                        dir: parent_dir(&copy),
+                        relative: None,
+                    },
+                )
+            })
+        })
     }
 
     /// Records the module `m` declares (inline or file) and everything under it.
@@ -625,7 +675,9 @@ impl Scanner {
                 gated,
                 ..*parent
             };
-            match resolve_file(parent.dir, bare, path_attr.as_deref()) {
+            let found = resolve_file(parent.dir, bare, path_attr.as_deref())
+                .or_else(|tried| self.in_built_copy(&tried).ok_or(tried));
+            match found {
                 Ok((file, dir)) => self.file_module(&child, path, &file, dir, cfg_attrs, None),
                 // A module compiled out in this configuration may have no file.
                 Err(_) if gated => {}
@@ -639,6 +691,7 @@ impl Scanner {
                     public,
                     reexports: Vec::new(),
                     included_in: None,
+                    needs_build: true,
                 }),
             }
             return;
@@ -655,6 +708,7 @@ impl Scanner {
             unparsed: None,
             reexports: reexports(items, &path, self.edition),
             included_in: None,
+            needs_build: false,
         });
         let dir = inline_dir(parent.dir, bare, path_attr.as_deref());
         let me = Parent {
@@ -666,6 +720,32 @@ impl Scanner {
             gated,
         };
         self.items(&me, items)
+    }
+}
+
+/// The file an `include!(concat!(env!("OUT_DIR"), "/x.rs"))` names inside `OUT_DIR`.
+fn out_dir_file(tokens: &TokenStream) -> Option<String> {
+    let text = tokens.to_string();
+    if !text.contains("OUT_DIR") {
+        return None;
+    }
+    let mut parts = Vec::new();
+    collect_strings(tokens.clone(), &mut parts);
+    let rel: String = parts.into_iter().filter(|p| p != "OUT_DIR").collect();
+    (!rel.is_empty()).then_some(rel)
+}
+
+fn collect_strings(tokens: TokenStream, out: &mut Vec<String>) {
+    for t in tokens {
+        match t {
+            TokenTree::Literal(l) => {
+                if let Lit::Str(s) = Lit::new(l) {
+                    out.push(s.value());
+                }
+            }
+            TokenTree::Group(g) => collect_strings(g.stream(), out),
+            _ => {}
+        }
     }
 }
 
@@ -1476,6 +1556,7 @@ mod tests {
             name: "demo".into(),
             root_file: root.join("src/lib.rs"),
             edition: Edition::E2021,
+            built: None,
         }
     }
 
@@ -1653,6 +1734,19 @@ mod tests {
         );
         // The rest of the crate is still there.
         assert_eq!(names(&all_functions(&demo(root), &modules)), ["demo::f"]);
+    }
+
+    /// `include!(concat!(env!("OUT_DIR"), "/x.rs"))` names `x.rs` in the build's `OUT_DIR`.
+    #[test]
+    fn out_dir_includes_name_their_file() {
+        let mac: syn::ItemMacro =
+            syn::parse_str("include!(concat!(env!(\"OUT_DIR\"), \"/gen/types.rs\"));").unwrap();
+        assert_eq!(
+            out_dir_file(&mac.mac.tokens).as_deref(),
+            Some("/gen/types.rs")
+        );
+        let plain: syn::ItemMacro = syn::parse_str("include!(\"x.rs\");").unwrap();
+        assert_eq!(out_dir_file(&plain.mac.tokens), None);
     }
 
     /// Modules declared inside macro calls and macro_rules bodies are walked; `cfg_attr` paths
@@ -1932,6 +2026,7 @@ mk!();
             name: "demo".into(),
             root_file: root.join("crate/src/lib.rs"),
             edition: Edition::E2021,
+            built: None,
         };
         let modules = scan_modules(&src);
         let odd_root = root.join("crate/../.");

@@ -396,6 +396,7 @@ mod tests {
             name: "demo".into(),
             root_file: root.join("src/lib.rs"),
             edition: Edition::E2021,
+            built: None,
         };
         let modules = scan_modules(&src);
         let all = all_functions(&src, &modules);

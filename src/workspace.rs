@@ -35,6 +35,8 @@ pub struct Package {
     pub dir: PathBuf,
     /// The library target, which is what the harness links against; `None` for a binary-only package.
     pub lib: Option<CrateSource>,
+    /// It has a build script (which may generate source files).
+    pub build_script: bool,
     /// Its library is a proc-macro crate, which only the compiler can call.
     pub proc_macro: bool,
     /// The features the package declares, for `--all-features`.
@@ -170,15 +172,21 @@ fn to_package(p: &cargo_metadata::Package) -> Package {
             name: t.name.replace('-', "_"),
             root_file: t.src_path.clone().into_std_path_buf(),
             edition: t.edition,
+            built: None,
         });
     let proc_macro = p
         .targets
         .iter()
         .any(|t| t.kind.iter().any(|k| matches!(k, TargetKind::ProcMacro)));
+    let build_script = p
+        .targets
+        .iter()
+        .any(|t| t.kind.iter().any(|k| matches!(k, TargetKind::CustomBuild)));
     Package {
         name: p.name.to_string(),
         dir,
         lib,
+        build_script,
         proc_macro,
         features: p.features.keys().cloned().collect(),
         dev_dependencies: p

@@ -389,3 +389,42 @@ mod tests {
     assert!(str_of(f, "message").contains("remainder"), "{run}");
     assert!(str_of(f, "input").contains("TK-"), "{run}");
 }
+
+#[test]
+fn types_a_build_script_generates_into_out_dir_are_generated() {
+    let manifest = "[package]\nname = \"gen_types\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n\n[workspace]\n";
+    let build = r#"fn main() {
+    let out = std::env::var("OUT_DIR").unwrap();
+    let types = "/// Generated.\n#[derive(Debug, Clone, Copy)]\npub struct Gauge {\n    pub level: u8,\n    pub max: u8,\n}\n";
+    std::fs::write(format!("{out}/types.rs"), types).unwrap();
+}
+"#;
+    let lib = r#"include!(concat!(env!("OUT_DIR"), "/types.rs"));
+
+/// How full `g` is, in percent.
+pub fn percent(g: Gauge) -> u8 {
+    g.level * 100 / g.max
+}
+"#;
+    let repo = repo_with(
+        "gen_types",
+        &[
+            ("Cargo.toml", manifest),
+            ("build.rs", build),
+            ("src/lib.rs", lib),
+        ],
+    );
+    let run = edgecheck(
+        repo.path(),
+        &[
+            "--function",
+            "percent",
+            "--engines",
+            "edge",
+            "--budget",
+            "3s",
+        ],
+    );
+    run.assert_code(1);
+    run.finding("gen_types::percent", "panic");
+}
