@@ -52,17 +52,15 @@ downloads only.
 """
 import argparse
 import collections
-import hashlib
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
+
+import crates_io
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -70,22 +68,10 @@ ROOT = os.path.dirname(HERE)
 DEFAULT_CRATES = ["semver", "textwrap", "hex", "itoa", "unicode-width"]
 QUICK_CRATES = 2
 QUICK_VERSIONS = 3
-INDEX_URL = "https://index.crates.io"
 GOAL = 0.80
 
-# Files of a published .crate that are packaging artefacts, not the crate's source.
-PACKAGING_FILES = {".cargo_vcs_info.json", "Cargo.toml.orig"}
-
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Reach",
-    "GIT_AUTHOR_EMAIL": "reach@example.invalid",
-    "GIT_COMMITTER_NAME": "Reach",
-    "GIT_COMMITTER_EMAIL": "reach@example.invalid",
-    # Fixed dates: the same sources give the same commit ids on every run.
-    "GIT_AUTHOR_DATE": "2000-01-01T00:00:00Z",
-    "GIT_COMMITTER_DATE": "2000-01-01T00:00:00Z",
-}
-GIT_CFG = ["-c", "commit.gpgsign=false", "-c", "core.autocrlf=false", "-c", "advice.detachedHead=false"]
+# Fixed dates: the same sources give the same commit ids on every run.
+GIT_ENV = crates_io.git_identity("Reach", own_config=False)
 
 
 def log(msg=""):
@@ -107,41 +93,15 @@ def run(args, cwd=None, env=None, check=True):
 # ---------------------------------------------------------------------------------------------
 # 1. Versions, from the crates.io sparse index.
 
-def index_path(name):
-    """The sparse index's path for a crate name (cargo's layout: 1/, 2/, 3/x/, ab/cd/)."""
-    n = name.lower()
-    if len(n) <= 2:
-        return f"{len(n)}/{n}"
-    if len(n) == 3:
-        return f"3/{n[0]}/{n}"
-    return f"{n[:2]}/{n[2:4]}/{n}"
-
-
-def version_key(v):
-    """Sort key of a release version `X.Y.Z` (build metadata after `+` ignored)."""
-    core = v.split("+", 1)[0]
-    return tuple(int(x) if x.isdigit() else 0 for x in core.split("."))
-
-
 def last_versions(name, count):
     """The `count` highest non-yanked, non-pre-release versions of a crate, oldest first."""
-    url = f"{INDEX_URL}/{index_path(name)}"
     try:
-        with urllib.request.urlopen(url, timeout=60) as r:
-            text = r.read().decode()
-    except (urllib.error.URLError, OSError) as e:
-        die(f"cannot read the index entry of {name} ({url}): {e}")
-    versions = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        entry = json.loads(line)
-        v = entry["vers"]
-        if entry.get("yanked") or "-" in v.split("+", 1)[0]:
-            continue
-        versions.append(v)
-    versions = sorted(set(versions), key=version_key)
-    return versions[-count:]
+        text = crates_io.read_index(name, timeout=60)
+    except crates_io.CratesIoError as e:
+        die(str(e))
+    versions = {entry["vers"] for entry in crates_io.index_entries(text)
+                if crates_io.is_release(entry)}
+    return sorted(versions, key=crates_io.version_key)[-count:]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,13 +145,16 @@ def fetch_source(scratch, name, version):
 # ---------------------------------------------------------------------------------------------
 # 3. One git repository per crate, one commit per version.
 
-def git(repo, *args, check=True):
-    env = dict(os.environ, **GIT_ENV)
-    return run(["git", *GIT_CFG, *args], cwd=repo, env=env, check=check)
+def git(repo, *args):
+    """git in `repo` with the fixed identity; a failure ends the run."""
+    try:
+        return crates_io.git(repo, *args, identity=GIT_ENV)
+    except crates_io.CratesIoError as e:
+        die(str(e))
 
 
 def replace_tree(repo, src):
-    """Makes the working tree of `repo` exactly the crate source `src`."""
+    """Makes the working tree of `repo` exactly the crate source `src`, stand-alone."""
     for entry in os.listdir(repo):
         if entry == ".git":
             continue
@@ -201,18 +164,14 @@ def replace_tree(repo, src):
         else:
             os.remove(path)
     for entry in os.listdir(src):
-        if entry in PACKAGING_FILES:
+        if entry in crates_io.PACKAGING_FILES:
             continue
         s, d = os.path.join(src, entry), os.path.join(repo, entry)
         if os.path.isdir(s) and not os.path.islink(s):
             shutil.copytree(s, d, symlinks=True)
         else:
             shutil.copy2(s, d, follow_symlinks=False)
-    manifest = os.path.join(repo, "Cargo.toml")
-    text = open(manifest).read()
-    if not re.search(r"^\s*\[workspace\]", text, re.M):
-        with open(manifest, "a") as f:
-            f.write("\n[workspace]\n")
+    crates_io.stand_alone(os.path.join(repo, "Cargo.toml"))
 
 
 def build_repo(scratch, name, versions):
@@ -222,15 +181,15 @@ def build_repo(scratch, name, versions):
     if os.path.exists(repo):
         shutil.rmtree(repo)
     os.makedirs(repo)
-    git(repo, "init", "-q", "-b", "main")
     commits = {}
-    for v in versions:
-        src = fetch_source(scratch, name, v)
-        replace_tree(repo, src)
-        # -f: a published crate may ship a .gitignore that would hide some of its own files.
-        git(repo, "add", "-A", "-f", ".")
-        git(repo, "commit", "-q", "--allow-empty", "-m", f"{name} {v}")
-        commits[v] = git(repo, "rev-parse", "HEAD").stdout.strip()
+    try:
+        crates_io.init_repo(repo, GIT_ENV)
+        for v in versions:
+            replace_tree(repo, fetch_source(scratch, name, v))
+            crates_io.commit_all(repo, f"{name} {v}", GIT_ENV)
+            commits[v] = git(repo, "rev-parse", "HEAD").stdout.strip()
+    except crates_io.CratesIoError as e:
+        die(str(e))
     return repo, commits
 
 
@@ -256,20 +215,7 @@ def run_tool(args, repo, old_commit, new_commit, report_path, err_path):
         cmd += ["--jobs", str(args.tool_jobs)]
     if args.engines:
         cmd += ["--engines", args.engines]
-    env = dict(os.environ, CARGO_TERM_COLOR="never")
-    env.pop("CARGO_TARGET_DIR", None)
-    start = time.monotonic()
-    with open(err_path, "w") as err:
-        # Own process group, so a run past --run-timeout is killed with its children.
-        p = subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=err,
-                             start_new_session=True)
-        try:
-            status = p.wait(timeout=args.run_timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-            status = None
-    secs = time.monotonic() - start
+    status, secs = crates_io.run_in_own_group(cmd, repo, err_path, args.run_timeout)
     stderr = open(err_path, errors="replace").read()
     if status is None:
         return None, f"killed after {args.run_timeout}s (--run-timeout)\n{tail(stderr)}", None, secs
@@ -342,8 +288,7 @@ def main():
     # Run a copy, so a concurrent rebuild of the binary cannot change the tool mid-measurement.
     args.tool = os.path.join(args.scratch, "cargo-edgecheck")
     shutil.copy2(args.bin, args.tool)
-    with open(args.tool, "rb") as f:
-        bin_sha = hashlib.sha256(f.read()).hexdigest()
+    bin_sha = crates_io.sha256_file(args.tool)
     bin_mtime = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(args.bin)))
 
     pairs = []          # one dict per consecutive pair

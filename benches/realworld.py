@@ -50,39 +50,21 @@ static.crates.io only.
 """
 import argparse
 import fcntl
-import hashlib
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import tarfile
 import time
 import tomllib
-import urllib.error
-import urllib.request
+
+import crates_io
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-INDEX_URL = "https://index.crates.io"
-DOWNLOAD_URL = "https://static.crates.io/crates"
 KINDS = {"panic", "overflow", "timeout", "oom", "crash", "divergence"}
 
-# Files of a published .crate that are packaging artefacts, not the crate's source.
-PACKAGING_FILES = {".cargo_vcs_info.json", "Cargo.toml.orig"}
-
-GIT_ENV = {
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "Realworld",
-    "GIT_AUTHOR_EMAIL": "realworld@example.invalid",
-    "GIT_COMMITTER_NAME": "Realworld",
-    "GIT_COMMITTER_EMAIL": "realworld@example.invalid",
-    "GIT_AUTHOR_DATE": "2000-01-01T00:00:00Z",
-    "GIT_COMMITTER_DATE": "2000-01-01T00:00:00Z",
-}
+GIT_ENV = crates_io.git_identity("Realworld")
 
 
 def log(msg=""):
@@ -94,7 +76,8 @@ def die(msg):
 
 
 class EntryError(Exception):
-    """An entry that cannot be prepared (download, checksum, unpacking, git)."""
+    """An entry that cannot be prepared (download, checksum, unpacking, git). The shared steps
+    raise crates_io.CratesIoError, which counts the same."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,108 +114,28 @@ def entry_result(e):
 # ---------------------------------------------------------------------------------------------
 # 1. Download and checksum.
 
-def index_path(name):
-    """The sparse index's path for a crate name (cargo's layout: 1/, 2/, 3/x/, ab/cd/)."""
-    n = name.lower()
-    if len(n) <= 2:
-        return f"{len(n)}/{n}"
-    if len(n) == 3:
-        return f"3/{n[0]}/{n}"
-    return f"{n[:2]}/{n[2:4]}/{n}"
-
-
-def http_get(url):
-    try:
-        with urllib.request.urlopen(url, timeout=120) as r:
-            return r.read()
-    except (urllib.error.URLError, OSError) as e:
-        raise EntryError(f"cannot download {url}: {e}") from e
-
-
 def index_cksum(name, version):
     """The sha256 the sparse index records for name==version."""
-    url = f"{INDEX_URL}/{index_path(name)}"
-    for line in http_get(url).decode().splitlines():
-        if line.strip():
-            entry = json.loads(line)
-            if entry.get("vers") == version:
-                return entry["cksum"]
-    raise EntryError(f"{name} {version} is not in the index ({url})")
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 16), b""):
-            h.update(block)
-    return h.hexdigest()
+    for entry in crates_io.index_entries(crates_io.read_index(name)):
+        if entry.get("vers") == version:
+            return entry["cksum"]
+    raise EntryError(f"{name} {version} is not in the index ({crates_io.index_url(name)})")
 
 
 def fetch_crate(cache, name, version):
     """Path of the verified `.crate` file of name==version, downloaded once into the cache."""
-    cksum = index_cksum(name, version)
-    path = os.path.join(cache, "crates", f"{name}-{version}.crate")
-    if os.path.exists(path) and sha256_file(path) == cksum:
-        return path
-    data = http_get(f"{DOWNLOAD_URL}/{name}/{name}-{version}.crate")
-    got = hashlib.sha256(data).hexdigest()
-    if got != cksum:
-        raise EntryError(f"{name}-{version}.crate: sha256 {got}, the index says {cksum}")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".part", "wb") as f:
-        f.write(data)
-    os.replace(path + ".part", path)
-    return path
+    return crates_io.fetch_crate(cache, name, version, index_cksum(name, version))
 
 
 # ---------------------------------------------------------------------------------------------
 # 2. A one-commit repository of the crate.
 
-def unpack(crate_file, prefix, dest):
-    """Unpacks the `prefix/` directory of a .crate archive into a fresh `dest`."""
-    if os.path.exists(dest):
-        shutil.rmtree(dest)
-    os.makedirs(dest)
-    with tarfile.open(crate_file, "r:gz") as tar:
-        for member in tar.getmembers():
-            parts = member.name.split("/", 1)
-            if parts[0] != prefix or len(parts) < 2 or parts[1] in ("", *PACKAGING_FILES):
-                continue
-            member.name = parts[1]
-            tar.extract(member, dest, filter="data")
-    if not os.path.isfile(os.path.join(dest, "Cargo.toml")):
-        raise EntryError(f"{crate_file} has no {prefix}/Cargo.toml")
-
-
-def stand_alone(manifest):
-    """Appends an empty `[workspace]` table unless the manifest already has a `workspace`
-    table (`[workspace]` or any `[workspace.*]`), so cargo never looks for an enclosing one."""
-    with open(manifest, encoding="utf-8") as f:
-        text = f.read()
-    try:
-        has_workspace = "workspace" in tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise EntryError(f"{manifest} is not valid TOML: {e}") from e
-    if not has_workspace:
-        with open(manifest, "a", encoding="utf-8") as f:
-            f.write(("" if text.endswith("\n") else "\n") + "\n[workspace]\n")
-
-
-def git(repo, *args):
-    env = dict(os.environ, **GIT_ENV)
-    p = subprocess.run(["git", "-c", "commit.gpgsign=false", "-c", "core.autocrlf=false", *args],
-                       cwd=repo, env=env, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise EntryError(f"`git {' '.join(args)}` failed in {repo}: {p.stderr.strip()}")
-
-
 def make_repo(crate_file, e, dest):
-    unpack(crate_file, entry_id(e), dest)
-    stand_alone(os.path.join(dest, "Cargo.toml"))
-    git(dest, "init", "-q", "-b", "main")
-    # -f: a published crate may ship a .gitignore that would hide some of its own files.
-    git(dest, "add", "-A", "-f", ".")
-    git(dest, "commit", "-q", "-m", f"{e['name']} {e['version']}")
+    """The crate unpacked into a fresh `dest`, stand-alone, as a one-commit git repository."""
+    crates_io.unpack(crate_file, entry_id(e), dest)
+    crates_io.stand_alone(os.path.join(dest, "Cargo.toml"))
+    crates_io.init_repo(dest, GIT_ENV)
+    crates_io.commit_all(dest, f"{e['name']} {e['version']}", GIT_ENV)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,20 +166,7 @@ def run_tool(args, e, repo, report_path, err_path):
            "--target-dir", os.path.join(args.cache, "target"), "--color", "never"]
     if e.get("features"):
         cmd += ["--features", ",".join(e["features"])]
-    env = dict(os.environ, CARGO_TERM_COLOR="never")
-    env.pop("CARGO_TARGET_DIR", None)
-    start = time.monotonic()
-    with open(err_path, "w") as err:
-        # Own process group, so a run past --run-timeout is killed with its children.
-        p = subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=err,
-                             start_new_session=True)
-        try:
-            status = p.wait(timeout=args.run_timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-            status = None
-    return status, time.monotonic() - start
+    return crates_io.run_in_own_group(cmd, repo, err_path, args.run_timeout)
 
 
 def segments(path):
@@ -422,7 +312,7 @@ def main():
         log(f"realworld: waiting for another run using {args.cache}")
         fcntl.flock(lock, fcntl.LOCK_EX)
     # Run a copy, so a concurrent rebuild of the binary cannot change the tool mid-benchmark.
-    bin_sha = sha256_file(args.binary)
+    bin_sha = crates_io.sha256_file(args.binary)
     args.tool = os.path.join(args.cache, "bin", f"cargo-edgecheck-{bin_sha[:12]}")
     shutil.copy2(args.binary, args.tool)
 
@@ -437,7 +327,7 @@ def main():
         err_path = os.path.join(args.cache, "reports", ident + ".stderr")
         try:
             make_repo(fetch_crate(args.cache, e["name"], e["version"]), e, repo)
-        except EntryError as err:
+        except (EntryError, crates_io.CratesIoError) as err:
             res = dict(entry_result(e), result="error", reason=str(err))
         else:
             status, secs = run_tool(args, e, repo, report_path, err_path)

@@ -85,35 +85,22 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tarfile
 import threading
 import time
 import tomllib
-import urllib.error
-import urllib.request
+
+import crates_io
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-INDEX_URL = "https://index.crates.io"
-DOWNLOAD_URL = "https://static.crates.io/crates"
 FUNCTIONS_PER_CRATE = 3
 SKIPPED_DIRS = {"tests", "benches", "examples", "bin"}
-PACKAGING_FILES = {".cargo_vcs_info.json", "Cargo.toml.orig"}
+USER_AGENT = "cargo-edgecheck-sweep"
 
-GIT_ENV = {
-    "GIT_CONFIG_GLOBAL": "/dev/null",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "Sweep",
-    "GIT_AUTHOR_EMAIL": "sweep@example.invalid",
-    "GIT_COMMITTER_NAME": "Sweep",
-    "GIT_COMMITTER_EMAIL": "sweep@example.invalid",
-    "GIT_AUTHOR_DATE": "2000-01-01T00:00:00Z",
-    "GIT_COMMITTER_DATE": "2000-01-01T00:00:00Z",
-}
+GIT_ENV = crates_io.git_identity("Sweep")
 
 _print_lock = threading.Lock()
 
@@ -128,89 +115,36 @@ def die(msg):
 
 
 class SweepError(Exception):
-    """A crate could not be prepared (index, download, unpack): not the tool's fault."""
+    """A crate could not be prepared (index, download, unpack): not the tool's fault. The
+    shared steps raise crates_io.CratesIoError, which counts the same."""
 
 
 # ---------------------------------------------------------------------------------------------
 # 1. Versions and downloads.
 
-def index_path(name):
-    """The sparse index's path for a crate name: 1/a, 2/ab, 3/a/abc, se/rd/serde."""
-    n = name.lower()
-    if len(n) <= 2:
-        return f"{len(n)}/{n}"
-    if len(n) == 3:
-        return f"3/{n[0]}/{n}"
-    return f"{n[:2]}/{n[2:4]}/{n}"
-
-
-def version_key(v):
-    core = v.split("+", 1)[0]
-    return tuple(int(x) if x.isdigit() else 0 for x in core.split("."))
-
-
-def http_get(url, timeout=120):
-    req = urllib.request.Request(url, headers={"User-Agent": "cargo-edgecheck-sweep"})
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        return r.read()
-
-
 def latest_version(cache, name):
     """(version, cksum) of the highest non-yanked, non-pre-release version. The index entry is
     cached; the cached copy is used only when the index cannot be read."""
-    url = f"{INDEX_URL}/{index_path(name)}"
-    cached = os.path.join(cache, "index", index_path(name))
+    cached = os.path.join(cache, "index", crates_io.index_path(name))
     try:
-        text = http_get(url).decode()
+        text = crates_io.read_index(name, user_agent=USER_AGENT)
         os.makedirs(os.path.dirname(cached), exist_ok=True)
         with open(cached, "w") as f:
             f.write(text)
-    except (urllib.error.URLError, OSError) as e:
+    except (crates_io.CratesIoError, OSError) as e:
         if not os.path.exists(cached):
-            raise SweepError(f"cannot read the index entry {url}: {e}")
+            raise SweepError(str(e))
         text = open(cached).read()
-    best = None
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        entry = json.loads(line)
-        v = entry["vers"]
-        if entry.get("yanked") or "-" in v.split("+", 1)[0]:
-            continue
-        if best is None or version_key(v) > version_key(best[0]):
-            best = (v, entry["cksum"])
-    if best is None:
+    releases = [entry for entry in crates_io.index_entries(text) if crates_io.is_release(entry)]
+    if not releases:
         raise SweepError(f"{name}: no non-yanked release version in the index")
-    return best
+    best = max(releases, key=lambda entry: crates_io.version_key(entry["vers"]))
+    return best["vers"], best["cksum"]
 
 
 def download(cache, name, version, cksum):
     """Path of the verified .crate file, downloaded once."""
-    path = os.path.join(cache, "crates", f"{name}-{version}.crate")
-    if os.path.exists(path) and sha256_file(path) == cksum:
-        return path
-    url = f"{DOWNLOAD_URL}/{name}/{name}-{version}.crate"
-    try:
-        data = http_get(url, timeout=300)
-    except (urllib.error.URLError, OSError) as e:
-        raise SweepError(f"cannot download {url}: {e}")
-    got = hashlib.sha256(data).hexdigest()
-    if got != cksum:
-        raise SweepError(f"{url}: sha256 {got} does not match the index's cksum {cksum}")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".part"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-    return path
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return crates_io.fetch_crate(cache, name, version, cksum, timeout=300, user_agent=USER_AGENT)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,39 +155,17 @@ def run(args, cwd=None, env=None, timeout=None):
                           errors="replace", timeout=timeout)
 
 
-def git(repo, *args):
-    p = run(["git", "-c", "commit.gpgsign=false", "-c", "core.autocrlf=false", *args],
-            cwd=repo, env=dict(os.environ, **GIT_ENV))
-    if p.returncode != 0:
-        raise SweepError(f"git {' '.join(args)} failed: {p.stderr.strip()}")
-    return p
-
-
 def prepare(crate_file, name, version, crate_root):
-    """Unpacks the .crate into `<crate_root>/<name>-<version>`, fresh; returns that dir."""
+    """Unpacks the .crate into `<crate_root>/<name>-<version>`, fresh, and makes it a
+    stand-alone one-commit repository (Cargo.lock and target/ excluded); returns that dir."""
     if os.path.exists(crate_root):
         shutil.rmtree(crate_root)
-    os.makedirs(crate_root)
     top = f"{name}-{version}"
-    with tarfile.open(crate_file, "r:gz") as tar:
-        skip = {f"{top}/{p}" for p in PACKAGING_FILES}
-        members = [m for m in tar.getmembers()
-                   if (m.name == top or m.name.startswith(top + "/")) and m.name not in skip]
-        tar.extractall(crate_root, members=members, filter="data")
     crate = os.path.join(crate_root, top)
-    manifest = os.path.join(crate, "Cargo.toml")
-    if not os.path.isfile(manifest):
-        raise SweepError(f"{crate_file} has no {top}/Cargo.toml")
-    text = open(manifest).read()
-    if not re.search(r"^\s*\[workspace\]", text, re.M):
-        with open(manifest, "a") as f:
-            f.write("\n[workspace]\n")
-    git(crate, "init", "-q", "-b", "main")
-    with open(os.path.join(crate, ".git", "info", "exclude"), "a") as f:
-        f.write("/Cargo.lock\n/target/\n")
-    # -f: a published crate may ship a .gitignore that hides some of its own files.
-    git(crate, "add", "-A", "-f", ".")
-    git(crate, "commit", "-q", "--allow-empty", "-m", f"{name} {version}")
+    crates_io.unpack(crate_file, top, crate)
+    crates_io.stand_alone(os.path.join(crate, "Cargo.toml"))
+    crates_io.init_repo(crate, GIT_ENV, exclude=["/Cargo.lock", "/target/"])
+    crates_io.commit_all(crate, f"{name} {version}", GIT_ENV)
     return crate
 
 
@@ -430,20 +342,8 @@ def run_tool(args, crate, functions, report_path, err_path):
         cmd += ["--jobs", str(args.tool_jobs)]
     if os.path.exists(report_path):
         os.remove(report_path)
-    env = dict(os.environ, CARGO_TERM_COLOR="never")
-    env.pop("CARGO_TARGET_DIR", None)
-    start = time.monotonic()
-    with open(err_path, "w") as err:
-        # Own process group, so a run past --run-timeout is killed with all its children.
-        p = subprocess.Popen(cmd, cwd=crate, env=env, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
-        try:
-            status = p.wait(timeout=args.run_timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-            status = None
-    secs = time.monotonic() - start
+    status, secs = crates_io.run_in_own_group(cmd, crate, err_path, args.run_timeout,
+                                              stdin=subprocess.DEVNULL)
     return status, open(err_path, errors="replace").read(), secs, cmd
 
 
@@ -568,7 +468,7 @@ def sweep_crate(args, name):
         else:
             rec["outcome"] = "OK"
         return rec
-    except SweepError as e:
+    except (SweepError, crates_io.CratesIoError) as e:
         rec["outcome"] = "NOT PREPARED"
         rec["note"] = str(e)
         return rec
@@ -645,7 +545,7 @@ def main():
         os.makedirs(d, exist_ok=True)
     args.tool = os.path.join(args.cache, "cargo-edgecheck")
     shutil.copy2(args.binary, args.tool)
-    bin_sha = sha256_file(args.tool)
+    bin_sha = crates_io.sha256_file(args.tool)
     args.build_target = os.path.join(args.cache, "build-target")
     args.tool_target = os.path.join(args.cache, "tool-target")
     args.use_list = tool_has_list(args.tool)

@@ -867,9 +867,39 @@ fn instantiate(bounds: &[&syn::TypeParamBound], types: &CrateTypes) -> Result<Ty
             let all = local.iter().all(|t| types.implementors(t).any(|i| i == ty));
             all.then(|| types.path_of(ty)).flatten()
         });
-        if let Some(path) = fits {
-            chosen = Some(syn::parse_quote!(#path));
+        // Or a std type the crate implements it for (`impl Word for u32`).
+        let std_fit = || {
+            types.implementors(first).find_map(|ty| {
+                let all = local.iter().all(|t| types.implementors(t).any(|i| i == ty));
+                let plain = PRIMS.contains(&ty) || ty == "String";
+                (all && plain)
+                    .then(|| syn::parse_str::<Type>(ty).ok())
+                    .flatten()
+            })
+        };
+        match fits.map(|path| syn::parse_quote!(#path)).or_else(std_fit) {
+            Some(ty) => chosen = Some(ty),
+            None => {
+                return Err(format!(
+                    "it is bounded by the crate's trait `{first}`, and no type the harness can make implements it"
+                ))
+            }
         }
+    }
+    // A crate trait nothing implements in a way the scan sees (impls made by macros, blanket
+    // impls): a stand-in type would not compile, so say so.
+    let declared_unmet = bounds.iter().find_map(|b| match b {
+        syn::TypeParamBound::Trait(t) => {
+            let name = t.path.segments.last()?.ident.to_string();
+            (types.declares_trait(&name) && types.implementors(&name).next().is_none())
+                .then_some(name)
+        }
+        _ => None,
+    });
+    if let Some(name) = declared_unmet {
+        return Err(format!(
+            "it is bounded by the crate's trait `{name}`, which no type of the crate visibly implements (impls made by macros or blanket impls are not followed)"
+        ));
     }
     for b in bounds {
         let syn::TypeParamBound::Trait(t) = b else {

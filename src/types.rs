@@ -332,6 +332,11 @@ impl CrateTypes {
     }
 
     /// The crate's types that implement `trait_name`, a trait the crate declares.
+    /// Whether the crate declares a trait of this name.
+    pub fn declares_trait(&self, name: &str) -> bool {
+        self.traits.iter().any(|t| t == name)
+    }
+
     pub fn implementors<'a>(&'a self, trait_name: &'a str) -> impl Iterator<Item = &'a str> {
         let declared = self.traits.iter().any(|t| t == trait_name);
         self.trait_impls
