@@ -505,6 +505,12 @@ pub fn inject(
     Ok(spans)
 }
 
+/// Keywords a path may follow, so a `::std` after them is a leading one.
+const PATH_KEYWORDS: &[&str] = &[
+    "as", "box", "break", "const", "dyn", "else", "for", "if", "impl", "in", "let", "match",
+    "move", "mut", "ref", "return", "static", "unsafe", "where", "while", "yield",
+];
+
 /// Injected code with its `::std::…` and `::core::…` paths through the entry module's own
 /// `extern crate std`: in a `#![no_std]` crate `::std` does not exist, and in a 2015-edition
 /// crate `::core` means `crate::core`.
@@ -527,11 +533,7 @@ fn local_std(code: &str) -> String {
             .into_iter()
             .rev()
             .collect();
-        let leading = word.is_empty()
-            || matches!(
-                word.as_str(),
-                "as" | "dyn" | "impl" | "mut" | "for" | "in" | "return" | "let"
-            );
+        let leading = word.is_empty() || PATH_KEYWORDS.contains(&word.as_str());
         out.push_str(&rest[..at]);
         out.push_str(if leading {
             "std ::"
@@ -561,6 +563,10 @@ mod local_std_tests {
         assert_eq!(
             super::local_std("< super :: M as :: core :: default :: Default >"),
             "< super :: M as std :: default :: Default >"
+        );
+        assert_eq!(
+            super::local_std("match :: std :: panic :: catch_unwind (f) { }"),
+            "match std :: panic :: catch_unwind (f) { }"
         );
     }
 }
