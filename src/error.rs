@@ -2,8 +2,18 @@
 
 use std::path::PathBuf;
 
+/// The exit statuses of `cargo edgecheck`.
+pub mod exit_code {
+    /// The run ended and nothing it found meets `--fail-on`.
+    pub const OK: u8 = 0;
+    /// The run ended with a finding that meets `--fail-on`.
+    pub const FINDINGS: u8 = 1;
+    /// The run could not be done: bad input, a crate that does not build, a tool failure.
+    pub const ERROR: u8 = 2;
+}
+
 /// An error that stops the whole run. Every variant prints as one line that says what went
-/// wrong and, where the user can act on it, what to do; `main` maps them all to exit status 2.
+/// wrong and, where the user can act on it, what to do; `main` maps them all to [`exit_code::ERROR`].
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0} is not inside a git repository: run `git init` there, or name the changes with `--diff FILE` or `--function PATH`")]

@@ -1,0 +1,453 @@
+//! Runs the pipeline: each command (`cargo edgecheck`, `list`, `emit`) as the stages in order,
+//! workspace → diff → select → plan → base → shadow → generate → build → run → triage → report.
+
+mod blame;
+mod change;
+mod commands;
+mod scratch;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::base::{self, BaseSide, BaseSource};
+use crate::build;
+use crate::cli::{Cli, ColorChoice, Command, FailOn, Format, Sanitizer};
+use crate::diff;
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+use crate::report::{self, FunctionReport, Progress, Report, Timing};
+use crate::run;
+use crate::select::ChangedFn;
+use crate::shadow;
+use crate::triage::{self, PathMap};
+use crate::types;
+use crate::workspace;
+
+use crate::error::exit_code;
+use blame::{blame, build_failure, unexplained_build_failure, Blame, Side};
+use change::{check_unparsed_changes, find_change, select_functions};
+use commands::{emit_harnesses, list_functions};
+use scratch::write_scratch;
+
+/// Runs the command `cli` names. Returns the exit status of a run that ended normally:
+/// [`exit_code::FINDINGS`] when a finding meets `--fail-on`, else [`exit_code::OK`].
+pub fn dispatch(cli: &Cli) -> Result<u8> {
+    match &cli.command {
+        Some(Command::Emit(args)) => emit_harnesses(cli, args).map(|()| exit_code::OK),
+        Some(Command::List(args)) => list_functions(cli, args).map(|()| exit_code::OK),
+        None => {
+            let progress = Progress::new(cli.quiet);
+            let outcome = run(cli, &progress);
+            progress.finish();
+            let report = outcome?;
+            write_report(cli, &report)?;
+            let failing = report.findings.iter().any(|f| match cli.fail_on {
+                FailOn::Introduced => f.introduced,
+                FailOn::Any => true,
+                FailOn::Never => false,
+            });
+            Ok(if failing {
+                exit_code::FINDINGS
+            } else {
+                exit_code::OK
+            })
+        }
+    }
+}
+
+/// A selected function with its plan and its counterpart before the change.
+struct Selected {
+    package: usize,
+    func: ChangedFn,
+    plan: Plan,
+    /// The counterpart, or why there is none to compare with.
+    base: std::result::Result<BaseSide, String>,
+    /// For a function that did not change but calls a changed helper: that helper's index.
+    caller_of: Option<usize>,
+}
+
+/// Most callers tested for one changed helper.
+const MAX_CALLERS: usize = 3;
+
+/// Which lines changed, where reports point, and where the base comes from.
+struct Change {
+    changes: Option<diff::ChangeSet>,
+    report_root: PathBuf,
+    base: Option<BaseSource>,
+}
+
+fn load_workspace(cli: &Cli, cwd: &Path) -> Result<workspace::Workspace> {
+    workspace::load(
+        &workspace::WorkspaceArgs {
+            manifest_path: cli.manifest_path.clone(),
+            packages: cli.packages.clone(),
+            workspace: cli.workspace,
+            target_dir: cli.target_dir.clone(),
+            features: workspace::Features {
+                features: cli.features.clone(),
+                all_features: cli.all_features,
+                no_default_features: cli.no_default_features,
+            },
+        },
+        cwd,
+    )
+}
+
+/// Runs the whole pipeline and returns the report.
+fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
+    let t_start = Instant::now();
+    let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
+    progress.step("reading the workspace");
+    let ws = load_workspace(cli, &cwd)?;
+    let _lock = lock_work_dir(&ws.work, progress)?;
+    progress.step("finding the changed functions");
+    let change = find_change(cli, &ws, &cwd)?;
+    let (modules, mut selected, notes) = select_functions(cli, &ws, &change)?;
+    let paths = PathMap {
+        copy_root: ws.work.join("head"),
+        ws_root: ws.root.clone(),
+        report_root: change.report_root.clone(),
+        package_dirs: ws.packages.iter().map(|p| p.dir.clone()).collect(),
+    };
+    if cli.verbose > 0 {
+        progress.println(format!(
+            "edgecheck: {} changed function(s); scratch dir {}",
+            selected.len(),
+            ws.work.display()
+        ));
+    }
+
+    let head_files = shadow::workspace_files(&ws.root)?;
+    // A changed file syn cannot read is a syntax error only if rustc says so too.
+    check_unparsed_changes(&ws, &change, &modules, &head_files, progress)?;
+
+    // The code before the change, and each function's counterpart in it.
+    let mut base_tree = None;
+    if let Some(source) = &change.base {
+        if selected.iter().any(|s| matches!(s.plan, Plan::Call(_))) {
+            progress.step("reading the code before the change");
+            let wanted: Vec<base::Wanted> = selected
+                .iter()
+                .map(|s| (s.package, &s.func, &s.plan))
+                .collect();
+            let head_types: Vec<types::CrateTypes> = modules
+                .iter()
+                .zip(&ws.packages)
+                .map(|(m, pkg)| match &pkg.lib {
+                    Some(lib) => types::CrateTypes::collect(m, lib.edition),
+                    None => types::CrateTypes::default(),
+                })
+                .collect();
+            let (tree, sides) = base::prepare(&ws, source, &head_files, &head_types, &wanted)?;
+            base_tree = tree;
+            for (s, side) in selected.iter_mut().zip(sides) {
+                s.base = side;
+            }
+        }
+    }
+
+    // Shadow, generate and build; a target that does not compile is dropped and the rest rebuilt.
+    let t_build = Instant::now();
+    let jobs = cli
+        .jobs
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        })
+        .max(1);
+    let mut dropped: BTreeMap<usize, String> = BTreeMap::new();
+    let mut engines: Vec<String> = cli.engines.iter().map(|e| e.name().to_string()).collect();
+    engines.dedup();
+    // The first build is the one that pins errors on targets: the plain harness, unless
+    // libFuzzer is the only engine; the libFuzzer flavour of the same code follows.
+    let fuzz_only = engines.iter().all(|e| e == "libfuzzer");
+    // AddressSanitizer builds with nightly, in a target dir of its own so the stable builds'
+    // cache is not thrown away each time.
+    let asan = cli.sanitizer == Sanitizer::Address && engines.iter().any(|e| e == "libfuzzer");
+    if asan {
+        build::check_nightly()?;
+    }
+    let fuzz_target_dir = if asan {
+        ws.scratch.join("target-asan")
+    } else {
+        ws.scratch.join("target")
+    };
+    // The crates libFuzzer's coverage instruments: the libraries under test, head and base.
+    let instrumented: Vec<String> = ws
+        .packages
+        .iter()
+        .filter_map(|p| p.lib.as_ref().map(|l| (p, l)))
+        .flat_map(|(p, l)| {
+            [
+                l.name.clone(),
+                base::base_package_name(&p.name).replace('-', "_"),
+            ]
+        })
+        .collect();
+    let binary = loop {
+        let callable: Vec<usize> = (0..selected.len())
+            .filter(|i| matches!(selected[*i].plan, Plan::Call(_)) && !dropped.contains_key(i))
+            .collect();
+        if callable.is_empty() {
+            break None;
+        }
+        progress.step(format!(
+            "building the harness for {} function(s)",
+            callable.len()
+        ));
+        let spans = write_scratch(
+            &ws,
+            &head_files,
+            &modules,
+            base_tree.as_ref(),
+            &selected,
+            &callable,
+        )?;
+        let spec = build::BuildSpec {
+            name: ws.harness_name.clone(),
+            harness_dir: ws.work.join("harness"),
+            target_dir: if fuzz_only {
+                fuzz_target_dir.clone()
+            } else {
+                ws.scratch.join("target")
+            },
+            jobs,
+            fuzz: fuzz_only,
+            instrumented: instrumented.clone(),
+            asan,
+            config_dir: ws.root.clone(),
+        };
+        let step = |name: &str| progress.step(format!("building the harness: compiled {name}"));
+        match build::build(&spec, &step)? {
+            build::Outcome::Built { binary } => break Some(binary),
+            build::Outcome::Failed { errors, stderr } => {
+                let blamed = blame(
+                    &errors,
+                    &spans,
+                    &spec.harness_dir,
+                    &ws.work.join("base"),
+                    &callable,
+                    &selected,
+                );
+                match blamed {
+                    Blame::Unexplained => {
+                        return Err(unexplained_build_failure(
+                            &ws, &selected, &callable, jobs, &errors, &stderr,
+                        ))
+                    }
+                    Blame::Targets(list) => {
+                        for (t, side, why) in list {
+                            match side {
+                                Side::Base => {
+                                    selected[t].base = Err(format!("no comparable base: {why}"))
+                                }
+                                Side::Head => {
+                                    dropped.insert(t, why);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let (plain_binary, mut fuzz_binary) = if fuzz_only {
+        (None, binary.clone())
+    } else {
+        (binary.clone(), None)
+    };
+    if binary.is_some() && !fuzz_only && engines.iter().any(|e| e == "libfuzzer") {
+        progress.step("building the libFuzzer harness");
+        let spec = build::BuildSpec {
+            name: ws.harness_name.clone(),
+            harness_dir: ws.work.join("harness"),
+            target_dir: fuzz_target_dir.clone(),
+            jobs,
+            fuzz: true,
+            instrumented: instrumented.clone(),
+            asan,
+            config_dir: ws.root.clone(),
+        };
+        let step =
+            |name: &str| progress.step(format!("building the libFuzzer harness: compiled {name}"));
+        match build::build(&spec, &step)? {
+            build::Outcome::Built { binary } => fuzz_binary = Some(binary),
+            build::Outcome::Failed { errors, stderr } => {
+                // The other engines still run: say why this one does not.
+                let why = build_failure(&errors, &stderr).to_string();
+                progress.println(format!(
+                    "warning: the libFuzzer engine is off for this run: {}",
+                    why.lines().take(3).collect::<Vec<_>>().join(" ")
+                ));
+            }
+        }
+    }
+    if fuzz_binary.is_none() {
+        engines.retain(|e| e != "libfuzzer");
+    }
+    let build_ms = t_build.elapsed().as_millis() as u64;
+
+    // Run every target within its share of the budget.
+    let t_run = Instant::now();
+    let callable: Vec<usize> = (0..selected.len())
+        .filter(|i| matches!(selected[*i].plan, Plan::Call(_)) && !dropped.contains_key(i))
+        .collect();
+    let mut runs: BTreeMap<usize, run::TargetRun> = BTreeMap::new();
+    if binary.is_some() {
+        let spec = run::RunSpec {
+            binary: plain_binary,
+            fuzz_binary,
+            corpus_root: ws.scratch.join("corpus"),
+            workdir: paths.copy_root.clone(),
+            scratch: ws.work.join("runs"),
+            timeout: cli.timeout,
+            jobs,
+            seed: cli.seed,
+            malloc_limit_mb: cli.memory_limit,
+            strict_floats: cli.strict_floats,
+        };
+        let targets: Vec<run::TargetInfo> = callable
+            .iter()
+            .map(|&t| {
+                let l = &selected[t].func.literals;
+                run::TargetInfo {
+                    id: t,
+                    has_base: selected[t].base.is_ok(),
+                    name: selected[t].func.display_path.clone(),
+                    has_literals: !(l.ints.is_empty() && l.strs.is_empty() && l.bytes.is_empty()),
+                }
+            })
+            .collect();
+        let run_jobs = run::plan_jobs(&targets, &engines, jobs, cli.budget);
+        progress.start_targets(callable.len() as u64, cli.budget);
+        let mut on_done = |_: &run::TargetRun| progress.target_done();
+        for r in run::run_all(&spec, run_jobs, &mut on_done)? {
+            runs.insert(r.target, r);
+        }
+    }
+    let run_ms = t_run.elapsed().as_millis() as u64;
+
+    // Triage and report.
+    let mut findings = Vec::new();
+    let mut functions = Vec::new();
+    let tested_callers = |h: usize| -> Vec<String> {
+        selected
+            .iter()
+            .enumerate()
+            .filter(|(c, s)| {
+                s.caller_of == Some(h) && runs.contains_key(c) && !dropped.contains_key(c)
+            })
+            .map(|(_, s)| s.func.display_path.clone())
+            .collect()
+    };
+    for (i, s) in selected.iter().enumerate() {
+        let through = tested_callers(i);
+        let (status, reason, engines) = match (&s.plan, dropped.get(&i), runs.get(&i)) {
+            (Plan::Skip(why), _, _) if !through.is_empty() => (
+                "tested",
+                Some(format!("{why}; tested through its callers")),
+                BTreeMap::new(),
+            ),
+            (Plan::Skip(why), _, _) => ("skipped", Some(why.clone()), BTreeMap::new()),
+            (_, Some(why), _) => ("skipped", Some(why.clone()), BTreeMap::new()),
+            (_, None, Some(r)) => {
+                let no_base = s.base.as_ref().err().map(String::as_str);
+                let mut found = triage::triage(&s.func, &r.findings, &paths, no_base);
+                if let Some(h) = s.caller_of {
+                    let helper = &selected[h].func;
+                    let file = paths.report_path(&helper.file);
+                    triage::attribute_to_helper(&mut found, &s.func, helper, &file);
+                }
+                findings.extend(found);
+                ("tested", None, r.execs.clone())
+            }
+            (_, None, None) => ("skipped", Some("not run".to_string()), BTreeMap::new()),
+        };
+        functions.push(FunctionReport {
+            function: s.func.display_path.clone(),
+            file: paths.report_path(&s.func.file),
+            line: s.func.line,
+            end_line: s.func.end_line,
+            status,
+            reason,
+            base: match (&s.base, status) {
+                (Ok(_), "tested") => Some("compared with the code before the change".into()),
+                (Err(why), "tested") if change.base.is_some() && !engines.is_empty() => {
+                    Some(why.clone())
+                }
+                _ => None,
+            },
+            engines,
+            caller_of: s.caller_of.map(|h| selected[h].func.display_path.clone()),
+            tested_through: through,
+        });
+    }
+    functions.extend(notes);
+    // Introduced findings first; then the rest, each group in the order found.
+    findings.sort_by_key(|f| (!f.introduced, f.elapsed_ms));
+    Ok(Report {
+        schema: report::SCHEMA,
+        base: change.changes.as_ref().and_then(|c| c.base.clone()),
+        head: "working tree".into(),
+        functions,
+        findings,
+        timing: Timing {
+            build_ms,
+            run_ms,
+            total_ms: t_start.elapsed().as_millis() as u64,
+        },
+    })
+}
+
+/// Holds this workspace's scratch dir for the run: a second run on the same workspace waits
+/// instead of overwriting the first one's copies and harness.
+fn lock_work_dir(work: &Path, progress: &Progress) -> Result<std::fs::File> {
+    std::fs::create_dir_all(work)
+        .map_err(|e| Error::io(format!("creating {}", work.display()), e))?;
+    let path = work.join(".lock");
+    let file = std::fs::File::create(&path)
+        .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+    if file.try_lock().is_err() {
+        progress.step(format!(
+            "waiting for another cargo-edgecheck run to finish with {}",
+            work.display()
+        ));
+        file.lock()
+            .map_err(|e| Error::io(format!("locking {}", path.display()), e))?;
+    }
+    Ok(file)
+}
+
+/// Writes the report where and how the user asked.
+fn write_report(cli: &Cli, report: &Report) -> Result<()> {
+    let to_file = cli.output.is_some();
+    let text = match cli.format {
+        Format::Json => report.to_json(),
+        Format::Human if to_file => console::strip_ansi_codes(&report.to_human()).into_owned(),
+        Format::Human => {
+            match cli.color {
+                ColorChoice::Never => console::set_colors_enabled(false),
+                ColorChoice::Always => console::set_colors_enabled(true),
+                ColorChoice::Auto => {}
+            }
+            report.to_human()
+        }
+    };
+    match &cli.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e)),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// Cargo build jobs when the command line does not say: every core.
+fn cli_jobs_default() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}

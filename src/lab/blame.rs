@@ -1,0 +1,238 @@
+//! Who a harness build error belongs to: a target (its head or base side), or the crate itself.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use super::Selected;
+use crate::build;
+use crate::error::Error;
+use crate::generate;
+use crate::plan::Plan;
+use crate::shadow;
+use crate::workspace;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Side {
+    Head,
+    Base,
+}
+
+/// Who build errors belong to.
+pub(super) enum Blame {
+    /// Targets (or only their base side) to drop, with the reason.
+    Targets(Vec<(usize, Side, String)>),
+    /// An error in the user's own code at the head: the crate does not build.
+    Unexplained,
+}
+
+/// Pins build errors on targets: errors in a target's generated module or injected wrapper drop
+/// that target (only its base side when the base's code is at fault, or first when it has
+/// one); any error in the base copy outside injected code drops every base side. Errors
+/// anywhere else mean the crate itself does not build.
+pub(super) fn blame(
+    errors: &[build::Diag],
+    spans: &[shadow::InjectedSpan],
+    harness_dir: &Path,
+    base_root: &Path,
+    callable: &[usize],
+    selected: &[Selected],
+) -> Blame {
+    let mut out: Vec<(usize, Side, String)> = Vec::new();
+    for e in errors {
+        let first_line = build::strip_ansi(&e.rendered)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let Some(file) = &e.file else {
+            return Blame::Unexplained;
+        };
+        let in_base = file.starts_with(base_root);
+        if let Some(t) = file
+            .strip_prefix(harness_dir)
+            .ok()
+            .and_then(generate::target_of_file)
+        {
+            // A generated module that fails with a base side may fail because of it: drop that first.
+            let side = if selected.get(t).is_some_and(|s| s.base.is_ok()) {
+                Side::Base
+            } else {
+                Side::Head
+            };
+            // The entry point, or the entry module of a module on its path (`m_<name>`), is
+            // missing when a `#[cfg]` compiles the function out.
+            let compiled_out = (first_line.contains("cannot find")
+                || first_line.contains("could not find"))
+                && (first_line.contains(shadow::ENTRY_MODULE) || first_line.contains("`m_"));
+            let reason = if compiled_out {
+                let cfgs = selected
+                    .get(t)
+                    .map(|s| s.func.cfg_attrs.join(" "))
+                    .unwrap_or_default();
+                compiled_out_reason(&cfgs)
+            } else {
+                format!("the generated harness does not compile: {first_line}")
+            };
+            let head_missing = compiled_out && !first_line.contains("edgecheck_b");
+            out.push((t, if head_missing { Side::Head } else { side }, reason));
+            continue;
+        }
+        let hit = spans.iter().find(|s| {
+            &s.file == file && s.line == e.line && s.columns.0 <= e.column && e.column < s.columns.1
+        });
+        let side = if in_base { Side::Base } else { Side::Head };
+        match hit {
+            Some(s) if s.target.is_some() => {
+                let t = s.target.unwrap_or_default();
+                // A method behind a `#[cfg]` is missing from its type in this configuration.
+                let cfgs = selected
+                    .get(t)
+                    .map(|s| s.func.cfg_attrs.join(" "))
+                    .unwrap_or_default();
+                let missing = selected.get(t).is_some_and(|s| {
+                    first_line.contains(&format!("`{}`", s.func.name))
+                        && (first_line.contains("no function or associated item named")
+                            || first_line.contains("cannot find function"))
+                });
+                // A type it takes, declared behind a `#[cfg]` the configuration leaves out.
+                let type_compiled_out = first_line.contains("cannot find type")
+                    && first_line.contains("in module `super`");
+                let reason = if missing && !cfgs.is_empty() {
+                    compiled_out_reason(&cfgs)
+                } else if type_compiled_out {
+                    let ty = first_line.split('`').nth(1).unwrap_or("a type it takes");
+                    format!("not compiled in this configuration: `{ty}`, which it takes, is behind a `#[cfg]`")
+                } else {
+                    format!("the generated entry point does not compile: {first_line}")
+                };
+                out.push((t, side, reason));
+            }
+            _ if in_base => {
+                for &t in callable.iter().filter(|&&t| selected[t].base.is_ok()) {
+                    out.push((
+                        t,
+                        Side::Base,
+                        format!("the code before the change does not build ({first_line})"),
+                    ));
+                }
+            }
+            Some(s) if s.child.is_some() => {
+                // A child module's entry module is missing: the module is not compiled (a
+                // `#[cfg]` on it, or a cfg macro around its declaration). Everything reached
+                // through it goes, with that reason.
+                let child = s.child.clone().unwrap_or_default();
+                for &t in callable {
+                    let through = |m: &[String]| m.starts_with(&child);
+                    let mut adts = Vec::new();
+                    if let Plan::Call(plan) = &selected[t].plan {
+                        plan.args.iter().for_each(|a| a.ty.collect_adts(&mut adts));
+                    }
+                    if through(&selected[t].func.module) || adts.iter().any(|d| through(&d.module))
+                    {
+                        out.push((
+                            t,
+                            side,
+                            format!(
+                                "not compiled in this configuration: module `{}` is left out (a `#[cfg]` on it or a cfg macro around its declaration); enable the features it needs with `--features`",
+                                child.join("::")
+                            ),
+                        ));
+                    }
+                }
+            }
+            Some(s) => {
+                // The module plumbing failed: every target reached through that file goes.
+                for &t in callable {
+                    if spans
+                        .iter()
+                        .any(|x| x.target == Some(t) && x.file == s.file)
+                    {
+                        out.push((
+                            t,
+                            Side::Head,
+                            format!("the generated entry point does not compile: {first_line}"),
+                        ));
+                    }
+                }
+            }
+            None => return Blame::Unexplained,
+        }
+    }
+    if out.is_empty() {
+        return Blame::Unexplained;
+    }
+    Blame::Targets(out)
+}
+
+/// A harness build error no target explains: the user's library is built alone to tell whether
+/// the crate itself does not build, or the generated code (the tool's fault) does not.
+pub(super) fn unexplained_build_failure(
+    ws: &workspace::Workspace,
+    selected: &[Selected],
+    callable: &[usize],
+    jobs: usize,
+    errors: &[build::Diag],
+    stderr: &str,
+) -> Error {
+    let packages: BTreeSet<usize> = callable.iter().map(|&i| selected[i].package).collect();
+    for p in packages {
+        let pkg = &ws.packages[p];
+        let rel = pkg.dir.strip_prefix(&ws.root).unwrap_or(Path::new(""));
+        let manifest = ws.work.join("head").join(rel).join("Cargo.toml");
+        match build::build_library(&manifest, &ws.scratch.join("target-lib"), jobs, &ws.root) {
+            Ok(build::Outcome::Failed { errors, stderr }) => {
+                return build_failure(&errors, &stderr)
+            }
+            Ok(build::Outcome::Built { .. }) => {}
+            Err(e) => return e,
+        }
+    }
+    let shown = match build_failure(errors, stderr) {
+        Error::CrateBuild(text) | Error::Cargo(text) => text,
+        other => other.to_string(),
+    };
+    Error::HarnessBuild(shown)
+}
+
+/// Why a function is not in the build, from the `#[cfg]` attributes on it (`cfgs`, source text;
+/// empty when the condition is on a module it is in), with what would bring it in.
+fn compiled_out_reason(cfgs: &str) -> String {
+    let (on, fix) = match cfgs {
+        "" => (
+            "it or a module it is in is behind a `#[cfg]`".to_string(),
+            "enable the features it needs with `--features`, or set the cfg it needs in RUSTFLAGS",
+        ),
+        c if c.contains("not(feature") => (
+            format!("it is behind `{c}`"),
+            "it is left out while that feature is on: try `--no-default-features` with the features it does not exclude",
+        ),
+        c if c.contains("feature") => (
+            format!("it is behind `{c}`"),
+            "enable the features it needs with `--features`",
+        ),
+        c => (
+            format!("it is behind `{c}`"),
+            "it needs another target or a `--cfg` in RUSTFLAGS",
+        ),
+    };
+    format!("not compiled in this configuration: {on}; {fix}")
+}
+
+/// The user's build errors, as the compiler printed them (first few), or cargo's own failure.
+pub(super) fn build_failure(errors: &[build::Diag], stderr: &str) -> Error {
+    if errors.is_empty() {
+        let tail: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .rev()
+            .take(12)
+            .collect();
+        return Error::Cargo(tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+    }
+    let shown: Vec<String> = errors
+        .iter()
+        .take(3)
+        .map(|e| build::strip_ansi(&e.rendered).trim_end().to_string())
+        .collect();
+    Error::CrateBuild(shown.join("\n"))
+}

@@ -1,0 +1,147 @@
+//! Writes the scratch copies with their entry modules and the harness crate, for the targets that are built.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use super::Selected;
+use crate::base::{self, BaseTree};
+use crate::error::Result;
+use crate::generate;
+use crate::plan::Plan;
+use crate::select::Module;
+use crate::shadow;
+use crate::workspace;
+
+/// The harness's name for package `p` of the head copy is this prefix and `p`.
+const HEAD_ALIAS_PREFIX: &str = "edgecheck_p";
+
+fn head_alias(p: usize) -> String {
+    format!("{HEAD_ALIAS_PREFIX}{p}")
+}
+
+fn base_alias(p: usize) -> String {
+    format!("edgecheck_b{p}")
+}
+
+/// Writes the scratch copies (head, and base when there is one) with entry modules for
+/// `callable`, and the harness crate. Returns where injected code landed.
+pub(super) fn write_scratch(
+    ws: &workspace::Workspace,
+    head_files: &BTreeMap<PathBuf, Vec<u8>>,
+    modules: &[Vec<Module>],
+    base_tree: Option<&BaseTree>,
+    selected: &[Selected],
+    callable: &[usize],
+) -> Result<Vec<shadow::InjectedSpan>> {
+    let head_root = ws.work.join("head");
+    let base_root = ws.work.join("base");
+    let mut files = head_files.clone();
+    shadow::rewrite_manifests(&mut files, &ws.root)?;
+    shadow::strip_exports(&mut files);
+    let mut base_files = base_tree.map(|b| {
+        let mut f = b.files.clone();
+        shadow::strip_exports(&mut f);
+        f
+    });
+    let mut spans = Vec::new();
+    let mut deps = Vec::new();
+    let packages: BTreeSet<usize> = callable.iter().map(|&i| selected[i].package).collect();
+    for &p in &packages {
+        let pkg = &ws.packages[p];
+        let rel = pkg.dir.strip_prefix(&ws.root).unwrap_or(Path::new(""));
+        let in_package = || {
+            callable
+                .iter()
+                .copied()
+                .filter(move |&i| selected[i].package == p)
+        };
+        let exposed: Vec<shadow::Exposed> = in_package()
+            .filter_map(|i| match &selected[i].plan {
+                Plan::Call(plan) => Some(shadow::Exposed {
+                    id: i,
+                    func: &selected[i].func,
+                    plan,
+                }),
+                Plan::Skip(_) => None,
+            })
+            .collect();
+        spans.extend(shadow::inject(
+            &mut files,
+            &ws.root,
+            &head_root,
+            &modules[p],
+            &exposed,
+        )?);
+        let (features, default_features) = ws.features.for_package(pkg);
+        deps.push(generate::HarnessDep {
+            alias: head_alias(p),
+            package: pkg.name.clone(),
+            path: head_root.join(rel),
+            features: features.clone(),
+            default_features,
+        });
+        let base_exposed: Vec<shadow::Exposed> = in_package()
+            .filter_map(|i| {
+                selected[i].base.as_ref().ok().map(|b| shadow::Exposed {
+                    id: i,
+                    func: &b.func,
+                    plan: &b.plan,
+                })
+            })
+            .collect();
+        if let (Some(tree), Some(bf)) = (base_tree, base_files.as_mut()) {
+            if !base_exposed.is_empty() {
+                spans.extend(shadow::inject(
+                    bf,
+                    &ws.work.join("base-src"),
+                    &base_root,
+                    &tree.modules[p],
+                    &base_exposed,
+                )?);
+                deps.push(generate::HarnessDep {
+                    alias: base_alias(p),
+                    package: base::base_package_name(&pkg.name),
+                    path: base_root.join(rel),
+                    features: features.clone(),
+                    default_features,
+                });
+            }
+        }
+    }
+    shadow::sync_tree(&head_root, &files)?;
+    if let Some(bf) = &base_files {
+        shadow::sync_tree(&base_root, bf)?;
+    }
+
+    let aliases: Vec<(String, String)> = (0..ws.packages.len())
+        .map(|p| (head_alias(p), base_alias(p)))
+        .collect();
+    let targets: Vec<generate::Target> = callable
+        .iter()
+        .filter_map(|&i| match &selected[i].plan {
+            Plan::Call(plan) => Some(generate::Target {
+                id: i,
+                dep_alias: &aliases[selected[i].package].0,
+                base_alias: selected[i]
+                    .base
+                    .is_ok()
+                    .then(|| aliases[selected[i].package].1.as_str()),
+                func: &selected[i].func,
+                plan,
+                compare_result: selected[i].base.as_ref().map_or(true, |b| b.compare_result),
+            }),
+            Plan::Skip(_) => None,
+        })
+        .collect();
+    let harness_dir = ws.work.join("harness");
+    let mut harness_files = generate::render(&ws.harness_name, &deps, &targets);
+    // Keep the harness's lock file; start it from the workspace's so the user's dependency
+    // versions are the ones tested.
+    let lock = std::fs::read(harness_dir.join("Cargo.lock"))
+        .or_else(|_| std::fs::read(ws.root.join("Cargo.lock")));
+    if let Ok(lock) = lock {
+        harness_files.insert(PathBuf::from("Cargo.lock"), lock);
+    }
+    shadow::sync_tree(&harness_dir, &harness_files)?;
+    Ok(spans)
+}

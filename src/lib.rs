@@ -1,0 +1,22 @@
+//! cargo-edgecheck as a library: one module per pipeline stage (see the README's "How it
+//! works"), and [`lab`], which runs them for each command. The binary in `main.rs` only parses
+//! the command line and maps the outcome to an exit status.
+
+mod base;
+pub mod build;
+pub mod cli;
+mod diff;
+mod emit;
+pub mod error;
+mod generate;
+pub mod lab;
+mod plan;
+mod report;
+mod run;
+mod select;
+mod shadow;
+mod source;
+mod triage;
+mod types;
+mod vocab;
+mod workspace;
