@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::base::{self, BaseSide, BaseSource};
+use crate::base::{self, BaseSide, BaseSource, BaseTree};
 use crate::build;
 use crate::cli::{Cli, ColorChoice, Command, FailOn, Format, Sanitizer};
 use crate::diff;
@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::report::{self, FunctionReport, Progress, Report, Timing};
 use crate::run;
-use crate::select::ChangedFn;
+use crate::select::{ChangedFn, Module};
 use crate::shadow;
 use crate::triage::{self, PathMap};
 use crate::types;
@@ -117,163 +117,192 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             ws.work.display()
         ));
     }
-
-    let head_files = shadow::workspace_files(&ws.root)?;
+    let head = Sources {
+        files: shadow::workspace_files(&ws.root)?,
+        modules,
+    };
     // A changed file syn cannot read is a syntax error only if rustc says so too.
-    check_unparsed_changes(&ws, &change, &modules, &head_files, progress)?;
+    check_unparsed_changes(&ws, &change, &head.modules, &head.files, progress)?;
+    let base_tree = read_base(&ws, &change, &head, &mut selected, progress)?;
 
-    // The code before the change, and each function's counterpart in it.
-    let mut base_tree = None;
-    if let Some(source) = &change.base {
-        if selected.iter().any(|s| matches!(s.plan, Plan::Call(_))) {
-            progress.step("reading the code before the change");
-            let wanted: Vec<base::Wanted> = selected
-                .iter()
-                .map(|s| (s.package, &s.func, &s.plan))
-                .collect();
-            let head_types: Vec<types::CrateTypes> = modules
-                .iter()
-                .zip(&ws.packages)
-                .map(|(m, pkg)| match &pkg.lib {
-                    Some(lib) => types::CrateTypes::collect(m, lib.edition),
-                    None => types::CrateTypes::default(),
-                })
-                .collect();
-            let (tree, sides) = base::prepare(&ws, source, &head_files, &head_types, &wanted)?;
-            base_tree = tree;
-            for (s, side) in selected.iter_mut().zip(sides) {
-                s.base = side;
-            }
-        }
+    let t_build = Instant::now();
+    let harness = build_harness(cli, &ws, &head, base_tree.as_ref(), &mut selected, progress)?;
+    let build_ms = t_build.elapsed().as_millis() as u64;
+
+    let t_run = Instant::now();
+    let runs = run_targets(cli, &ws, &paths, &selected, &harness, progress)?;
+    let run_ms = t_run.elapsed().as_millis() as u64;
+
+    let (functions, findings) = triage_all(&selected, &harness.dropped, &runs, &paths, &change);
+    Ok(Report {
+        schema: report::SCHEMA,
+        base: change.changes.as_ref().and_then(|c| c.base.clone()),
+        head: "working tree".into(),
+        functions: functions.into_iter().chain(notes).collect(),
+        findings,
+        timing: Timing {
+            build_ms,
+            run_ms,
+            total_ms: t_start.elapsed().as_millis() as u64,
+        },
+    })
+}
+
+/// The workspace's files at the head (the working tree) and its scanned modules per package.
+struct Sources {
+    files: BTreeMap<PathBuf, Vec<u8>>,
+    modules: Vec<Vec<Module>>,
+}
+
+/// The code before the change, and each selected function's counterpart in it (set on
+/// `selected`); `None` when there is no base or nothing to call.
+fn read_base(
+    ws: &workspace::Workspace,
+    change: &Change,
+    head: &Sources,
+    selected: &mut [Selected],
+    progress: &Progress,
+) -> Result<Option<BaseTree>> {
+    let Some(source) = &change.base else {
+        return Ok(None);
+    };
+    if !selected.iter().any(|s| matches!(s.plan, Plan::Call(_))) {
+        return Ok(None);
+    }
+    progress.step("reading the code before the change");
+    let wanted: Vec<base::Wanted> = selected
+        .iter()
+        .map(|s| (s.package, &s.func, &s.plan))
+        .collect();
+    let head_types: Vec<types::CrateTypes> = head
+        .modules
+        .iter()
+        .zip(&ws.packages)
+        .map(|(m, pkg)| match &pkg.lib {
+            Some(lib) => types::CrateTypes::collect(m, lib.edition),
+            None => types::CrateTypes::default(),
+        })
+        .collect();
+    let (tree, sides) = base::prepare(ws, source, &head.files, &head_types, &wanted)?;
+    for (s, side) in selected.iter_mut().zip(sides) {
+        s.base = side;
+    }
+    Ok(tree)
+}
+
+/// The built harness binaries, the engines they serve, and the targets dropped because their
+/// generated code does not compile (with the reason).
+struct Harness {
+    plain: Option<PathBuf>,
+    fuzz: Option<PathBuf>,
+    engines: Vec<String>,
+    dropped: BTreeMap<usize, String>,
+    jobs: usize,
+}
+
+impl Harness {
+    /// The targets that were built and can be run, in order.
+    fn callable(&self, selected: &[Selected]) -> Vec<usize> {
+        callable(selected, &self.dropped)
     }
 
-    // Shadow, generate and build; a target that does not compile is dropped and the rest rebuilt.
-    let t_build = Instant::now();
-    let jobs = cli
-        .jobs
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-        })
-        .max(1);
-    let mut dropped: BTreeMap<usize, String> = BTreeMap::new();
+    fn built(&self) -> bool {
+        self.plain.is_some() || self.fuzz.is_some()
+    }
+}
+
+/// The selected functions with a plan to call them that are not dropped.
+fn callable(selected: &[Selected], dropped: &BTreeMap<usize, String>) -> Vec<usize> {
+    (0..selected.len())
+        .filter(|i| matches!(selected[*i].plan, Plan::Call(_)) && !dropped.contains_key(i))
+        .collect()
+}
+
+/// How the harness is built for this run: cargo jobs, the sanitizer, and the crates libFuzzer's
+/// coverage instruments.
+struct BuildSettings {
+    jobs: usize,
+    asan: bool,
+    instrumented: Vec<String>,
+}
+
+impl BuildSettings {
+    fn spec(&self, ws: &workspace::Workspace, fuzz: bool) -> build::BuildSpec {
+        // AddressSanitizer builds with nightly, in a target dir of its own so the stable
+        // builds' cache is not thrown away each time.
+        let target_dir = match fuzz && self.asan {
+            true => ws.scratch.join("target-asan"),
+            false => ws.scratch.join("target"),
+        };
+        build::BuildSpec {
+            name: ws.harness_name.clone(),
+            harness_dir: ws.work.join("harness"),
+            target_dir,
+            jobs: self.jobs,
+            fuzz,
+            instrumented: self.instrumented.clone(),
+            asan: self.asan,
+            config_dir: ws.root.clone(),
+        }
+    }
+}
+
+/// Shadow, generate and build: a target that does not compile is dropped (or only its base
+/// side) and the rest rebuilt; then the libFuzzer flavour of the same code.
+fn build_harness(
+    cli: &Cli,
+    ws: &workspace::Workspace,
+    head: &Sources,
+    base_tree: Option<&BaseTree>,
+    selected: &mut [Selected],
+    progress: &Progress,
+) -> Result<Harness> {
+    let jobs = cli.jobs.unwrap_or_else(cli_jobs_default).max(1);
     let mut engines: Vec<String> = cli.engines.iter().map(|e| e.name().to_string()).collect();
     engines.dedup();
     // The first build is the one that pins errors on targets: the plain harness, unless
     // libFuzzer is the only engine; the libFuzzer flavour of the same code follows.
     let fuzz_only = engines.iter().all(|e| e == "libfuzzer");
-    // AddressSanitizer builds with nightly, in a target dir of its own so the stable builds'
-    // cache is not thrown away each time.
     let asan = cli.sanitizer == Sanitizer::Address && engines.iter().any(|e| e == "libfuzzer");
     if asan {
         build::check_nightly()?;
     }
-    let fuzz_target_dir = if asan {
-        ws.scratch.join("target-asan")
-    } else {
-        ws.scratch.join("target")
+    let settings = BuildSettings {
+        jobs,
+        asan,
+        // The libraries under test, head and base.
+        instrumented: ws
+            .packages
+            .iter()
+            .filter_map(|p| p.lib.as_ref().map(|l| (p, l)))
+            .flat_map(|(p, l)| {
+                [
+                    l.name.clone(),
+                    base::base_package_name(&p.name).replace('-', "_"),
+                ]
+            })
+            .collect(),
     };
-    // The crates libFuzzer's coverage instruments: the libraries under test, head and base.
-    let instrumented: Vec<String> = ws
-        .packages
-        .iter()
-        .filter_map(|p| p.lib.as_ref().map(|l| (p, l)))
-        .flat_map(|(p, l)| {
-            [
-                l.name.clone(),
-                base::base_package_name(&p.name).replace('-', "_"),
-            ]
-        })
-        .collect();
-    let binary = loop {
-        let callable: Vec<usize> = (0..selected.len())
-            .filter(|i| matches!(selected[*i].plan, Plan::Call(_)) && !dropped.contains_key(i))
-            .collect();
-        if callable.is_empty() {
-            break None;
-        }
-        progress.step(format!(
-            "building the harness for {} function(s)",
-            callable.len()
-        ));
-        let spans = write_scratch(
-            &ws,
-            &head_files,
-            &modules,
-            base_tree.as_ref(),
-            &selected,
-            &callable,
-        )?;
-        let spec = build::BuildSpec {
-            name: ws.harness_name.clone(),
-            harness_dir: ws.work.join("harness"),
-            target_dir: if fuzz_only {
-                fuzz_target_dir.clone()
-            } else {
-                ws.scratch.join("target")
-            },
-            jobs,
-            fuzz: fuzz_only,
-            instrumented: instrumented.clone(),
-            asan,
-            config_dir: ws.root.clone(),
-        };
-        let step = |name: &str| progress.step(format!("building the harness: compiled {name}"));
-        match build::build(&spec, &step)? {
-            build::Outcome::Built { binary } => break Some(binary),
-            build::Outcome::Failed { errors, stderr } => {
-                let blamed = blame(
-                    &errors,
-                    &spans,
-                    &spec.harness_dir,
-                    &ws.work.join("base"),
-                    &callable,
-                    &selected,
-                );
-                match blamed {
-                    Blame::Unexplained => {
-                        return Err(unexplained_build_failure(
-                            &ws, &selected, &callable, jobs, &errors, &stderr,
-                        ))
-                    }
-                    Blame::Targets(list) => {
-                        for (t, side, why) in list {
-                            match side {
-                                Side::Base => {
-                                    selected[t].base = Err(format!("no comparable base: {why}"))
-                                }
-                                Side::Head => {
-                                    dropped.insert(t, why);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    };
-    let (plain_binary, mut fuzz_binary) = if fuzz_only {
-        (None, binary.clone())
-    } else {
-        (binary.clone(), None)
+    let mut dropped = BTreeMap::new();
+    let binary = build_until_clean(
+        ws,
+        head,
+        base_tree,
+        selected,
+        &settings.spec(ws, fuzz_only),
+        &mut dropped,
+        progress,
+    )?;
+    let (plain, mut fuzz) = match fuzz_only {
+        true => (None, binary.clone()),
+        false => (binary.clone(), None),
     };
     if binary.is_some() && !fuzz_only && engines.iter().any(|e| e == "libfuzzer") {
         progress.step("building the libFuzzer harness");
-        let spec = build::BuildSpec {
-            name: ws.harness_name.clone(),
-            harness_dir: ws.work.join("harness"),
-            target_dir: fuzz_target_dir.clone(),
-            jobs,
-            fuzz: true,
-            instrumented: instrumented.clone(),
-            asan,
-            config_dir: ws.root.clone(),
-        };
         let step =
             |name: &str| progress.step(format!("building the libFuzzer harness: compiled {name}"));
-        match build::build(&spec, &step)? {
-            build::Outcome::Built { binary } => fuzz_binary = Some(binary),
+        match build::build(&settings.spec(ws, true), &step)? {
+            build::Outcome::Built { binary } => fuzz = Some(binary),
             build::Outcome::Failed { errors, stderr } => {
                 // The other engines still run: say why this one does not.
                 let why = build_failure(&errors, &stderr).to_string();
@@ -284,52 +313,132 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             }
         }
     }
-    if fuzz_binary.is_none() {
+    if fuzz.is_none() {
         engines.retain(|e| e != "libfuzzer");
     }
-    let build_ms = t_build.elapsed().as_millis() as u64;
+    Ok(Harness {
+        plain,
+        fuzz,
+        engines,
+        dropped,
+        jobs,
+    })
+}
 
-    // Run every target within its share of the budget.
-    let t_run = Instant::now();
-    let callable: Vec<usize> = (0..selected.len())
-        .filter(|i| matches!(selected[*i].plan, Plan::Call(_)) && !dropped.contains_key(i))
-        .collect();
-    let mut runs: BTreeMap<usize, run::TargetRun> = BTreeMap::new();
-    if binary.is_some() {
-        let spec = run::RunSpec {
-            binary: plain_binary,
-            fuzz_binary,
-            corpus_root: ws.scratch.join("corpus"),
-            workdir: paths.copy_root.clone(),
-            scratch: ws.work.join("runs"),
-            timeout: cli.timeout,
-            jobs,
-            seed: cli.seed,
-            malloc_limit_mb: cli.memory_limit,
-            strict_floats: cli.strict_floats,
+/// Writes the scratch copies and the harness for the callable targets and builds it with
+/// `spec`; each build error is pinned on a target, which is dropped (or loses its base side),
+/// and the rest is built again. `None` when no target is left.
+fn build_until_clean(
+    ws: &workspace::Workspace,
+    head: &Sources,
+    base_tree: Option<&BaseTree>,
+    selected: &mut [Selected],
+    spec: &build::BuildSpec,
+    dropped: &mut BTreeMap<usize, String>,
+    progress: &Progress,
+) -> Result<Option<PathBuf>> {
+    loop {
+        let callable = callable(selected, dropped);
+        if callable.is_empty() {
+            return Ok(None);
+        }
+        progress.step(format!(
+            "building the harness for {} function(s)",
+            callable.len()
+        ));
+        let spans = write_scratch(
+            ws,
+            &head.files,
+            &head.modules,
+            base_tree,
+            selected,
+            &callable,
+        )?;
+        let step = |name: &str| progress.step(format!("building the harness: compiled {name}"));
+        let (errors, stderr) = match build::build(spec, &step)? {
+            build::Outcome::Built { binary } => return Ok(Some(binary)),
+            build::Outcome::Failed { errors, stderr } => (errors, stderr),
         };
-        let targets: Vec<run::TargetInfo> = callable
-            .iter()
-            .map(|&t| {
-                let l = &selected[t].func.literals;
-                run::TargetInfo {
-                    id: t,
-                    has_base: selected[t].base.is_ok(),
-                    name: selected[t].func.display_path.clone(),
-                    has_literals: !(l.ints.is_empty() && l.strs.is_empty() && l.bytes.is_empty()),
+        let blamed = blame(
+            &errors,
+            &spans,
+            &spec.harness_dir,
+            &ws.work.join("base"),
+            &callable,
+            selected,
+        );
+        let Blame::Targets(list) = blamed else {
+            return Err(unexplained_build_failure(
+                ws, selected, &callable, spec.jobs, &errors, &stderr,
+            ));
+        };
+        for (t, side, why) in list {
+            match side {
+                Side::Base => selected[t].base = Err(format!("no comparable base: {why}")),
+                Side::Head => {
+                    dropped.insert(t, why);
                 }
-            })
-            .collect();
-        let run_jobs = run::plan_jobs(&targets, &engines, jobs, cli.budget);
-        progress.start_targets(callable.len() as u64, cli.budget);
-        let mut on_done = |_: &run::TargetRun| progress.target_done();
-        for r in run::run_all(&spec, run_jobs, &mut on_done)? {
-            runs.insert(r.target, r);
+            }
         }
     }
-    let run_ms = t_run.elapsed().as_millis() as u64;
+}
 
-    // Triage and report.
+/// Runs every built target within its share of the budget, on all cores.
+fn run_targets(
+    cli: &Cli,
+    ws: &workspace::Workspace,
+    paths: &PathMap,
+    selected: &[Selected],
+    harness: &Harness,
+    progress: &Progress,
+) -> Result<BTreeMap<usize, run::TargetRun>> {
+    let mut runs = BTreeMap::new();
+    if !harness.built() {
+        return Ok(runs);
+    }
+    let callable = harness.callable(selected);
+    let spec = run::RunSpec {
+        binary: harness.plain.clone(),
+        fuzz_binary: harness.fuzz.clone(),
+        corpus_root: ws.scratch.join("corpus"),
+        workdir: paths.copy_root.clone(),
+        scratch: ws.work.join("runs"),
+        timeout: cli.timeout,
+        jobs: harness.jobs,
+        seed: cli.seed,
+        malloc_limit_mb: cli.memory_limit,
+        strict_floats: cli.strict_floats,
+    };
+    let targets: Vec<run::TargetInfo> = callable
+        .iter()
+        .map(|&t| {
+            let l = &selected[t].func.literals;
+            run::TargetInfo {
+                id: t,
+                has_base: selected[t].base.is_ok(),
+                name: selected[t].func.display_path.clone(),
+                has_literals: !(l.ints.is_empty() && l.strs.is_empty() && l.bytes.is_empty()),
+            }
+        })
+        .collect();
+    let run_jobs = run::plan_jobs(&targets, &harness.engines, harness.jobs, cli.budget);
+    progress.start_targets(callable.len() as u64, cli.budget);
+    let mut on_done = |_: &run::TargetRun| progress.target_done();
+    for r in run::run_all(&spec, run_jobs, &mut on_done)? {
+        runs.insert(r.target, r);
+    }
+    Ok(runs)
+}
+
+/// Each selected function's entry in the report, and the findings, triaged: introduced
+/// findings first, then the rest, each group in the order found.
+fn triage_all(
+    selected: &[Selected],
+    dropped: &BTreeMap<usize, String>,
+    runs: &BTreeMap<usize, run::TargetRun>,
+    paths: &PathMap,
+    change: &Change,
+) -> (Vec<FunctionReport>, Vec<triage::Finding>) {
     let mut findings = Vec::new();
     let mut functions = Vec::new();
     let tested_callers = |h: usize| -> Vec<String> {
@@ -354,7 +463,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             (_, Some(why), _) => ("skipped", Some(why.clone()), BTreeMap::new()),
             (_, None, Some(r)) => {
                 let no_base = s.base.as_ref().err().map(String::as_str);
-                let mut found = triage::triage(&s.func, &r.findings, &paths, no_base);
+                let mut found = triage::triage(&s.func, &r.findings, paths, no_base);
                 if let Some(h) = s.caller_of {
                     let helper = &selected[h].func;
                     let file = paths.report_path(&helper.file);
@@ -384,21 +493,8 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             tested_through: through,
         });
     }
-    functions.extend(notes);
-    // Introduced findings first; then the rest, each group in the order found.
     findings.sort_by_key(|f| (!f.introduced, f.elapsed_ms));
-    Ok(Report {
-        schema: report::SCHEMA,
-        base: change.changes.as_ref().and_then(|c| c.base.clone()),
-        head: "working tree".into(),
-        functions,
-        findings,
-        timing: Timing {
-            build_ms,
-            run_ms,
-            total_ms: t_start.elapsed().as_millis() as u64,
-        },
-    })
+    (functions, findings)
 }
 
 /// Holds this workspace's scratch dir for the run: a second run on the same workspace waits

@@ -53,28 +53,8 @@ pub(super) fn blame(
             .ok()
             .and_then(generate::target_of_file)
         {
-            // A generated module that fails with a base side may fail because of it: drop that first.
-            let side = if selected.get(t).is_some_and(|s| s.base.is_ok()) {
-                Side::Base
-            } else {
-                Side::Head
-            };
-            // The entry point, or the entry module of a module on its path (`m_<name>`), is
-            // missing when a `#[cfg]` compiles the function out.
-            let compiled_out = (first_line.contains("cannot find")
-                || first_line.contains("could not find"))
-                && (first_line.contains(shadow::ENTRY_MODULE) || first_line.contains("`m_"));
-            let reason = if compiled_out {
-                let cfgs = selected
-                    .get(t)
-                    .map(|s| s.func.cfg_attrs.join(" "))
-                    .unwrap_or_default();
-                compiled_out_reason(&cfgs)
-            } else {
-                format!("the generated harness does not compile: {first_line}")
-            };
-            let head_missing = compiled_out && !first_line.contains("edgecheck_b");
-            out.push((t, if head_missing { Side::Head } else { side }, reason));
+            let (side, reason) = blame_generated_module(t, &first_line, selected);
+            out.push((t, side, reason));
             continue;
         }
         let hit = spans.iter().find(|s| {
@@ -162,6 +142,32 @@ pub(super) fn blame(
         return Blame::Unexplained;
     }
     Blame::Targets(out)
+}
+
+/// An error in target `t`'s generated module: which side of it to drop, and why.
+fn blame_generated_module(t: usize, first_line: &str, selected: &[Selected]) -> (Side, String) {
+    // A generated module that fails with a base side may fail because of it: drop that first.
+    let side = if selected.get(t).is_some_and(|s| s.base.is_ok()) {
+        Side::Base
+    } else {
+        Side::Head
+    };
+    // The entry point, or the entry module of a module on its path (`m_<name>`), is
+    // missing when a `#[cfg]` compiles the function out.
+    let compiled_out = (first_line.contains("cannot find")
+        || first_line.contains("could not find"))
+        && (first_line.contains(shadow::ENTRY_MODULE) || first_line.contains("`m_"));
+    let reason = if compiled_out {
+        let cfgs = selected
+            .get(t)
+            .map(|s| s.func.cfg_attrs.join(" "))
+            .unwrap_or_default();
+        compiled_out_reason(&cfgs)
+    } else {
+        format!("the generated harness does not compile: {first_line}")
+    };
+    let head_missing = compiled_out && !first_line.contains("edgecheck_b");
+    (if head_missing { Side::Head } else { side }, reason)
 }
 
 /// A harness build error no target explains: the user's library is built alone to tell whether

@@ -89,25 +89,7 @@ pub(super) fn select_functions(
     for (i, pkg) in ws.packages.iter().enumerate() {
         let Some(lib) = &pkg.lib else {
             modules_per_package.push(Vec::new());
-            // Named functions (`--function`) may be in it as well as changed ones.
-            let touched = change.changes.as_ref().is_none_or(|ch| {
-                ch.files
-                    .keys()
-                    .any(|f| change.report_root.join(f).starts_with(&pkg.dir))
-            });
-            if touched {
-                notes.push(FunctionReport::skipped(
-                    pkg.name.clone(),
-                    PathMap::relative(&change.report_root, &pkg.dir),
-                    0,
-                    if pkg.proc_macro {
-                        "proc-macro crate: its functions run inside the compiler and cannot be linked into a harness".into()
-                    } else {
-                        "binary-only package: only library crates can be linked into a harness"
-                            .into()
-                    },
-                ));
-            }
+            notes.extend(no_library_note(pkg, change));
             continue;
         };
         let mut modules = select::scan_modules(lib);
@@ -181,58 +163,7 @@ pub(super) fn select_functions(
                 caller_of: None,
             });
         }
-        // A helper that cannot be called directly, or is private (its callers may guarantee
-        // what random inputs break), is also tested through the functions that call it.
-        let helpers: Vec<usize> = (first..selected.len())
-            .filter(|&h| {
-                let s = &selected[h];
-                matches!(s.plan, Plan::Skip(_)) || !s.func.is_pub
-            })
-            .collect();
-        if !helpers.is_empty() {
-            for h in helpers {
-                let helper = selected[h].func.clone();
-                let mut callers: Vec<&ChangedFn> = all
-                    .iter()
-                    .filter(|c| {
-                        // A method is called as a method, a free function as one.
-                        let name = helper.name.trim_start_matches("r#").to_string();
-                        let calls = match helper.kind {
-                            FnKind::Free => &c.called.free,
-                            _ => &c.called.methods,
-                        };
-                        calls.contains(&name) && c.skip.is_none()
-                    })
-                    .filter(|c| {
-                        !selected
-                            .iter()
-                            .any(|s| s.func.display_path == c.display_path)
-                    })
-                    .collect();
-                // Public callers first: they see only inputs the crate's users can give.
-                callers.sort_by_key(|c| (!c.is_pub, c.display_path.clone()));
-                let planned = callers
-                    .into_iter()
-                    .map(|c| {
-                        let mut c = c.clone();
-                        c.literals = vocabulary.literals_for(&c);
-                        let plan = plan::plan(&c, &types);
-                        (c, plan)
-                    })
-                    .filter(|(_, p)| matches!(p, Plan::Call(_)))
-                    .take(MAX_CALLERS)
-                    .collect::<Vec<_>>();
-                for (func, plan) in planned {
-                    selected.push(Selected {
-                        package: i,
-                        func,
-                        plan,
-                        base: Err("no comparable base: no base revision".to_string()),
-                        caller_of: Some(h),
-                    });
-                }
-            }
-        }
+        add_callers(&mut selected, first, i, &all, &vocabulary, &types);
         modules_per_package.push(modules);
     }
     // A pattern counts as matched when it named something in any package.
@@ -262,6 +193,91 @@ pub(super) fn select_functions(
         ));
     }
     Ok((modules_per_package, selected, notes))
+}
+
+/// A package without a library target that the change touches (or `--function` may name):
+/// why its functions cannot be tested.
+fn no_library_note(pkg: &workspace::Package, change: &Change) -> Option<FunctionReport> {
+    // Named functions (`--function`) may be in it as well as changed ones.
+    let touched = change.changes.as_ref().is_none_or(|ch| {
+        ch.files
+            .keys()
+            .any(|f| change.report_root.join(f).starts_with(&pkg.dir))
+    });
+    let why = match pkg.proc_macro {
+        true => "proc-macro crate: its functions run inside the compiler and cannot be linked into a harness",
+        false => "binary-only package: only library crates can be linked into a harness",
+    };
+    touched.then(|| {
+        FunctionReport::skipped(
+            pkg.name.clone(),
+            PathMap::relative(&change.report_root, &pkg.dir),
+            0,
+            why.into(),
+        )
+    })
+}
+
+/// Adds, for each helper among `selected[first..]` (of package `package`), up to
+/// [`MAX_CALLERS`] functions of `all` that call it and can be called themselves.
+fn add_callers(
+    selected: &mut Vec<Selected>,
+    first: usize,
+    package: usize,
+    all: &[ChangedFn],
+    vocabulary: &vocab::Vocabulary,
+    types: &types::CrateTypes,
+) {
+    // A helper that cannot be called directly, or is private (its callers may guarantee
+    // what random inputs break), is also tested through the functions that call it.
+    let helpers: Vec<usize> = (first..selected.len())
+        .filter(|&h| {
+            let s = &selected[h];
+            matches!(s.plan, Plan::Skip(_)) || !s.func.is_pub
+        })
+        .collect();
+    for h in helpers {
+        let helper = selected[h].func.clone();
+        let mut callers: Vec<&ChangedFn> = all
+            .iter()
+            .filter(|c| {
+                // A method is called as a method, a free function as one.
+                let name = helper.name.trim_start_matches("r#").to_string();
+                let calls = match helper.kind {
+                    FnKind::Free => &c.called.free,
+                    _ => &c.called.methods,
+                };
+                calls.contains(&name) && c.skip.is_none()
+            })
+            .filter(|c| {
+                !selected
+                    .iter()
+                    .any(|s| s.func.display_path == c.display_path)
+            })
+            .collect();
+        // Public callers first: they see only inputs the crate's users can give.
+        callers.sort_by_key(|c| (!c.is_pub, c.display_path.clone()));
+        let planned = callers
+            .into_iter()
+            .map(|c| {
+                let mut c = c.clone();
+                c.literals = vocabulary.literals_for(&c);
+                let plan = plan::plan(&c, types);
+                (c, plan)
+            })
+            .filter(|(_, p)| matches!(p, Plan::Call(_)))
+            .take(MAX_CALLERS)
+            .collect::<Vec<_>>();
+        for (func, plan) in planned {
+            selected.push(Selected {
+                package,
+                func,
+                plan,
+                base: Err("no comparable base: no base revision".to_string()),
+                caller_of: Some(h),
+            });
+        }
+    }
 }
 
 /// The directory a `--diff` file's paths are relative to: the workspace root when its files are
