@@ -8,7 +8,11 @@ use quote::{format_ident, quote};
 
 use crate::plan::{AdtDef, CallPlan, CtorKind, Fields, Shape, Ty, Wrap};
 use crate::select::{ChangedFn, Literals};
-use crate::shadow::{self, wrapper_path};
+
+mod entry;
+
+use entry::{constructor_path, wrapper_path};
+pub use entry::{entry_modules, Exposed, ENTRY_MODULE};
 
 const CARGO_TOML: &str = include_str!("../harness-templates/Cargo.toml");
 const MAIN_RS: &str = include_str!("../harness-templates/main.rs");
@@ -423,13 +427,13 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> Tok
         Ty::Adt(def) => match cx.at {
             ConvAt::Harness(dep) => {
                 let dep = format_ident!("{}", dep);
-                let path = shadow::constructor_path(def, cx.target)
+                let path = constructor_path(def, cx.target)
                     .into_iter()
                     .map(|s| format_ident!("{}", s));
                 quote!(::#dep #(:: #path)* (#v))
             }
             ConvAt::InCrate => {
-                let path = shadow::constructor_path(def, cx.target)
+                let path = constructor_path(def, cx.target)
                     .into_iter()
                     .map(|s| format_ident!("{}", s));
                 quote!(crate #(:: #path)* (#v))
@@ -694,7 +698,7 @@ mod tests {
 
     #[test]
     fn the_runtime_knows_the_constructor_reject_message() {
-        assert!(RUNTIME_RS.contains(&format!("{:?}", shadow::REJECT_MESSAGE)));
+        assert!(RUNTIME_RS.contains(&format!("{:?}", entry::REJECT_MESSAGE)));
     }
 
     const NO_CX: Conv = Conv {

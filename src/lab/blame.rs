@@ -156,7 +156,7 @@ fn blame_generated_module(t: usize, first_line: &str, selected: &[Selected]) -> 
     // missing when a `#[cfg]` compiles the function out.
     let compiled_out = (first_line.contains("cannot find")
         || first_line.contains("could not find"))
-        && (first_line.contains(shadow::ENTRY_MODULE) || first_line.contains("`m_"));
+        && (first_line.contains(generate::ENTRY_MODULE) || first_line.contains("`m_"));
     let reason = if compiled_out {
         let cfgs = selected
             .get(t)

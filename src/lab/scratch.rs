@@ -55,9 +55,9 @@ pub(super) fn write_scratch(
                 .copied()
                 .filter(move |&i| selected[i].package == p)
         };
-        let exposed: Vec<shadow::Exposed> = in_package()
+        let exposed: Vec<generate::Exposed> = in_package()
             .filter_map(|i| match &selected[i].plan {
-                Plan::Call(plan) => Some(shadow::Exposed {
+                Plan::Call(plan) => Some(generate::Exposed {
                     id: i,
                     func: &selected[i].func,
                     plan,
@@ -65,12 +65,10 @@ pub(super) fn write_scratch(
                 Plan::Skip(_) => None,
             })
             .collect();
-        spans.extend(shadow::inject(
+        spans.extend(shadow::splice(
             &mut files,
-            &ws.root,
             &head_root,
-            &modules[p],
-            &exposed,
+            generate::entry_modules(&ws.root, &modules[p], &exposed)?,
         )?);
         let (features, default_features) = ws.features.for_package(pkg);
         deps.push(generate::HarnessDep {
@@ -80,9 +78,9 @@ pub(super) fn write_scratch(
             features: features.clone(),
             default_features,
         });
-        let base_exposed: Vec<shadow::Exposed> = in_package()
+        let base_exposed: Vec<generate::Exposed> = in_package()
             .filter_map(|i| {
-                selected[i].base.as_ref().ok().map(|b| shadow::Exposed {
+                selected[i].base.as_ref().ok().map(|b| generate::Exposed {
                     id: i,
                     func: &b.func,
                     plan: &b.plan,
@@ -91,12 +89,14 @@ pub(super) fn write_scratch(
             .collect();
         if let (Some(tree), Some(bf)) = (base_tree, base_files.as_mut()) {
             if !base_exposed.is_empty() {
-                spans.extend(shadow::inject(
+                spans.extend(shadow::splice(
                     bf,
-                    &ws.work.join("base-src"),
                     &base_root,
-                    &tree.modules[p],
-                    &base_exposed,
+                    generate::entry_modules(
+                        &ws.work.join("base-src"),
+                        &tree.modules[p],
+                        &base_exposed,
+                    )?,
                 )?);
                 deps.push(generate::HarnessDep {
                     alias: base_alias(p),
