@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use quote::ToTokens;
 
 use crate::error::Result;
+use crate::git;
 use crate::plan::{CallPlan, Plan};
 use crate::select::{self, ChangedFn, CrateSource, FnKind, Module};
 use crate::shadow;
@@ -182,7 +183,7 @@ fn read_files(
     match source {
         BaseSource::Commit { repo, sha } => {
             let ws_rel = ws.root.strip_prefix(repo).unwrap_or(Path::new(""));
-            shadow::files_at_commit(repo, sha, ws_rel)
+            git::files_at_commit(repo, sha, ws_rel)
         }
         BaseSource::Diff { file, root } => {
             let ws_rel = ws

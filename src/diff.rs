@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use diffy::patch_set::{FileOperation, FilePatch, ParseOptions, PatchSet};
 use diffy::{Hunk, Line};
 
 use crate::error::{Error, Result};
+use crate::git::{self, path_from_bytes};
 
 /// What a change touched, per file, as line numbers of the new (working-tree) version.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,87 +75,6 @@ impl ChangeSet {
     }
 }
 
-/// The top directory of the git work tree containing `dir` (`git rev-parse --show-toplevel`), or Error::NotAGitRepo.
-pub fn repo_root(dir: &Path) -> Result<PathBuf> {
-    if let Err(e) = std::fs::metadata(dir) {
-        return Err(Error::io(
-            format!("cannot read the directory {}", dir.display()),
-            e,
-        ));
-    }
-    // English messages, so that "not a git repository" can be told from other failures.
-    let out = git_command(dir, &["rev-parse", "--show-toplevel"])
-        .env("LC_ALL", "C")
-        .output()
-        .map_err(spawn_error)?;
-    if out.status.success() {
-        let stdout = out.stdout.strip_suffix(b"\n").unwrap_or(&out.stdout);
-        return Ok(path_from_bytes(stdout));
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
-    if stderr.contains("not a git repository") {
-        Err(Error::NotAGitRepo(dir.to_path_buf()))
-    } else {
-        Err(Error::Git {
-            args: "rev-parse --show-toplevel".into(),
-            stderr,
-        })
-    }
-}
-
-/// Resolves the base revision to a full commit sha. `Some(rev)`: `git rev-parse --verify rev^{commit}`, Error::UnknownBase if it fails.
-/// `None`: the merge-base of HEAD with `origin/HEAD`, else with `main`, else `master` (the first of those refs that exists), else HEAD itself.
-/// `origin/main` and `origin/master` are tried after `master`, since CI checkouts often have no
-/// local branch and no `origin/HEAD`. A repository with no commit yet gives Error::Usage.
-pub fn resolve_base(repo: &Path, base: Option<&str>) -> Result<String> {
-    match base {
-        Some(rev) => {
-            // A leading dash would be taken as an option by rev-parse.
-            if rev.is_empty() || rev.starts_with('-') {
-                return Err(Error::UnknownBase(rev.to_string()));
-            }
-            verify_commit(repo, rev)?.ok_or_else(|| Error::UnknownBase(rev.to_string()))
-        }
-        None => default_base(repo),
-    }
-}
-
-/// The merge-base of HEAD with the first default branch that exists and shares history with
-/// HEAD, else HEAD itself.
-fn default_base(repo: &Path) -> Result<String> {
-    let Some(head) = verify_commit(repo, "HEAD")? else {
-        return Err(Error::Usage(format!(
-            "the repository at {} has no commit yet, so there is no base to compare with: \
-             commit first, or name the changes with `--diff FILE` or `--function PATH`",
-            repo.display()
-        )));
-    };
-    for candidate in [
-        "origin/HEAD",
-        "main",
-        "master",
-        "origin/main",
-        "origin/master",
-    ] {
-        if verify_commit(repo, candidate)?.is_none() {
-            continue;
-        }
-        // No common ancestor (unrelated histories, or a shallow clone) means this ref cannot
-        // serve as the base; the next one might.
-        if let Some(sha) = git_ok(repo, &["merge-base", "HEAD", candidate])? {
-            return Ok(String::from_utf8_lossy(&sha).trim().to_string());
-        }
-    }
-    Ok(head)
-}
-
-/// The full sha of the commit `rev` names, or None when it names no commit.
-fn verify_commit(repo: &Path, rev: &str) -> Result<Option<String>> {
-    let spec = format!("{rev}^{{commit}}");
-    let out = git_ok(repo, &["rev-parse", "--verify", "--quiet", &spec])?;
-    Ok(out.map(|sha| String::from_utf8_lossy(&sha).trim().to_string()))
-}
-
 /// Changes between the base commit and the working tree: committed and uncommitted (staged or not) changes both count
 /// (`git diff --no-color --no-ext-diff --unified=0 --no-renames <base> --` run in the repo root, with core.quotepath off so non-ASCII paths come unquoted),
 /// plus untracked files that are not ignored (`git ls-files --others --exclude-standard -z`), which count as new files with every line added.
@@ -176,7 +95,7 @@ pub fn changes_from_git(repo: &Path, base_sha: &str) -> Result<ChangeSet> {
         base_sha,
         "--",
     ];
-    let text = git(repo, &args)?;
+    let text = git::run(repo, &args)?;
     let mut changes = parse_diff_bytes(&text, Some(1)).map_err(|stderr| Error::Git {
         args: format!("{} (unreadable output)", args.join(" ")),
         stderr,
@@ -191,7 +110,7 @@ pub fn changes_from_git(repo: &Path, base_sha: &str) -> Result<ChangeSet> {
 
 /// Untracked, not ignored text files under `repo`, each as a new file with every line added.
 fn untracked_files(repo: &Path) -> Result<Vec<(PathBuf, FileChange)>> {
-    let listing = git(repo, &["ls-files", "--others", "--exclude-standard", "-z"])?;
+    let listing = git::run(repo, &["ls-files", "--others", "--exclude-standard", "-z"])?;
     let mut files = Vec::new();
     // A trailing slash marks a nested repository, which is not a file of this one.
     for name in listing
@@ -455,62 +374,11 @@ fn count_lines(bytes: &[u8]) -> usize {
     newlines + usize::from(!bytes.is_empty() && !bytes.ends_with(b"\n"))
 }
 
-/// A path from the raw bytes git prints, which are not always UTF-8 on Unix.
-fn path_from_bytes(bytes: &[u8]) -> PathBuf {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
-    }
-    #[cfg(not(unix))]
-    {
-        PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
-    }
-}
-
-/// A git command in `dir` with the settings every call needs: unquoted non-ASCII paths, and no
-/// optional lock taken on the user's index (a concurrent `git` must not fail because of us).
-fn git_command(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new("git");
-    command
-        .args(["-c", "core.quotepath=off"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .stdin(Stdio::null());
-    command
-}
-
-/// Runs git and returns its stdout, or Error::Git with its stderr when it fails.
-fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
-    let out = git_command(dir, args).output().map_err(spawn_error)?;
-    if out.status.success() {
-        Ok(out.stdout)
-    } else {
-        Err(Error::Git {
-            args: args.join(" "),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        })
-    }
-}
-
-/// Runs git and returns its stdout, or None when it exits nonzero (a question answered "no").
-fn git_ok(dir: &Path, args: &[&str]) -> Result<Option<Vec<u8>>> {
-    let out = git_command(dir, args).output().map_err(spawn_error)?;
-    Ok(out.status.success().then_some(out.stdout))
-}
-
-/// The error for a git that cannot be started.
-fn spawn_error(source: std::io::Error) -> Error {
-    Error::Spawn {
-        program: "git".into(),
-        source,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::git::{repo_root, resolve_base};
+    use std::process::Command;
 
     fn change(set: &ChangeSet, path: &str) -> FileChange {
         set.files

@@ -9,6 +9,7 @@ mod diff;
 mod emit;
 pub mod error;
 mod generate;
+mod git;
 pub mod lab;
 mod plan;
 mod report;

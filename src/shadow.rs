@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
-use std::process::Command;
 
 use crate::error::{Error, Result};
+use crate::git;
 
 /// Where injected code for a target landed in the copy, so a build error there can be pinned on it.
 #[derive(Debug, Clone)]
@@ -24,25 +24,9 @@ pub struct InjectedSpan {
 /// The source files of the workspace at `root`, relative to it: what git tracks plus untracked
 /// files it does not ignore, or, outside git, every file except build output and hidden dirs.
 pub fn workspace_files(root: &Path) -> Result<BTreeMap<PathBuf, Vec<u8>>> {
-    let listed = Command::new("git")
-        .args([
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-        ])
-        .current_dir(root)
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .output();
-    let rel_paths: Vec<PathBuf> = match listed {
-        Ok(out) if out.status.success() => out
-            .stdout
-            .split(|b| *b == 0)
-            .filter(|p| !p.is_empty())
-            .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()))
-            .collect(),
-        _ => walk(root)?,
+    let rel_paths = match git::listed_files(root) {
+        Some(paths) => paths,
+        None => walk(root)?,
     };
     let mut files = BTreeMap::new();
     for rel in rel_paths {
@@ -56,99 +40,6 @@ pub fn workspace_files(root: &Path) -> Result<BTreeMap<PathBuf, Vec<u8>>> {
         files.insert(rel, bytes);
     }
     Ok(files)
-}
-
-/// The files of the workspace as they were at commit `sha`, read from git objects (no checkout):
-/// paths relative to the workspace root, which is `ws_rel` inside the repository at `repo`.
-pub fn files_at_commit(
-    repo: &Path,
-    sha: &str,
-    ws_rel: &Path,
-) -> Result<BTreeMap<PathBuf, Vec<u8>>> {
-    let prefix = ws_rel.to_string_lossy().replace('\\', "/");
-    let mut ls = Command::new("git");
-    ls.args(["ls-tree", "-r", "-z", "--full-tree", sha])
-        .current_dir(repo)
-        .env("GIT_OPTIONAL_LOCKS", "0");
-    if !prefix.is_empty() {
-        ls.arg("--").arg(&prefix);
-    }
-    let out = ls.output().map_err(|source| Error::Spawn {
-        program: "git".into(),
-        source,
-    })?;
-    if !out.status.success() {
-        return Err(Error::Git {
-            args: format!("ls-tree -r {sha}"),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
-    }
-    // `<mode> blob <oid>\t<path>`; symlinks (120000) and submodules (commit) have no text to copy.
-    let mut entries: Vec<(String, PathBuf)> = Vec::new();
-    for rec in out.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
-        let rec = String::from_utf8_lossy(rec);
-        let Some((meta, path)) = rec.split_once('\t') else {
-            continue;
-        };
-        let fields: Vec<&str> = meta.split(' ').collect();
-        if fields.len() != 3 || fields[1] != "blob" || fields[0] == "120000" {
-            continue;
-        }
-        let rel = Path::new(path)
-            .strip_prefix(&prefix)
-            .unwrap_or(Path::new(path))
-            .to_path_buf();
-        entries.push((fields[2].to_string(), rel));
-    }
-    let blobs = cat_blobs(repo, entries.iter().map(|(oid, _)| oid.as_str()))?;
-    Ok(entries.into_iter().map(|(_, rel)| rel).zip(blobs).collect())
-}
-
-/// The contents of the given blobs, in order, through one `git cat-file --batch`.
-fn cat_blobs<'a>(repo: &Path, oids: impl Iterator<Item = &'a str>) -> Result<Vec<Vec<u8>>> {
-    use std::io::{BufRead, Read, Write};
-    let input: String = oids.map(|o| format!("{o}\n")).collect();
-    let mut child = Command::new("git")
-        .args(["cat-file", "--batch"])
-        .current_dir(repo)
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|source| Error::Spawn {
-            program: "git".into(),
-            source,
-        })?;
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    // Written from a thread: git answers while it reads, and a full pipe must not stall us.
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout is piped"));
-    let mut blobs = Vec::new();
-    let mut header = String::new();
-    loop {
-        header.clear();
-        if reader
-            .read_line(&mut header)
-            .map_err(|e| Error::io("reading git cat-file", e))?
-            == 0
-        {
-            break;
-        }
-        let size: usize = header
-            .split_whitespace()
-            .nth(2)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0u8; size + 1]; // the content and its trailing newline
-        reader
-            .read_exact(&mut body)
-            .map_err(|e| Error::io("reading git cat-file", e))?;
-        body.pop();
-        blobs.push(body);
-    }
-    let _ = writer.join();
-    let _ = child.wait();
-    Ok(blobs)
 }
 
 /// Renames the package whose manifest is at `manifest` (relative path in `files`) so that it

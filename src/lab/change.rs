@@ -9,6 +9,7 @@ use crate::build;
 use crate::cli::Cli;
 use crate::diff;
 use crate::error::{Error, Result};
+use crate::git;
 use crate::plan::{self, Plan};
 use crate::report::{FunctionReport, Progress};
 use crate::select::{self, ChangedFn, FnKind, Module};
@@ -41,11 +42,11 @@ pub(super) fn find_change(cli: &Cli, ws: &workspace::Workspace, cwd: &Path) -> R
         });
     }
     if !cli.functions.is_empty() {
-        let repo = diff::repo_root(&ws.root).ok();
+        let repo = git::repo_root(&ws.root).ok();
         let base = match (&repo, &cli.base) {
             (Some(repo), Some(rev)) => Some(BaseSource::Commit {
                 repo: repo.clone(),
-                sha: diff::resolve_base(repo, Some(rev))?,
+                sha: git::resolve_base(repo, Some(rev))?,
             }),
             _ => None,
         };
@@ -55,8 +56,8 @@ pub(super) fn find_change(cli: &Cli, ws: &workspace::Workspace, cwd: &Path) -> R
             base,
         });
     }
-    let repo = diff::repo_root(&ws.root)?;
-    let sha = diff::resolve_base(&repo, cli.base.as_deref())?;
+    let repo = git::repo_root(&ws.root)?;
+    let sha = git::resolve_base(&repo, cli.base.as_deref())?;
     let changes = diff::changes_from_git(&repo, &sha)?;
     Ok(Change {
         changes: Some(changes),
@@ -287,7 +288,7 @@ pub(super) fn diff_root(changes: &diff::ChangeSet, ws_root: &Path) -> PathBuf {
     if found_in(ws_root) {
         return ws_root.to_path_buf();
     }
-    diff::repo_root(ws_root)
+    git::repo_root(ws_root)
         .ok()
         .filter(|r| found_in(r))
         .unwrap_or_else(|| ws_root.to_path_buf())

@@ -5,9 +5,9 @@ use std::path::Path;
 use super::change::{find_change, select_functions};
 use super::load_workspace;
 use crate::cli::{Cli, EmitArgs, Format, ListArgs};
-use crate::diff;
 use crate::emit;
 use crate::error::{Error, Result};
+use crate::git;
 use crate::plan::{self, Plan};
 use crate::report;
 use crate::select;
@@ -103,7 +103,7 @@ pub(super) fn list_functions(cli: &Cli, args: &ListArgs) -> Result<()> {
     let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
     let ws = load_workspace(cli, &cwd)?;
     let (report_root, listed) = if args.all {
-        let root = diff::repo_root(&ws.root).unwrap_or_else(|_| ws.root.clone());
+        let root = git::repo_root(&ws.root).unwrap_or_else(|_| ws.root.clone());
         let mut listed = Vec::new();
         for pkg in &ws.packages {
             let Some(lib) = &pkg.lib else { continue };
