@@ -8,8 +8,9 @@ use quote::ToTokens;
 use crate::error::Result;
 use crate::git;
 use crate::plan::{CallPlan, Plan};
-use crate::select::{self, ChangedFn, CrateSource, FnKind, Module};
+use crate::select::{self, ChangedFn, FnKind, Module};
 use crate::shadow;
+use crate::source::CrateSource;
 use crate::types::{declared_differently, CrateTypes};
 use crate::workspace::Workspace;
 

@@ -10,6 +10,7 @@ mod emit;
 pub mod error;
 mod generate;
 mod git;
+mod ids;
 pub mod lab;
 mod plan;
 mod report;

@@ -20,31 +20,8 @@ use crate::error::{Error, Result};
 use crate::source::{self, Edition, ParseError};
 
 mod pattern;
+use crate::source::{BuildOutputs, CrateSource};
 pub use pattern::{validate as validate_pattern, FnPattern};
-
-/// The library target of one package, as `select` needs it.
-#[derive(Debug, Clone)]
-pub struct CrateSource {
-    /// The crate name as written in Rust paths (`my_crate`, dashes turned into underscores).
-    pub name: String,
-    /// Absolute path of the crate root file (`…/src/lib.rs`).
-    pub root_file: PathBuf,
-    /// The edition its files are parsed under.
-    pub edition: Edition,
-    /// What the package's build script made, once it has run: its `OUT_DIR`, for
-    /// `include!(concat!(env!("OUT_DIR"), "/…"))`, and the package's directory in a built copy,
-    /// where files it writes into the source tree are found.
-    pub built: Option<BuildOutputs>,
-}
-
-/// Where a build script's output is, after a build of a copy of the package.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildOutputs {
-    pub out_dir: PathBuf,
-    /// The package directory in the user's tree, and the same directory in the built copy.
-    pub package_dir: PathBuf,
-    pub copy_dir: PathBuf,
-}
 
 /// One module of the crate, file or inline, reachable from the crate root.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,9 +9,33 @@
 //! in type position, and anonymous parameters get `_:`. Spans are kept, so every line and
 //! column still points into the user's file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use proc_macro2::{Delimiter, Group, Ident, Spacing, Span, TokenStream, TokenTree};
+
+/// The library target of one package: what its sources are and how to read them.
+#[derive(Debug, Clone)]
+pub struct CrateSource {
+    /// The crate name as written in Rust paths (`my_crate`, dashes turned into underscores).
+    pub name: String,
+    /// Absolute path of the crate root file (`…/src/lib.rs`).
+    pub root_file: PathBuf,
+    /// The edition its files are parsed under.
+    pub edition: Edition,
+    /// What the package's build script made, once it has run: its `OUT_DIR`, for
+    /// `include!(concat!(env!("OUT_DIR"), "/…"))`, and the package's directory in a built copy,
+    /// where files it writes into the source tree are found.
+    pub built: Option<BuildOutputs>,
+}
+
+/// Where a build script's output is, after a build of a copy of the package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildOutputs {
+    pub out_dir: PathBuf,
+    /// The package directory in the user's tree, and the same directory in the built copy.
+    pub package_dir: PathBuf,
+    pub copy_dir: PathBuf,
+}
 
 pub use cargo_metadata::Edition;
 

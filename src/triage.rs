@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::ids::stable_id;
 use crate::run::{BaseOutcome, RawFinding};
 use crate::select::{ChangedFn, FnKind};
 
@@ -356,16 +357,6 @@ fn regression_test(
     )
 }
 
-/// FNV-1a, hex: stable across runs, platforms and compiler versions (unlike `DefaultHasher`).
-pub fn stable_id(s: &str) -> String {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    format!("{h:016x}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,12 +395,5 @@ mod tests {
             m.user_path("/rustc/abc/library/core/src/cmp.rs"),
             "/rustc/abc/library/core/src/cmp.rs"
         );
-    }
-
-    #[test]
-    fn ids_are_stable() {
-        assert_eq!(stable_id("a"), stable_id("a"));
-        assert_ne!(stable_id("a"), stable_id("b"));
-        assert_eq!(stable_id("").len(), 16);
     }
 }

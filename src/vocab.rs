@@ -14,7 +14,8 @@ use syn::punctuated::Punctuated;
 use syn::visit::{self, Visit};
 use syn::{Expr, Lit, Token};
 
-use crate::select::{collect_literals, ChangedFn, CrateSource, FnKind, Literals, Module};
+use crate::select::{collect_literals, ChangedFn, FnKind, Literals, Module};
+use crate::source::CrateSource;
 use crate::source::{self, Edition};
 
 /// Most values per kind a target's literals hold with everything merged in.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use cargo_metadata::{MetadataCommand, TargetKind};
 
 use crate::error::{Error, Result};
-use crate::select::CrateSource;
+use crate::source::CrateSource;
 
 /// The part of the user's workspace this run works on.
 #[derive(Debug, Clone)]
@@ -142,7 +142,7 @@ pub fn load(args: &WorkspaceArgs, cwd: &Path) -> Result<Workspace> {
     };
     let (packages, _): (Vec<Package>, Vec<Package>) = members.into_iter().partition(|p| chosen(p));
     let scratch = target_dir.join("edgecheck");
-    let key = crate::triage::stable_id(&root.to_string_lossy());
+    let key = crate::ids::stable_id(&root.to_string_lossy());
     let harness_name = format!("edgecheck-harness-{}", &key[..8]);
     Ok(Workspace {
         root,

@@ -65,13 +65,7 @@ fn constructor_name(id: usize, def: &AdtDef) -> String {
     let args = if def.type_args.is_empty() {
         String::new()
     } else {
-        let h = def
-            .type_args
-            .join(",")
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-            });
+        let h = crate::ids::fnv1a(def.type_args.join(",").as_bytes());
         format!("_{:08x}", h as u32)
     };
     format!("mk{steps}{id}_{}{args}", def.name.trim_start_matches("r#"))

@@ -100,7 +100,7 @@ pub(super) fn select_functions(
         let lib = match pkg.build_script && modules.iter().any(|m| m.needs_build) {
             true => match run_build_script(ws, pkg)? {
                 Some(built) => {
-                    built_lib = select::CrateSource {
+                    built_lib = source::CrateSource {
                         built: Some(built),
                         ..lib.clone()
                     };
@@ -300,7 +300,7 @@ pub(super) fn diff_root(changes: &diff::ChangeSet, ws_root: &Path) -> PathBuf {
 pub(super) fn run_build_script(
     ws: &workspace::Workspace,
     pkg: &workspace::Package,
-) -> Result<Option<select::BuildOutputs>> {
+) -> Result<Option<source::BuildOutputs>> {
     let mut files = shadow::workspace_files(&ws.root)?;
     shadow::rewrite_manifests(&mut files, &ws.root)?;
     // A copy of its own: the head copy is rewritten (and generated files removed) later.
@@ -327,7 +327,7 @@ pub(super) fn run_build_script(
         .into_iter()
         .find(|(id, _)| id.contains(&format!("{dir}#")) || id.contains(&format!("{dir})")))
         .map(|(_, out)| out);
-    Ok(out_dir.map(|out_dir| select::BuildOutputs {
+    Ok(out_dir.map(|out_dir| source::BuildOutputs {
         out_dir,
         package_dir: pkg.dir.clone(),
         copy_dir,
