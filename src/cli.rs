@@ -1,5 +1,6 @@
 //! The command line: `cargo edgecheck [OPTIONS]`, parsed with clap.
 
+pub use crate::protocol::Engine;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -200,23 +201,21 @@ pub enum FailOn {
     Never,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Engine {
-    /// Deterministic boundary values and the literals of the changed code.
-    Edge,
-    /// Random inputs biased toward edge values, with shrinking.
-    Proptest,
-    /// Coverage-guided fuzzing with libFuzzer (an instrumented second build of the harness).
-    Libfuzzer,
-}
+/// `--engines` takes the harness protocol's engines by name.
+impl ValueEnum for Engine {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Engine::ALL
+    }
 
-impl Engine {
-    pub fn name(self) -> &'static str {
-        match self {
-            Engine::Edge => "edge",
-            Engine::Proptest => "proptest",
-            Engine::Libfuzzer => "libfuzzer",
-        }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let help = match self {
+            Engine::Edge => "Deterministic boundary values and the literals of the changed code",
+            Engine::Proptest => "Random inputs biased toward edge values, with shrinking",
+            Engine::Libfuzzer => {
+                "Coverage-guided fuzzing with libFuzzer (an instrumented second build of the harness)"
+            }
+        };
+        Some(clap::builder::PossibleValue::new(self.name()).help(help))
     }
 }
 

@@ -16,7 +16,42 @@ pub use entry::{entry_modules, Exposed, ENTRY_MODULE};
 
 const CARGO_TOML: &str = include_str!("../harness-templates/Cargo.toml");
 const MAIN_RS: &str = include_str!("../harness-templates/main.rs");
-const RUNTIME_RS: &str = include_str!("../harness-templates/runtime.rs");
+/// The harness runtime: its root module and one file per job, as `src/<path>` of the harness.
+const RUNTIME: &[(&str, &str)] = &[
+    (
+        "runtime.rs",
+        include_str!("../harness-templates/runtime.rs"),
+    ),
+    (
+        "runtime/bytes.rs",
+        include_str!("../harness-templates/runtime/bytes.rs"),
+    ),
+    (
+        "runtime/engines.rs",
+        include_str!("../harness-templates/runtime/engines.rs"),
+    ),
+    (
+        "runtime/fuzzing.rs",
+        include_str!("../harness-templates/runtime/fuzzing.rs"),
+    ),
+    (
+        "runtime/gen.rs",
+        include_str!("../harness-templates/runtime/gen.rs"),
+    ),
+    (
+        "runtime/inflight.rs",
+        include_str!("../harness-templates/runtime/inflight.rs"),
+    ),
+    (
+        "runtime/observe.rs",
+        include_str!("../harness-templates/runtime/observe.rs"),
+    ),
+    (
+        "runtime/report.rs",
+        include_str!("../harness-templates/runtime/report.rs"),
+    ),
+];
+const PROTOCOL_RS: &str = include_str!("../harness-templates/protocol.rs");
 
 /// A library the harness links: a package of the scratch copy, under an alias.
 #[derive(Debug, Clone)]
@@ -52,9 +87,12 @@ pub fn render(name: &str, deps: &[HarnessDep], targets: &[Target]) -> BTreeMap<P
         manifest(name, deps).into_bytes(),
     );
     files.insert(PathBuf::from("src/main.rs"), MAIN_RS.as_bytes().to_vec());
+    for (path, text) in RUNTIME {
+        files.insert(Path::new("src").join(path), text.as_bytes().to_vec());
+    }
     files.insert(
-        PathBuf::from("src/runtime.rs"),
-        RUNTIME_RS.as_bytes().to_vec(),
+        PathBuf::from("src/protocol.rs"),
+        PROTOCOL_RS.as_bytes().to_vec(),
     );
     files.insert(
         PathBuf::from("src/targets.rs"),
@@ -698,7 +736,9 @@ mod tests {
 
     #[test]
     fn the_runtime_knows_the_constructor_reject_message() {
-        assert!(RUNTIME_RS.contains(&format!("{:?}", entry::REJECT_MESSAGE)));
+        assert!(RUNTIME
+            .iter()
+            .any(|(_, text)| text.contains(&format!("{:?}", entry::REJECT_MESSAGE))));
     }
 
     const NO_CX: Conv = Conv {
@@ -727,6 +767,20 @@ mod tests {
         );
         let s = conv_expr(&ty("Vec<&str>"), quote!(&a.0), 0, &NO_CX).to_string();
         assert!(s.contains("as_str"), "{s}");
+    }
+
+    #[test]
+    fn every_runtime_module_is_copied_into_the_harness() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("harness-templates/runtime");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| format!("runtime/{}", e.unwrap().file_name().to_string_lossy()))
+            .collect();
+        on_disk.push("runtime.rs".into());
+        on_disk.sort();
+        let mut copied: Vec<String> = RUNTIME.iter().map(|(p, _)| p.to_string()).collect();
+        copied.sort();
+        assert_eq!(copied, on_disk);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::cli::{Cli, ColorChoice, Command, FailOn, Format, Sanitizer};
 use crate::diff;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
+use crate::protocol::Engine;
 use crate::report::{self, FunctionReport, Progress, Report, Timing};
 use crate::run;
 use crate::select::{ChangedFn, Module};
@@ -195,7 +196,7 @@ fn read_base(
 struct Harness {
     plain: Option<PathBuf>,
     fuzz: Option<PathBuf>,
-    engines: Vec<String>,
+    engines: Vec<Engine>,
     dropped: BTreeMap<usize, String>,
     jobs: usize,
 }
@@ -258,12 +259,12 @@ fn build_harness(
     progress: &Progress,
 ) -> Result<Harness> {
     let jobs = cli.jobs.unwrap_or_else(cli_jobs_default).max(1);
-    let mut engines: Vec<String> = cli.engines.iter().map(|e| e.name().to_string()).collect();
+    let mut engines: Vec<Engine> = cli.engines.clone();
     engines.dedup();
     // The first build is the one that pins errors on targets: the plain harness, unless
     // libFuzzer is the only engine; the libFuzzer flavour of the same code follows.
-    let fuzz_only = engines.iter().all(|e| e == "libfuzzer");
-    let asan = cli.sanitizer == Sanitizer::Address && engines.iter().any(|e| e == "libfuzzer");
+    let fuzz_only = engines.iter().all(|e| *e == Engine::Libfuzzer);
+    let asan = cli.sanitizer == Sanitizer::Address && engines.contains(&Engine::Libfuzzer);
     if asan {
         build::check_nightly()?;
     }
@@ -297,7 +298,7 @@ fn build_harness(
         true => (None, binary.clone()),
         false => (binary.clone(), None),
     };
-    if binary.is_some() && !fuzz_only && engines.iter().any(|e| e == "libfuzzer") {
+    if binary.is_some() && !fuzz_only && engines.contains(&Engine::Libfuzzer) {
         progress.step("building the libFuzzer harness");
         let step =
             |name: &str| progress.step(format!("building the libFuzzer harness: compiled {name}"));
@@ -314,7 +315,7 @@ fn build_harness(
         }
     }
     if fuzz.is_none() {
-        engines.retain(|e| e != "libfuzzer");
+        engines.retain(|e| *e != Engine::Libfuzzer);
     }
     Ok(Harness {
         plain,
@@ -470,7 +471,8 @@ fn triage_all(
                     triage::attribute_to_helper(&mut found, &s.func, helper, &file);
                 }
                 findings.extend(found);
-                ("tested", None, r.execs.clone())
+                let execs = r.execs.iter().map(|(e, n)| (e.name().to_string(), *n));
+                ("tested", None, execs.collect())
             }
             (_, None, None) => ("skipped", Some("not run".to_string()), BTreeMap::new()),
         };

@@ -13,6 +13,8 @@ mod git;
 mod ids;
 pub mod lab;
 mod plan;
+#[path = "../harness-templates/protocol.rs"]
+pub mod protocol;
 mod report;
 mod run;
 mod select;

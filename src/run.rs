@@ -7,6 +7,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::protocol::{Engine, Event, Kind, Options, Outcome, Recorded, ReplaySide, Side};
 
 /// Exit codes the harness runtime uses after reporting a hang or an out-of-memory input itself.
 const EXIT_TIMEOUT: i32 = 70;
@@ -48,12 +49,12 @@ pub struct TargetInfo {
     pub has_literals: bool,
 }
 
-/// One process to run: a target, for `budget`, with the given engines and seed.
+/// One process to run: a target, for `budget`, with one engine and seed.
 #[derive(Debug, Clone)]
 pub struct Job {
     pub target: TargetInfo,
     pub budget: Duration,
-    pub engines: Vec<String>,
+    pub engine: Engine,
     /// Which of the target's processes this is: each gets its own seed and files.
     pub worker: usize,
     phase: Phase,
@@ -99,7 +100,7 @@ enum Phase {
 impl Job {
     fn uses_fuzz_binary(&self) -> bool {
         match &self.phase {
-            Phase::Run | Phase::Record { .. } => self.engines.iter().any(|e| e == "libfuzzer"),
+            Phase::Run | Phase::Record { .. } => self.engine == Engine::Libfuzzer,
             Phase::BaseCheck { at, .. } => matches!(at, ReplayAt::Input(_)),
             Phase::Minimize { .. } | Phase::Decode { .. } => true,
         }
@@ -113,15 +114,19 @@ impl Job {
 /// target gets several processes (other seeds, or proptest and libFuzzer side by side).
 pub fn plan_jobs(
     targets: &[TargetInfo],
-    engines: &[String],
+    engines: &[Engine],
     jobs: usize,
     budget: Duration,
 ) -> Vec<Job> {
     let jobs = jobs.max(1);
     let n = targets.len().max(1);
     let rounds = n.div_ceil(jobs) as u32;
-    let has_edge = engines.iter().any(|e| e == "edge");
-    let random: Vec<&String> = engines.iter().filter(|e| e.as_str() != "edge").collect();
+    let has_edge = engines.contains(&Engine::Edge);
+    let random: Vec<Engine> = engines
+        .iter()
+        .copied()
+        .filter(|e| *e != Engine::Edge)
+        .collect();
     let edge_share = match (has_edge, random.is_empty()) {
         (false, _) => Duration::ZERO,
         (true, true) => budget,
@@ -134,21 +139,17 @@ pub fn plan_jobs(
     let random_budget = (rest * jobs as u32 / processes)
         .min(rest)
         .max(Duration::from_millis(200));
-    let job = |target: &TargetInfo, engines: Vec<String>, budget, worker| Job {
+    let job = |target: &TargetInfo, engine, budget, worker| Job {
         target: target.clone(),
         budget,
-        engines,
+        engine,
         worker,
         phase: Phase::Run,
         known: Vec::new(),
     };
     let mut out = Vec::new();
     if has_edge {
-        out.extend(
-            targets
-                .iter()
-                .map(|t| job(t, vec!["edge".to_string()], edge_budget, 0)),
-        );
+        out.extend(targets.iter().map(|t| job(t, Engine::Edge, edge_budget, 0)));
     }
     let mut worker = 1;
     for engine in random {
@@ -156,7 +157,7 @@ pub fn plan_jobs(
             out.extend(
                 targets
                     .iter()
-                    .map(|t| job(t, vec![engine.clone()], random_budget, worker)),
+                    .map(|t| job(t, engine, random_budget, worker)),
             );
             worker += 1;
         }
@@ -173,17 +174,16 @@ pub enum BaseOutcome {
         message: String,
         location: Option<(String, u32, u32)>,
     },
-    /// It ended the process too: `timeout`, `oom` or `crash`.
-    Ended(String),
+    /// It ended the process too: a timeout, out of memory, or a crash.
+    Ended(Kind),
 }
 
 /// A finding as the harness reported it, before triage.
 #[derive(Debug, Clone)]
 pub struct RawFinding {
-    pub engine: String,
-    /// `panic` for caught panics, `divergence` when head and base differ; `timeout`, `oom` and
-    /// `crash` for what ended the process.
-    pub kind: String,
+    pub engine: Engine,
+    /// A caught panic, a divergence between head and base, or what ended the process.
+    pub kind: Kind,
     pub message: String,
     pub location: Option<(String, u32, u32)>,
     /// The arguments as Rust source, when known.
@@ -220,7 +220,7 @@ impl RawFinding {
 pub struct TargetRun {
     pub target: usize,
     /// Inputs tried per engine.
-    pub execs: BTreeMap<String, u64>,
+    pub execs: BTreeMap<Engine, u64>,
     pub findings: Vec<RawFinding>,
 }
 
@@ -348,25 +348,31 @@ fn spawn(spec: &RunSpec, job: Job) -> Result<Running> {
     ] {
         let _ = std::fs::remove_file(p);
     }
-    let mut options = serde_json::json!({
-        "target": format!("t{}", job.target.id),
-        "engines": job.engines,
-        "budget_ms": job.budget.as_millis() as u64,
-        "timeout_ms": spec.timeout.as_millis() as u64,
-        "seed": spec.seed.wrapping_add(job.worker as u64 * 0x9E37_79B9),
-        "results": files.results,
-        "malloc_limit_mb": spec.malloc_limit_mb,
-        "strict_floats": spec.strict_floats,
-        "input_dump": files.input_dump,
-    });
-    if !job.known.is_empty() {
-        options["known"] = job.known.clone().into();
-    }
+    let mut options = Options {
+        target: format!("t{}", job.target.id),
+        engines: vec![job.engine],
+        budget_ms: job.budget.as_millis() as u64,
+        timeout_ms: spec.timeout.as_millis() as u64,
+        seed: spec.seed.wrapping_add(job.worker as u64 * 0x9E37_79B9),
+        results: files.results.clone(),
+        malloc_limit_mb: spec.malloc_limit_mb as usize,
+        strict_floats: spec.strict_floats,
+        input_dump: Some(files.input_dump.clone()),
+        known: job.known.clone(),
+        seeds_dir: None,
+        dict: None,
+        record: None,
+        edge_execs: None,
+        base_at: None,
+        replay_input: None,
+        replay_side: ReplaySide::Head,
+        chase: None,
+    };
     let mut fuzzer_args: Vec<String> = Vec::new();
     let secs = |d: Duration| d.as_secs().max(1);
     let timeout_flag = format!("-timeout={}", secs(spec.timeout * 3));
     match &job.phase {
-        Phase::Run if job.engines.iter().any(|e| e == "libfuzzer") => {
+        Phase::Run if job.engine == Engine::Libfuzzer => {
             let corpus = spec.corpus_root.join(corpus_dir_name(&job.target.name));
             let seeds = spec.scratch.join(format!("t{}.seeds", job.target.id));
             let dict = spec.scratch.join(format!("t{}.dict", job.target.id));
@@ -376,8 +382,8 @@ fn spawn(spec: &RunSpec, job: Job) -> Result<Running> {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
             }
-            options["seeds_dir"] = seeds.display().to_string().into();
-            options["dict"] = dict.display().to_string().into();
+            options.seeds_dir = Some(seeds.clone());
+            options.dict = Some(dict.clone());
             fuzzer_args.extend([corpus.display().to_string(), seeds.display().to_string()]);
             fuzzer_args.extend([
                 format!("-max_total_time={}", secs(job.budget)),
@@ -398,25 +404,25 @@ fn spawn(spec: &RunSpec, job: Job) -> Result<Running> {
         }
         Phase::Run => {}
         Phase::Record { edge_execs, .. } => {
-            options["record"] = files.record.display().to_string().into();
-            options["edge_execs"] = (*edge_execs).into();
+            options.record = Some(files.record.clone());
+            options.edge_execs = *edge_execs;
         }
         Phase::BaseCheck {
             at: ReplayAt::Seq { seq, edge_execs },
             ..
         } => {
-            options["base_at"] = (*seq).into();
-            options["edge_execs"] = (*edge_execs).into();
+            options.base_at = Some(*seq);
+            options.edge_execs = *edge_execs;
         }
         Phase::BaseCheck {
             at: ReplayAt::Input(input),
             ..
         } => {
-            options["replay_input"] = input.display().to_string().into();
-            options["replay_side"] = "base".into();
+            options.replay_input = Some(input.clone());
+            options.replay_side = ReplaySide::Base;
         }
         Phase::Minimize { finding, artifact } => {
-            options["chase"] = finding.key.clone().unwrap_or_default().into();
+            options.chase = Some(finding.key.clone().unwrap_or_default());
             fuzzer_args.extend([
                 "-minimize_crash=1".to_string(),
                 "-runs=1000000".into(),
@@ -428,8 +434,8 @@ fn spawn(spec: &RunSpec, job: Job) -> Result<Running> {
             ]);
         }
         Phase::Decode { input, .. } => {
-            options["replay_input"] = input.display().to_string().into();
-            options["replay_side"] = "head".into();
+            options.replay_input = Some(input.clone());
+            options.replay_side = ReplaySide::Head;
         }
     }
     let binary = if job.uses_fuzz_binary() {
@@ -439,15 +445,18 @@ fn spawn(spec: &RunSpec, job: Job) -> Result<Running> {
     };
     let Some(binary) = binary.clone() else {
         return Err(Error::Usage(format!(
-            "internal: no harness binary for the {:?} engines",
-            job.engines
+            "internal: no harness binary for the {} engine",
+            job.engine.name()
         )));
     };
     let err_file = std::fs::File::create(&files.stderr)
         .map_err(|e| Error::io(format!("creating {}", files.stderr.display()), e))?;
     let child = Command::new(&binary)
         .args(&fuzzer_args)
-        .env("EDGECHECK_HARNESS_OPTS", options.to_string())
+        .env(
+            "EDGECHECK_HARNESS_OPTS",
+            serde_json::to_string(&options).unwrap_or_default(),
+        )
         .current_dir(&spec.workdir)
         .env("RUST_BACKTRACE", "0")
         .env("RUST_LIB_BACKTRACE", "0")
@@ -478,12 +487,12 @@ fn kill_group(child: &mut Child) {
 }
 
 /// How a process ended, as the runtime signals it.
-fn ended(status: ExitStatus) -> Option<&'static str> {
+fn ended(status: ExitStatus) -> Option<Kind> {
     match status.code() {
         Some(0) => None,
-        Some(EXIT_TIMEOUT | EXIT_FUZZER_TIMEOUT) => Some("timeout"),
-        Some(EXIT_OOM) => Some("oom"),
-        _ => Some("crash"),
+        Some(EXIT_TIMEOUT | EXIT_FUZZER_TIMEOUT) => Some(Kind::Timeout),
+        Some(EXIT_OOM) => Some(Kind::Oom),
+        _ => Some(Kind::Crash),
     }
 }
 
@@ -513,8 +522,7 @@ fn finish(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instant) -
     let mut next = finish_one(done, status, run, t0)
         .into_iter()
         .collect::<Vec<_>>();
-    let fuzz_run =
-        matches!(resumed.phase, Phase::Run) && resumed.engines.iter().any(|e| e == "libfuzzer");
+    let fuzz_run = matches!(resumed.phase, Phase::Run) && resumed.engine == Engine::Libfuzzer;
     let left = resumed.budget.saturating_sub(elapsed);
     if let (
         true,
@@ -564,16 +572,14 @@ fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instan
             edge_execs,
         } => {
             // The replay ran the same inputs in the same order, writing each before the call.
-            let recorded = (ended(status) == Some("crash"))
+            let recorded = (ended(status) == Some(Kind::Crash))
                 .then(|| std::fs::read_to_string(&done.files.record).ok())
                 .flatten()
-                .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
+                .and_then(|s| serde_json::from_str::<Recorded>(&s).ok());
             match recorded {
-                Some(v) => {
-                    crash.args = v
-                        .get("args")
-                        .and_then(|a| serde_json::from_value(a.clone()).ok());
-                    crash.seq = v.get("seq").and_then(|s| s.as_u64());
+                Some(r) => {
+                    crash.args = Some(r.args);
+                    crash.seq = Some(r.seq);
                 }
                 None => crash
                     .message
@@ -590,7 +596,7 @@ fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instan
         Phase::BaseCheck { mut finding, .. } => {
             finding.base = match (ended(status), results.base_check) {
                 (None, Some(b)) => b,
-                (Some(kind), _) => Some(BaseOutcome::Ended(kind.to_string())),
+                (Some(kind), _) => Some(BaseOutcome::Ended(kind)),
                 (None, None) => None,
             };
             if finding.args.is_none() {
@@ -625,14 +631,14 @@ fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instan
             None
         }
         Phase::Run => {
-            let fuzzing = job.engines.iter().any(|e| e == "libfuzzer");
-            let edge_execs = results.execs.get("edge").copied();
+            let fuzzing = job.engine == Engine::Libfuzzer;
+            let edge_execs = results.execs.get(&Engine::Edge).copied();
             for (engine, n) in &results.execs {
-                *run.execs.entry(engine.clone()).or_default() += n;
+                *run.execs.entry(*engine).or_default() += n;
             }
             if fuzzing {
                 let stderr = std::fs::read_to_string(&done.files.stderr).unwrap_or_default();
-                *run.execs.entry("libfuzzer".into()).or_default() += fuzzer_execs(&stderr);
+                *run.execs.entry(Engine::Libfuzzer).or_default() += fuzzer_execs(&stderr);
             }
             let mut follow_up = None;
             // A hang or out-of-memory the runtime reported explains the process's end (libFuzzer
@@ -640,9 +646,9 @@ fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instan
             let explained = results
                 .findings
                 .iter()
-                .any(|f| matches!(f.kind.as_str(), "timeout" | "oom"));
+                .any(|f| matches!(f.kind, Kind::Timeout | Kind::Oom));
             for mut f in results.findings {
-                let ends_process = matches!(f.kind.as_str(), "timeout" | "oom");
+                let ends_process = matches!(f.kind, Kind::Timeout | Kind::Oom);
                 if fuzzing && !ends_process && follow_up.is_none() {
                     if let Some(artifact) = newest_artifact(&done.files.artifacts) {
                         f.input_file = Some(artifact.clone());
@@ -666,18 +672,14 @@ fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instan
                 }
                 run.findings.push(f);
             }
-            if follow_up.is_some() || explained || ended(status) != Some("crash") {
+            if follow_up.is_some() || explained || ended(status) != Some(Kind::Crash) {
                 return follow_up;
             }
             // Died without a word: a crash (stack overflow, abort) the runtime could not report.
             let stderr = std::fs::read_to_string(&done.files.stderr).unwrap_or_default();
             let crash = RawFinding {
-                engine: job
-                    .engines
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| "edge".into()),
-                kind: crash_kind(&stderr).to_string(),
+                engine: job.engine,
+                kind: crash_kind(&stderr),
                 message: crash_message(status, &stderr),
                 location: None,
                 args: None,
@@ -720,7 +722,7 @@ fn fuzzer_execs(stderr: &str) -> u64 {
 #[derive(Debug, Default)]
 struct Results {
     findings: Vec<RawFinding>,
-    execs: BTreeMap<String, u64>,
+    execs: BTreeMap<Engine, u64>,
     /// A base check's answer: `Some(None)` when there was no base to call.
     base_check: Option<Option<BaseOutcome>>,
     /// The arguments of a replayed libFuzzer input.
@@ -732,94 +734,67 @@ struct Results {
 fn read_results(path: &Path, offset_ms: u64) -> Results {
     let mut out = Results::default();
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    for line in text.lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let s = |k: &str| {
-            v.get(k)
-                .and_then(|x| x.as_str())
-                .unwrap_or_default()
-                .to_string()
-        };
-        let engine = s("engine");
-        let args = || {
-            v.get("args")
-                .and_then(|a| serde_json::from_value::<Vec<String>>(a.clone()).ok())
-        };
-        match v.get("event").and_then(|e| e.as_str()) {
-            Some("stats") => {
-                *out.execs.entry(engine).or_default() +=
-                    v.get("execs").and_then(|x| x.as_u64()).unwrap_or(0);
-            }
-            Some("base_check") => out.base_check = Some(v.get("base").and_then(base_outcome)),
-            Some("decoded") => out.decoded = args(),
-            Some("finding") if s("side") == "base" => {}
-            Some("finding") => {
-                let head_value = v
-                    .get("head_outcome")
-                    .and_then(|h| h.get("returned"))
-                    .and_then(|r| r.as_str())
-                    .map(str::to_string);
+    // A line that does not parse was torn by a process killed while writing it.
+    for event in text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Event>(l).ok())
+    {
+        match event {
+            Event::Stats { engine, execs } => *out.execs.entry(engine).or_default() += execs,
+            Event::BaseCheck { base, .. } => out.base_check = Some(base.map(base_outcome)),
+            Event::Decoded { args } => out.decoded = Some(args),
+            Event::Finding(f) if f.side == Side::Base => {}
+            Event::Finding(f) => {
+                let f = *f;
+                let head_value = match &f.head {
+                    Some(Outcome::Returned(v)) => v.clone(),
+                    _ => None,
+                };
+                let location = f
+                    .panic
+                    .as_ref()
+                    .filter(|p| !p.file.is_empty())
+                    .map(|p| (p.file.clone(), p.line, p.column));
                 out.findings.push(RawFinding {
-                    engine,
-                    kind: s("kind"),
-                    message: s("message"),
-                    location: location(&v),
-                    args: args(),
-                    elapsed_ms: offset_ms
-                        + v.get("elapsed_ms").and_then(|x| x.as_u64()).unwrap_or(0),
-                    seq: v.get("seq").and_then(|x| x.as_u64()),
-                    base: v.get("base").and_then(base_outcome),
+                    engine: f.engine,
+                    kind: f.kind,
+                    message: f.message,
+                    location,
+                    args: f.args,
+                    elapsed_ms: offset_ms + f.elapsed_ms,
+                    seq: f.seq,
+                    base: f.base.map(base_outcome),
                     head_value,
-                    key: v.get("key").and_then(|k| k.as_str()).map(str::to_string),
-                    input_file: v
-                        .get("input_file")
-                        .and_then(|k| k.as_str())
-                        .map(PathBuf::from),
-                    origin: v.get("origin").and_then(|k| k.as_str()).map(str::to_string),
+                    key: f.key,
+                    input_file: f.input_file,
+                    origin: f.panic.and_then(|p| p.origin),
                 });
             }
-            _ => {}
         }
     }
     out
 }
 
-fn location(v: &serde_json::Value) -> Option<(String, u32, u32)> {
-    let file = v
-        .get("file")
-        .and_then(|f| f.as_str())
-        .filter(|f| !f.is_empty())?;
-    let n = |k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0) as u32;
-    Some((file.to_string(), n("line"), n("column")))
-}
-
-/// `{"returned": "…"}` or `{"panicked": {…}}` as the runtime writes them.
-fn base_outcome(v: &serde_json::Value) -> Option<BaseOutcome> {
-    if let Some(r) = v.get("returned") {
-        return Some(BaseOutcome::Returned(r.as_str().map(str::to_string)));
+/// What the base did, as the tool keeps it.
+fn base_outcome(outcome: Outcome) -> BaseOutcome {
+    match outcome {
+        Outcome::Returned(v) => BaseOutcome::Returned(v),
+        Outcome::Panicked(p) => BaseOutcome::Panicked {
+            location: (!p.file.is_empty()).then(|| (p.file.clone(), p.line, p.column)),
+            message: p.message,
+        },
     }
-    let p = v.get("panicked")?;
-    Some(BaseOutcome::Panicked {
-        message: p
-            .get("message")
-            .and_then(|m| m.as_str())
-            .unwrap_or_default()
-            .to_string(),
-        location: location(p),
-    })
 }
 
 /// What killed the process, from the runtime's last words.
-fn crash_kind(stderr: &str) -> &'static str {
+fn crash_kind(stderr: &str) -> Kind {
     if stderr.contains("memory allocation of")
         || stderr.contains("AddressSanitizer: out of memory")
         || stderr.contains("libFuzzer: out-of-memory")
     {
-        "oom"
+        Kind::Oom
     } else {
-        "crash"
+        Kind::Crash
     }
 }
 
@@ -878,22 +853,50 @@ fn signal_name(sig: i32) -> &'static str {
 mod tests {
     use super::*;
 
+    fn finding(side: Side, kind: Kind, seq: u64) -> Event {
+        Event::Finding(Box::new(crate::protocol::Finding {
+            engine: Engine::Edge,
+            kind,
+            side,
+            message: "boom".into(),
+            panic: Some(crate::protocol::Panic {
+                message: "boom".into(),
+                file: "src/lib.rs".into(),
+                line: 3,
+                column: 9,
+                origin: None,
+            }),
+            args: Some(vec!["1".into()]),
+            seq: Some(seq),
+            elapsed_ms: 5,
+            input_file: None,
+            base: Some(Outcome::Returned(Some("Some(1)".into()))),
+            head: None,
+            key: Some("src/lib.rs:3:9".into()),
+        }))
+    }
+
     #[test]
     fn results_lines_become_findings_and_counts() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("r.jsonl");
-        std::fs::write(
-            &p,
-            concat!(
-                r#"{"event":"finding","engine":"edge","kind":"panic","side":"head","message":"boom","file":"src/lib.rs","line":3,"column":9,"args":["1"],"elapsed_ms":5,"seq":7,"base":{"returned":"Some(1)"}}"#,
-                "\n",
-                r#"{"event":"finding","engine":"edge","kind":"timeout","side":"base","args":["2"],"seq":9}"#,
-                "\n",
-                r#"{"event":"stats","engine":"edge","execs":10}"#,
-                "\nnot json\n"
-            ),
-        )
-        .unwrap();
+        let lines: Vec<String> = [
+            finding(Side::Head, Kind::Panic, 7),
+            finding(Side::Base, Kind::Timeout, 9),
+            Event::Stats {
+                engine: Engine::Edge,
+                execs: 10,
+            },
+        ]
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .chain([
+            "not json".to_string(),
+            // A key the protocol does not have is refused, not read as a default.
+            r#"{"event":"stats","engine":"edge","execs":5,"exec":1}"#.to_string(),
+        ])
+        .collect();
+        std::fs::write(&p, lines.join("\n") + "\n").unwrap();
         let r = read_results(&p, 100);
         let (f, e, b) = (r.findings, r.execs, r.base_check);
         assert_eq!(f.len(), 1, "the base's hang is not a finding of the head");
@@ -904,7 +907,7 @@ mod tests {
             f[0].base,
             Some(BaseOutcome::Returned(Some("Some(1)".into())))
         );
-        assert_eq!(e["edge"], 10);
+        assert_eq!(e[&Engine::Edge], 10);
         assert!(b.is_none());
     }
 
@@ -917,7 +920,10 @@ mod tests {
         );
         assert!(m.contains("overflowed its stack"), "{m}");
         assert!(m.contains("SIGABRT"), "{m}");
-        assert_eq!(crash_kind("memory allocation of 99999 bytes failed"), "oom");
+        assert_eq!(
+            crash_kind("memory allocation of 99999 bytes failed"),
+            Kind::Oom
+        );
     }
 
     fn info(id: usize) -> TargetInfo {
@@ -931,16 +937,16 @@ mod tests {
 
     #[test]
     fn edge_first_then_random_engines_on_every_core() {
-        let engines = vec!["edge".to_string(), "proptest".to_string()];
+        let engines = [Engine::Edge, Engine::Proptest];
         let jobs = plan_jobs(&[info(0)], &engines, 2, Duration::from_secs(10));
         assert_eq!(
             jobs.len(),
             3,
             "one edge process, then a random one per core"
         );
-        assert_eq!(jobs[0].engines, vec!["edge".to_string()]);
+        assert_eq!(jobs[0].engine, Engine::Edge);
         assert_eq!(jobs[0].budget, Duration::from_secs(1));
-        assert_eq!(jobs[1].engines, vec!["proptest".to_string()]);
+        assert_eq!(jobs[1].engine, Engine::Proptest);
         assert_eq!(jobs[1].budget, Duration::from_secs(9));
         let three = plan_jobs(
             &[info(0), info(1), info(2)],
@@ -950,14 +956,13 @@ mod tests {
         );
         assert_eq!(three.len(), 6);
         assert!(
-            three[..3].iter().all(|j| j.engines == ["edge"]),
+            three[..3].iter().all(|j| j.engine == Engine::Edge),
             "edge first for every target"
         );
         assert_eq!(three[3].budget, Duration::from_secs(6));
-        let all = ["edge", "proptest", "libfuzzer"].map(String::from);
-        let both = plan_jobs(&[info(0)], &all, 2, Duration::from_secs(10));
+        let both = plan_jobs(&[info(0)], &Engine::ALL, 2, Duration::from_secs(10));
         assert_eq!(both.len(), 3, "proptest and libFuzzer side by side");
-        assert_eq!(both[2].engines, vec!["libfuzzer".to_string()]);
+        assert_eq!(both[2].engine, Engine::Libfuzzer);
         assert_eq!(both[2].budget, Duration::from_secs(9));
     }
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::ids::stable_id;
+use crate::protocol::Kind;
 use crate::run::{BaseOutcome, RawFinding};
 use crate::select::{ChangedFn, FnKind};
 
@@ -118,7 +119,7 @@ pub fn triage(
         )
     });
     for r in sorted {
-        let kind = classify(&r.kind, &r.message).to_string();
+        let kind = classify(r.kind, &r.message).to_string();
         let location = r.location.as_ref().map(|(f, l, c)| Location {
             file: paths.user_path(f),
             line: *l,
@@ -162,7 +163,7 @@ pub fn triage(
             kind: kind.clone(),
             introduced: verdict.label == "introduced",
             label: verdict.label,
-            engine: r.engine.clone(),
+            engine: r.engine.name().to_string(),
             message,
             location,
             panicked_in: r.origin.clone(),
@@ -218,7 +219,7 @@ fn judge(func: &ChangedFn, kind: &str, r: &RawFinding, no_base: Option<&str>) ->
             None => "returned normally".to_string(),
         }),
         BaseOutcome::Panicked { message, .. } => {
-            let base_kind = classify("panic", message);
+            let base_kind = classify(Kind::Panic, message);
             if base_kind != kind {
                 return introduced(format!("{base_kind}: {message}"));
             }
@@ -233,11 +234,11 @@ fn judge(func: &ChangedFn, kind: &str, r: &RawFinding, no_base: Option<&str>) ->
                 base: format!("{base_kind}: {message}"),
             }
         }
-        BaseOutcome::Ended(base_kind) if base_kind == kind => Verdict {
+        BaseOutcome::Ended(base_kind) if base_kind.name() == kind => Verdict {
             label: "pre-existing",
-            base: format!("{base_kind} as well"),
+            base: format!("{} as well", base_kind.name()),
         },
-        BaseOutcome::Ended(base_kind) => introduced(base_kind.clone()),
+        BaseOutcome::Ended(base_kind) => introduced(base_kind.name().to_string()),
     }
 }
 
@@ -252,14 +253,12 @@ fn head_text(kind: &str, r: &RawFinding) -> String {
 }
 
 /// `overflow` for arithmetic overflow panics (the harness builds with overflow checks on).
-pub fn classify(raw_kind: &str, message: &str) -> &'static str {
+pub fn classify(raw_kind: Kind, message: &str) -> &'static str {
     match raw_kind {
-        "timeout" => "timeout",
-        "oom" => "oom",
-        "crash" => "crash",
-        "divergence" => "divergence",
-        _ if message.starts_with("attempt to ") && message.ends_with("with overflow") => "overflow",
-        _ => "panic",
+        Kind::Panic if message.starts_with("attempt to ") && message.ends_with("with overflow") => {
+            "overflow"
+        }
+        other => other.name(),
     }
 }
 
@@ -364,22 +363,22 @@ mod tests {
     #[test]
     fn overflow_messages_are_overflows() {
         assert_eq!(
-            classify("panic", "attempt to multiply with overflow"),
+            classify(Kind::Panic, "attempt to multiply with overflow"),
             "overflow"
         );
         assert_eq!(
-            classify("panic", "attempt to shift left with overflow"),
+            classify(Kind::Panic, "attempt to shift left with overflow"),
             "overflow"
         );
-        assert_eq!(classify("panic", "attempt to divide by zero"), "panic");
+        assert_eq!(classify(Kind::Panic, "attempt to divide by zero"), "panic");
         assert_eq!(
             classify(
-                "panic",
+                Kind::Panic,
                 "index out of bounds: the len is 0 but the index is 0"
             ),
             "panic"
         );
-        assert_eq!(classify("timeout", ""), "timeout");
+        assert_eq!(classify(Kind::Timeout, ""), "timeout");
     }
 
     #[test]
