@@ -28,6 +28,7 @@ use crate::workspace;
 use crate::error::exit_code;
 use blame::{blame, build_failure, unexplained_build_failure, Blame, Side};
 use change::{check_unparsed_changes, find_change, select_functions};
+pub use commands::generated_code;
 use commands::{emit_harnesses, list_functions};
 use scratch::write_scratch;
 

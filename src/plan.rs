@@ -6,6 +6,10 @@ use std::collections::BTreeMap;
 use quote::ToTokens;
 use syn::{FnArg, GenericArgument, PathArguments, ReturnType, Type};
 
+mod describe;
+
+pub use describe::ArgumentText;
+
 use crate::select::{ChangedFn, FnKind};
 use crate::types::{mentions_private, CrateTypes, TypeItem, TypeKind};
 
@@ -1740,6 +1744,7 @@ fn tokens(t: &impl ToTokens) -> String {
         .replace(" >", ">")
         .replace("& ", "&")
         .replace(" ,", ",")
+        .replace(" ;", ";")
 }
 
 #[cfg(test)]

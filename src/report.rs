@@ -8,6 +8,7 @@ use console::style;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use crate::plan::ArgumentText;
 use crate::triage::Finding;
 
 pub const SCHEMA: &str = "edgecheck-report/1";
@@ -78,6 +79,9 @@ pub struct ListedFunction {
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For a testable function: how each argument is generated.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub arguments: Vec<ArgumentText>,
 }
 
 /// The schema tag of `cargo edgecheck list --format json`.
@@ -101,6 +105,16 @@ pub fn list_human(functions: &[ListedFunction]) -> String {
             out.push_str(&format!("  skipped: {why}"));
         }
         out.push('\n');
+        for a in &f.arguments {
+            // The generator, when it says more than the type.
+            match a.generator.replace(' ', "") == a.written.replace(' ', "") {
+                true => out.push_str(&format!("    {}: {}\n", a.name, a.written)),
+                false => out.push_str(&format!(
+                    "    {}: {}  as {}\n",
+                    a.name, a.written, a.generator
+                )),
+            }
+        }
     }
     let testable = functions.iter().filter(|f| f.reason.is_none()).count();
     out.push_str(&format!(

@@ -1,18 +1,23 @@
 //! The commands that stop before building: `list` (what a run would test) and `emit` (committable harnesses).
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use super::change::{find_change, select_functions};
-use super::load_workspace;
+use super::scratch::render_scratch;
+use super::{load_workspace, Selected};
 use crate::cli::{Cli, EmitArgs, Format, ListArgs};
 use crate::emit;
 use crate::error::{Error, Result};
 use crate::git;
 use crate::plan::{self, Plan};
 use crate::report;
-use crate::select;
+use crate::select::{self, Module};
+use crate::shadow;
 use crate::triage::PathMap;
 use crate::types;
+use crate::vocab;
+use crate::workspace;
 
 /// `cargo edgecheck emit`: writes committable harnesses for the selected functions and says
 /// which could not have one, and why.
@@ -98,36 +103,70 @@ pub(super) fn emit_harnesses(cli: &Cli, args: &EmitArgs) -> Result<()> {
     Ok(())
 }
 
+/// What a run would test, found without building: the changed functions (or those
+/// `--function` names, or with `all` every function of the libraries), with their plans.
+struct Listing {
+    report_root: PathBuf,
+    modules: Vec<Vec<Module>>,
+    selected: Vec<Selected>,
+}
+
+fn listing(cli: &Cli, ws: &workspace::Workspace, cwd: &Path, all: bool) -> Result<Listing> {
+    if !all {
+        let change = find_change(cli, ws, cwd)?;
+        let (modules, selected, _) = select_functions(cli, ws, &change)?;
+        return Ok(Listing {
+            report_root: change.report_root,
+            modules,
+            selected,
+        });
+    }
+    let mut modules = Vec::new();
+    let mut selected = Vec::new();
+    for (package, pkg) in ws.packages.iter().enumerate() {
+        let Some(lib) = &pkg.lib else {
+            modules.push(Vec::new());
+            continue;
+        };
+        let scanned = select::scan_modules(lib);
+        let types = types::CrateTypes::collect(&scanned, lib.edition);
+        let all = select::all_functions(lib, &scanned);
+        let vocabulary = vocab::Vocabulary::collect(lib, &scanned, &all, &pkg.dir);
+        for mut func in all.iter().cloned() {
+            func.literals = vocabulary.literals_for(&func);
+            selected.push(Selected {
+                package,
+                plan: plan::plan(&func, &types),
+                func,
+                base: Err("no comparable base: not asked for".to_string()),
+                caller_of: None,
+            });
+        }
+        modules.push(scanned);
+    }
+    Ok(Listing {
+        report_root: git::repo_root(&ws.root).unwrap_or_else(|_| ws.root.clone()),
+        modules,
+        selected,
+    })
+}
+
 /// `cargo edgecheck list`: the functions a run would test, each with its plan, without building.
 pub(super) fn list_functions(cli: &Cli, args: &ListArgs) -> Result<()> {
     let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
     let ws = load_workspace(cli, &cwd)?;
-    let (report_root, listed) = if args.all {
-        let root = git::repo_root(&ws.root).unwrap_or_else(|_| ws.root.clone());
-        let mut listed = Vec::new();
-        for pkg in &ws.packages {
-            let Some(lib) = &pkg.lib else { continue };
-            let modules = select::scan_modules(lib);
-            let types = types::CrateTypes::collect(&modules, lib.edition);
-            for func in select::all_functions(lib, &modules) {
-                let plan = plan::plan(&func, &types);
-                let public = select::public_api(&modules, &func);
-                listed.push((func, plan, public));
-            }
-        }
-        (root, listed)
-    } else {
-        let change = find_change(cli, &ws, &cwd)?;
-        let (modules, selected, _) = select_functions(cli, &ws, &change)?;
-        let listed = selected
-            .into_iter()
-            .map(|s| {
-                let public = select::public_api(&modules[s.package], &s.func);
-                (s.func, s.plan, public)
-            })
-            .collect();
-        (change.report_root, listed)
-    };
+    let Listing {
+        report_root,
+        modules,
+        selected,
+    } = listing(cli, &ws, &cwd, args.all)?;
+    let listed: Vec<_> = selected
+        .into_iter()
+        .map(|s| {
+            let public = select::public_api(&modules[s.package], &s.func);
+            (s.func, s.plan, public)
+        })
+        .collect();
     let entries: Vec<report::ListedFunction> = listed
         .iter()
         .map(|(func, plan, public)| report::ListedFunction {
@@ -143,6 +182,10 @@ pub(super) fn list_functions(cli: &Cli, args: &ListArgs) -> Result<()> {
                 Plan::Call(_) => None,
                 Plan::Skip(why) => Some(why.clone()),
             },
+            arguments: match plan {
+                Plan::Call(call) => call.describe(&func.sig),
+                Plan::Skip(_) => Vec::new(),
+            },
         })
         .collect();
     let text = match cli.format {
@@ -157,4 +200,52 @@ pub(super) fn list_functions(cli: &Cli, args: &ListArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The code a run would generate for what `cli` selects (every library function with `all`),
+/// without building or writing anything: each target module of the harness
+/// (`harness/src/targets/t3.rs`) and the lines of the crate's files that the entry modules
+/// change (`head/src/lib.rs`), as text. The comparison with the base is left out. For a look
+/// at what the tool runs, and for snapshot tests of code generation.
+pub fn generated_code(cli: &Cli, all: bool) -> Result<BTreeMap<String, String>> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
+    let ws = load_workspace(cli, &cwd)?;
+    let listing = listing(cli, &ws, &cwd, all)?;
+    let head = shadow::workspace_files(&ws.root)?;
+    let callable = super::callable(&listing.selected, &BTreeMap::new());
+    let scratch = render_scratch(
+        &ws,
+        &head,
+        &listing.modules,
+        None,
+        &listing.selected,
+        &callable,
+    )?;
+    let mut out = BTreeMap::new();
+    for (path, bytes) in &scratch.harness {
+        if path.starts_with("src/targets") {
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            out.insert(format!("harness/{}", path.display()), text);
+        }
+    }
+    for (path, bytes) in &scratch.head {
+        let before = head
+            .get(path)
+            .map(|b| String::from_utf8_lossy(b).into_owned());
+        let after = String::from_utf8_lossy(bytes);
+        let before_lines: Vec<&str> = before.as_deref().unwrap_or_default().lines().collect();
+        let changed: Vec<String> = after
+            .lines()
+            .enumerate()
+            .filter(|(i, l)| before_lines.get(*i) != Some(l))
+            .map(|(i, l)| format!("{}: {l}", i + 1))
+            .collect();
+        if !changed.is_empty() {
+            out.insert(
+                format!("head/{}", path.display()),
+                changed.join("\n") + "\n",
+            );
+        }
+    }
+    Ok(out)
 }

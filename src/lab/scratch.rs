@@ -23,6 +23,16 @@ fn base_alias(p: usize) -> String {
     format!("edgecheck_b{p}")
 }
 
+/// The scratch copies and the harness crate for a build, in memory: files relative to each
+/// tree's root.
+pub(super) struct Scratch {
+    pub head: BTreeMap<PathBuf, Vec<u8>>,
+    pub base: Option<BTreeMap<PathBuf, Vec<u8>>>,
+    pub harness: BTreeMap<PathBuf, Vec<u8>>,
+    /// Where injected code landed in the copies.
+    pub spans: Vec<shadow::InjectedSpan>,
+}
+
 /// Writes the scratch copies (head, and base when there is one) with entry modules for
 /// `callable`, and the harness crate. Returns where injected code landed.
 pub(super) fn write_scratch(
@@ -33,6 +43,33 @@ pub(super) fn write_scratch(
     selected: &[Selected],
     callable: &[usize],
 ) -> Result<Vec<shadow::InjectedSpan>> {
+    let mut scratch = render_scratch(ws, head_files, modules, base_tree, selected, callable)?;
+    shadow::sync_tree(&ws.work.join("head"), &scratch.head)?;
+    if let Some(base) = &scratch.base {
+        shadow::sync_tree(&ws.work.join("base"), base)?;
+    }
+    // Keep the harness's lock file; start it from the workspace's so the user's dependency
+    // versions are the ones tested.
+    let harness_dir = ws.work.join("harness");
+    let lock = std::fs::read(harness_dir.join("Cargo.lock"))
+        .or_else(|_| std::fs::read(ws.root.join("Cargo.lock")));
+    if let Ok(lock) = lock {
+        scratch.harness.insert(PathBuf::from("Cargo.lock"), lock);
+    }
+    shadow::sync_tree(&harness_dir, &scratch.harness)?;
+    Ok(scratch.spans)
+}
+
+/// The scratch copies with entry modules for `callable`, and the harness crate, without
+/// writing anything.
+pub(super) fn render_scratch(
+    ws: &workspace::Workspace,
+    head_files: &BTreeMap<PathBuf, Vec<u8>>,
+    modules: &[Vec<Module>],
+    base_tree: Option<&BaseTree>,
+    selected: &[Selected],
+    callable: &[usize],
+) -> Result<Scratch> {
     let head_root = ws.work.join("head");
     let base_root = ws.work.join("base");
     let mut files = head_files.clone();
@@ -108,11 +145,6 @@ pub(super) fn write_scratch(
             }
         }
     }
-    shadow::sync_tree(&head_root, &files)?;
-    if let Some(bf) = &base_files {
-        shadow::sync_tree(&base_root, bf)?;
-    }
-
     let aliases: Vec<(String, String)> = (0..ws.packages.len())
         .map(|p| (head_alias(p), base_alias(p)))
         .collect();
@@ -133,15 +165,10 @@ pub(super) fn write_scratch(
             Plan::Skip(_) => None,
         })
         .collect();
-    let harness_dir = ws.work.join("harness");
-    let mut harness_files = generate::render(&ws.harness_name, &deps, &targets);
-    // Keep the harness's lock file; start it from the workspace's so the user's dependency
-    // versions are the ones tested.
-    let lock = std::fs::read(harness_dir.join("Cargo.lock"))
-        .or_else(|_| std::fs::read(ws.root.join("Cargo.lock")));
-    if let Ok(lock) = lock {
-        harness_files.insert(PathBuf::from("Cargo.lock"), lock);
-    }
-    shadow::sync_tree(&harness_dir, &harness_files)?;
-    Ok(spans)
+    Ok(Scratch {
+        head: files,
+        base: base_files,
+        harness: generate::render(&ws.harness_name, &deps, &targets),
+        spans,
+    })
 }
