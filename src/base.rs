@@ -7,7 +7,7 @@ use quote::ToTokens;
 
 use crate::error::Result;
 use crate::git;
-use crate::plan::{CallPlan, Plan};
+use crate::plan::{CallPlan, Plan, ResultUse};
 use crate::select::{self, ChangedFn, FnKind, Module};
 use crate::shadow;
 use crate::source::CrateSource;
@@ -166,7 +166,8 @@ pub fn prepare(
                     {
                         side.compare_result =
                             !declared_differently(ret, &func.module, head, &types[*p])
-                                && side.plan.observe_in_crate == head_plan.observe_in_crate;
+                                && (side.plan.result == ResultUse::ObserveInCrate)
+                                    == (head_plan.result == ResultUse::ObserveInCrate);
                     }
                     side
                 })

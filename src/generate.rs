@@ -745,7 +745,7 @@ mod tests {
         at: ConvAt::Nowhere,
         target: 0,
     };
-    use crate::plan::classify;
+    use crate::plan::classify_type as classify;
 
     fn ty(s: &str) -> Ty {
         classify(&syn::parse_str(s).unwrap()).unwrap()

@@ -10,7 +10,7 @@ use quote::{format_ident, quote};
 
 use super::{by_tag, conv_expr, field_at, owned_type, Conv, ConvAt};
 use crate::error::{Error, Result};
-use crate::plan::{AdtDef, CallPlan, CtorKind, Fields, Shape, Ty};
+use crate::plan::{AdtDef, CallPlan, CtorKind, Fields, ResultUse, Shape, Ty};
 use crate::select::{ChangedFn, Module};
 use crate::shadow::{Insertion, Piece};
 
@@ -242,36 +242,36 @@ fn wrapper(e: &Exposed) -> String {
     let ret = &e.plan.ret;
     let callee = &e.plan.callee;
     let cfgs = e.func.cfg_attrs.join(" ");
-    let call = if let Some(spec) = e.plan.format_spec {
-        quote!({ ::std::format!(#spec, #(#args),*) })
-    } else if e.plan.drain_iterator {
-        let cap = DRAIN_CAP;
-        quote!({
-            ::core::iter::Iterator::collect(::core::iter::Iterator::take(#callee(#(#args),*), #cap))
-        })
-    } else if e.plan.discard_result {
-        quote!({ let _ = #callee(#(#args),*); })
-    } else if e.plan.observe_in_crate {
-        // `Debug` text when the type has it (autoref picks the first impl that applies).
-        quote!({
-            let r = #callee(#(#args),*);
-            struct O<'r, T>(&'r T);
-            trait ViaDebug { fn obs(&self) -> ::core::option::Option<::std::string::String>; }
-            impl<T: ::core::fmt::Debug> ViaDebug for &O<'_, T> {
-                fn obs(&self) -> ::core::option::Option<::std::string::String> {
-                    ::core::option::Option::Some(::std::format!("{:?}", self.0))
+    let call = match e.plan.result {
+        ResultUse::Format(spec) => quote!({ ::std::format!(#spec, #(#args),*) }),
+        ResultUse::Drain => {
+            let cap = DRAIN_CAP;
+            quote!({
+                ::core::iter::Iterator::collect(::core::iter::Iterator::take(#callee(#(#args),*), #cap))
+            })
+        }
+        ResultUse::Discard => quote!({ let _ = #callee(#(#args),*); }),
+        ResultUse::ObserveInCrate => {
+            // `Debug` text when the type has it (autoref picks the first impl that applies).
+            quote!({
+                let r = #callee(#(#args),*);
+                struct O<'r, T>(&'r T);
+                trait ViaDebug { fn obs(&self) -> ::core::option::Option<::std::string::String>; }
+                impl<T: ::core::fmt::Debug> ViaDebug for &O<'_, T> {
+                    fn obs(&self) -> ::core::option::Option<::std::string::String> {
+                        ::core::option::Option::Some(::std::format!("{:?}", self.0))
+                    }
                 }
-            }
-            trait ViaNothing { fn obs(&self) -> ::core::option::Option<::std::string::String>; }
-            impl<T> ViaNothing for O<'_, T> {
-                fn obs(&self) -> ::core::option::Option<::std::string::String> {
-                    ::core::option::Option::None
+                trait ViaNothing { fn obs(&self) -> ::core::option::Option<::std::string::String>; }
+                impl<T> ViaNothing for O<'_, T> {
+                    fn obs(&self) -> ::core::option::Option<::std::string::String> {
+                        ::core::option::Option::None
+                    }
                 }
-            }
-            (&O(&r)).obs()
-        })
-    } else {
-        quote!({ #callee(#(#args),*) })
+                (&O(&r)).obs()
+            })
+        }
+        ResultUse::Return => quote!({ #callee(#(#args),*) }),
     };
     format!(
         "{cfgs} {} ",
