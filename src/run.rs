@@ -368,6 +368,54 @@ fn spawn(spec: &RunSpec, job: Job) -> Result<Running> {
         replay_side: ReplaySide::Head,
         chase: None,
     };
+    let fuzzer_args = phase_settings(spec, &job, &files, &mut options)?;
+    let binary = if job.uses_fuzz_binary() {
+        &spec.fuzz_binary
+    } else {
+        &spec.binary
+    };
+    let Some(binary) = binary.clone() else {
+        return Err(Error::Usage(format!(
+            "internal: no harness binary for the {} engine",
+            job.engine.name()
+        )));
+    };
+    let err_file = std::fs::File::create(&files.stderr)
+        .map_err(|e| Error::io(format!("creating {}", files.stderr.display()), e))?;
+    let child = Command::new(&binary)
+        .args(&fuzzer_args)
+        .env(
+            "EDGECHECK_HARNESS_OPTS",
+            serde_json::to_string(&options).unwrap_or_default(),
+        )
+        .current_dir(&spec.workdir)
+        .env("RUST_BACKTRACE", "0")
+        .env("RUST_LIB_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err_file)
+        // Its own process group, so a hung target's children die with it.
+        .process_group(0)
+        .spawn()
+        .map_err(|source| Error::Spawn {
+            program: binary.display().to_string(),
+            source,
+        })?;
+    Ok(Running {
+        job,
+        child,
+        started: Instant::now(),
+        files,
+    })
+}
+
+/// What the job's phase adds to the options, and the flags it hands to libFuzzer.
+fn phase_settings(
+    spec: &RunSpec,
+    job: &Job,
+    files: &JobFiles,
+    options: &mut Options,
+) -> Result<Vec<String>> {
     let mut fuzzer_args: Vec<String> = Vec::new();
     let secs = |d: Duration| d.as_secs().max(1);
     let timeout_flag = format!("-timeout={}", secs(spec.timeout * 3));
@@ -438,44 +486,7 @@ fn spawn(spec: &RunSpec, job: Job) -> Result<Running> {
             options.replay_side = ReplaySide::Head;
         }
     }
-    let binary = if job.uses_fuzz_binary() {
-        &spec.fuzz_binary
-    } else {
-        &spec.binary
-    };
-    let Some(binary) = binary.clone() else {
-        return Err(Error::Usage(format!(
-            "internal: no harness binary for the {} engine",
-            job.engine.name()
-        )));
-    };
-    let err_file = std::fs::File::create(&files.stderr)
-        .map_err(|e| Error::io(format!("creating {}", files.stderr.display()), e))?;
-    let child = Command::new(&binary)
-        .args(&fuzzer_args)
-        .env(
-            "EDGECHECK_HARNESS_OPTS",
-            serde_json::to_string(&options).unwrap_or_default(),
-        )
-        .current_dir(&spec.workdir)
-        .env("RUST_BACKTRACE", "0")
-        .env("RUST_LIB_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(err_file)
-        // Its own process group, so a hung target's children die with it.
-        .process_group(0)
-        .spawn()
-        .map_err(|source| Error::Spawn {
-            program: binary.display().to_string(),
-            source,
-        })?;
-    Ok(Running {
-        job,
-        child,
-        started: Instant::now(),
-        files,
-    })
+    Ok(fuzzer_args)
 }
 
 fn kill_group(child: &mut Child) {
@@ -554,18 +565,6 @@ fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instan
     let results = read_results(&done.files.results, offset);
     let job = done.job;
     let elapsed = done.started.elapsed();
-    let next = |phase: Phase| Job {
-        budget: elapsed * 3 + Duration::from_secs(MINIMIZE_SECS + 2),
-        phase,
-        ..job.clone()
-    };
-    let base_check = |finding: RawFinding, at| {
-        if job.target.has_base {
-            Some(next(Phase::BaseCheck { finding, at }))
-        } else {
-            None
-        }
-    };
     match job.phase.clone() {
         Phase::Record {
             mut crash,
@@ -586,7 +585,12 @@ fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instan
                     .push_str(" (the replay did not crash again, so the input is unknown)"),
             }
             if let Some(seq) = crash.seq {
-                if let Some(j) = base_check(crash.clone(), ReplayAt::Seq { seq, edge_execs }) {
+                if let Some(j) = base_check(
+                    &job,
+                    elapsed,
+                    crash.clone(),
+                    ReplayAt::Seq { seq, edge_execs },
+                ) {
                     return Some(j);
                 }
             }
@@ -611,7 +615,7 @@ fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instan
             } else {
                 finding.input_file.clone()?
             };
-            Some(next(Phase::Decode { finding, input }))
+            Some(follow_up(&job, elapsed, Phase::Decode { finding, input }))
         }
         Phase::Decode { finding, .. } => {
             // The minimised input, run again on both versions; if it no longer fails the same
@@ -630,83 +634,121 @@ fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instan
             });
             None
         }
-        Phase::Run => {
-            let fuzzing = job.engine == Engine::Libfuzzer;
-            let edge_execs = results.execs.get(&Engine::Edge).copied();
-            for (engine, n) in &results.execs {
-                *run.execs.entry(*engine).or_default() += n;
-            }
-            if fuzzing {
-                let stderr = std::fs::read_to_string(&done.files.stderr).unwrap_or_default();
-                *run.execs.entry(Engine::Libfuzzer).or_default() += fuzzer_execs(&stderr);
-            }
-            let mut follow_up = None;
-            // A hang or out-of-memory the runtime reported explains the process's end (libFuzzer
-            // then exits with its own status, saying "fuzz target exited").
-            let explained = results
-                .findings
-                .iter()
-                .any(|f| matches!(f.kind, Kind::Timeout | Kind::Oom));
-            for mut f in results.findings {
-                let ends_process = matches!(f.kind, Kind::Timeout | Kind::Oom);
-                if fuzzing && !ends_process && follow_up.is_none() {
-                    if let Some(artifact) = newest_artifact(&done.files.artifacts) {
-                        f.input_file = Some(artifact.clone());
-                        follow_up = Some(next(Phase::Minimize {
-                            finding: f,
-                            artifact,
-                        }));
-                        continue;
-                    }
-                }
-                if ends_process && follow_up.is_none() {
-                    let at = match (&f.input_file, f.seq) {
-                        (Some(input), _) if fuzzing => Some(ReplayAt::Input(input.clone())),
-                        (_, Some(seq)) if !fuzzing => Some(ReplayAt::Seq { seq, edge_execs }),
-                        _ => None,
-                    };
-                    if let Some(j) = at.and_then(|at| base_check(f.clone(), at)) {
-                        follow_up = Some(j);
-                        continue;
-                    }
-                }
-                run.findings.push(f);
-            }
-            if follow_up.is_some() || explained || ended(status) != Some(Kind::Crash) {
-                return follow_up;
-            }
-            // Died without a word: a crash (stack overflow, abort) the runtime could not report.
-            let stderr = std::fs::read_to_string(&done.files.stderr).unwrap_or_default();
-            let crash = RawFinding {
-                engine: job.engine,
-                kind: crash_kind(&stderr),
-                message: crash_message(status, &stderr),
-                location: None,
-                args: None,
-                elapsed_ms: offset + elapsed.as_millis() as u64,
-                seq: None,
-                base: None,
-                head_value: None,
-                key: None,
-                input_file: None,
-                origin: None,
-            };
-            if fuzzing {
-                let Some(artifact) = newest_artifact(&done.files.artifacts) else {
-                    run.findings.push(crash);
-                    return None;
-                };
-                let mut crash = crash;
-                crash.input_file = Some(artifact.clone());
-                // The replay decodes the input, and tries the base when there is one.
-                return Some(next(Phase::BaseCheck {
-                    finding: crash,
-                    at: ReplayAt::Input(artifact),
-                }));
-            }
-            Some(next(Phase::Record { crash, edge_execs }))
-        }
+        Phase::Run => finish_run(&job, &done.files, status, results, run, offset, elapsed),
     }
+}
+
+/// A step that completes a finding of `job`, which ran for `elapsed`: it gets three times as
+/// long, and the time to minimise.
+fn follow_up(job: &Job, elapsed: Duration, phase: Phase) -> Job {
+    Job {
+        budget: elapsed * 3 + Duration::from_secs(MINIMIZE_SECS + 2),
+        phase,
+        ..job.clone()
+    }
+}
+
+/// The replay that tries the base on a finding's input, when the target has a base.
+fn base_check(job: &Job, elapsed: Duration, finding: RawFinding, at: ReplayAt) -> Option<Job> {
+    job.target
+        .has_base
+        .then(|| follow_up(job, elapsed, Phase::BaseCheck { finding, at }))
+}
+
+/// What a run of the engines found, and the step that completes its first finding that needs
+/// one: minimising a libFuzzer input, a base check of an input that ended the process, or a
+/// replay that records the input of a crash the runtime could not report.
+fn finish_run(
+    job: &Job,
+    files: &JobFiles,
+    status: ExitStatus,
+    results: Results,
+    run: &mut TargetRun,
+    offset: u64,
+    elapsed: Duration,
+) -> Option<Job> {
+    let fuzzing = job.engine == Engine::Libfuzzer;
+    let edge_execs = results.execs.get(&Engine::Edge).copied();
+    for (engine, n) in &results.execs {
+        *run.execs.entry(*engine).or_default() += n;
+    }
+    if fuzzing {
+        let stderr = std::fs::read_to_string(&files.stderr).unwrap_or_default();
+        *run.execs.entry(Engine::Libfuzzer).or_default() += fuzzer_execs(&stderr);
+    }
+    let mut next_step = None;
+    // A hang or out-of-memory the runtime reported explains the process's end (libFuzzer
+    // next_step exits with its own status, saying "fuzz target exited").
+    let explained = results
+        .findings
+        .iter()
+        .any(|f| matches!(f.kind, Kind::Timeout | Kind::Oom));
+    for mut f in results.findings {
+        let ends_process = matches!(f.kind, Kind::Timeout | Kind::Oom);
+        if fuzzing && !ends_process && next_step.is_none() {
+            if let Some(artifact) = newest_artifact(&files.artifacts) {
+                f.input_file = Some(artifact.clone());
+                next_step = Some(follow_up(
+                    job,
+                    elapsed,
+                    Phase::Minimize {
+                        finding: f,
+                        artifact,
+                    },
+                ));
+                continue;
+            }
+        }
+        if ends_process && next_step.is_none() {
+            let at = match (&f.input_file, f.seq) {
+                (Some(input), _) if fuzzing => Some(ReplayAt::Input(input.clone())),
+                (_, Some(seq)) if !fuzzing => Some(ReplayAt::Seq { seq, edge_execs }),
+                _ => None,
+            };
+            if let Some(j) = at.and_then(|at| base_check(job, elapsed, f.clone(), at)) {
+                next_step = Some(j);
+                continue;
+            }
+        }
+        run.findings.push(f);
+    }
+    if next_step.is_some() || explained || ended(status) != Some(Kind::Crash) {
+        return next_step;
+    }
+    // Died without a word: a crash (stack overflow, abort) the runtime could not report.
+    let stderr = std::fs::read_to_string(&files.stderr).unwrap_or_default();
+    let crash = RawFinding {
+        engine: job.engine,
+        kind: crash_kind(&stderr),
+        message: crash_message(status, &stderr),
+        location: None,
+        args: None,
+        elapsed_ms: offset + elapsed.as_millis() as u64,
+        seq: None,
+        base: None,
+        head_value: None,
+        key: None,
+        input_file: None,
+        origin: None,
+    };
+    if fuzzing {
+        let Some(artifact) = newest_artifact(&files.artifacts) else {
+            run.findings.push(crash);
+            return None;
+        };
+        let mut crash = crash;
+        crash.input_file = Some(artifact.clone());
+        // The replay decodes the input, and tries the base when there is one.
+        return Some(follow_up(
+            job,
+            elapsed,
+            Phase::BaseCheck {
+                finding: crash,
+                at: ReplayAt::Input(artifact),
+            },
+        ));
+    }
+    Some(follow_up(job, elapsed, Phase::Record { crash, edge_execs }))
 }
 
 /// How many inputs libFuzzer ran, from its final statistics.

@@ -213,6 +213,17 @@ impl Env<'_> {
                 "`{}` is a `Result` alias with a crate-defined error type (not supported yet)",
                 tokens(path)
             )),
+            ("HashMap" | "BTreeMap" | "HashSet" | "BTreeSet", _) => {
+                self.std_collection(path, &name, &args)
+            }
+            ("Cow", [t]) if self.classify(t) == Ok(Ty::Str) => Ok(Ty::CowStr),
+            _ => self.std_wrapper(path, &name, &args),
+        }
+    }
+
+    /// `HashMap`, `BTreeMap`, `HashSet`, `BTreeSet`, with keys that hash or order.
+    fn std_collection(&self, path: &syn::Path, name: &str, args: &[&Type]) -> Result<Ty, String> {
+        match (name, args) {
             ("HashMap" | "BTreeMap", [k, v]) => {
                 let key = self.element(k)?;
                 if !key.is_key() {
@@ -244,9 +255,26 @@ impl Env<'_> {
                 "`{}`: a custom hasher is not supported",
                 tokens(path)
             )),
-            ("Cow", [t]) if self.classify(t) == Ok(Ty::Str) => Ok(Ty::CowStr),
+            _ => Err(format!(
+                "`{}` is neither a std type the harness can generate nor a struct, enum or alias declared in this crate",
+                tokens(path)
+            )),
+        }
+    }
+
+    /// The std wrappers made from a generated value: `Rc`, `Arc`, `Cell`, `RefCell`,
+    /// `Wrapping`, `NonZero*`, `Duration`, `PathBuf`/`Path`, `OsString`/`OsStr`; any other
+    /// name is not a type the harness can generate.
+    fn std_wrapper(&self, path: &syn::Path, name: &str, args: &[&Type]) -> Result<Ty, String> {
+        let own_type = || {
+            Err(format!(
+                "`{}` is neither a std type the harness can generate nor a struct, enum or alias declared in this crate",
+                tokens(path)
+            ))
+        };
+        match (name, args) {
             ("Rc" | "Arc" | "Cell" | "RefCell" | "Wrapping", [t]) => {
-                let kind = match name.as_str() {
+                let kind = match name {
                     "Rc" => Wrap::Rc,
                     "Arc" => Wrap::Arc,
                     "Cell" => Wrap::Cell,
