@@ -141,7 +141,7 @@ pub fn prepare(
         .iter()
         .zip(&package_state)
         .map(|(m, state)| match state {
-            Ok(src) => CrateTypes::collect(m, src.edition),
+            Ok(_) => CrateTypes::collect(m),
             Err(_) => CrateTypes::default(),
         })
         .collect();

@@ -181,7 +181,7 @@ fn read_base(
         .iter()
         .zip(&ws.packages)
         .map(|(m, pkg)| match &pkg.lib {
-            Some(lib) => types::CrateTypes::collect(m, lib.edition),
+            Some(_) => types::CrateTypes::collect(m),
             None => types::CrateTypes::default(),
         })
         .collect();

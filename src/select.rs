@@ -50,6 +50,9 @@ pub struct Module {
     /// Its file is one a build script makes (missing, or only in `OUT_DIR`): running the build
     /// script would tell what it holds.
     pub needs_build: bool,
+    /// Its own items, parsed once by the scan: the file's for a file module, the braces' for
+    /// an inline one (found by position, so two cfg'd `mod imp { … }` stay apart).
+    pub items: Vec<Item>,
 }
 
 /// One name a `pub use` makes visible in a module.
@@ -249,35 +252,23 @@ pub fn select_changed(
     repo_root: &Path,
 ) -> Result<Vec<ChangedFn>> {
     let changed = changed_files(changes, repo_root)?;
-    let mut files = FileCache::new(src.edition);
     let mut out = Vec::new();
     for module in readable(modules) {
         let Some(change) = changed.get(&canonical(&module.file)) else {
             continue;
         };
-        let Ok(ast) = files.get(&module.file) else {
-            continue;
-        };
-        if let Some(items) = module_items(&ast, module) {
-            out.extend(module_fns(src, module, items, &mut |c| {
-                change.touches(c.start, c.end)
-            }));
-        }
+        out.extend(module_fns(src, module, &module.items, &mut |c| {
+            change.touches(c.start, c.end)
+        }));
     }
     Ok(sorted_unique(out))
 }
 
 /// Every function of the crate outside test code.
 pub fn all_functions(src: &CrateSource, modules: &[Module]) -> Vec<ChangedFn> {
-    let mut files = FileCache::new(src.edition);
     let mut out = Vec::new();
     for module in readable(modules) {
-        let Ok(ast) = files.get(&module.file) else {
-            continue;
-        };
-        if let Some(items) = module_items(&ast, module) {
-            out.extend(module_fns(src, module, items, &mut |_| true));
-        }
+        out.extend(module_fns(src, module, &module.items, &mut |_| true));
     }
     sorted_unique(out)
 }
@@ -495,9 +486,11 @@ impl Scanner {
             reexports: Vec::new(),
             included_in,
             needs_build: false,
+            items: Vec::new(),
         });
         let Ok(ast) = ast else { return };
         self.modules[index].reexports = reexports(&ast.items, &path, self.edition);
+        self.modules[index].items = ast.items.clone();
         self.stack.push(file.to_path_buf());
         let me = Parent {
             path: &path,
@@ -598,6 +591,7 @@ impl Scanner {
                     reexports: Vec::new(),
                     included_in: Some(host),
                     needs_build: true,
+                    items: Vec::new(),
                 });
                 return;
             }
@@ -669,6 +663,7 @@ impl Scanner {
                     reexports: Vec::new(),
                     included_in: None,
                     needs_build: true,
+                    items: Vec::new(),
                 }),
             }
             return;
@@ -686,6 +681,7 @@ impl Scanner {
             reexports: reexports(items, &path, self.edition),
             included_in: None,
             needs_build: false,
+            items: items.clone(),
         });
         let dir = inline_dir(parent.dir, bare, path_attr.as_deref());
         let me = Parent {
@@ -994,31 +990,6 @@ impl FileCache {
             .or_insert_with(|| source::parse_path(path, edition).map(Rc::new))
             .clone()
     }
-}
-
-/// The items of `module` in its parsed file: the whole file, or the inline module whose
-/// closing brace is at `inline_close`.
-fn module_items<'a>(ast: &'a syn::File, module: &Module) -> Option<&'a [Item]> {
-    match module.inline_close {
-        None => Some(&ast.items),
-        Some(close) => find_inline(&ast.items, close),
-    }
-}
-
-/// The items of the inline module (at any depth) that closes at `close`. Matching on the brace
-/// position, not the name, keeps two cfg'd `mod imp { … }` of one name apart.
-fn find_inline(items: &[Item], close: (usize, usize)) -> Option<&[Item]> {
-    items.iter().find_map(|item| match item {
-        Item::Mod(ItemMod {
-            content: Some((brace, inner)),
-            ..
-        }) if close_position(brace) == close => Some(&inner[..]),
-        Item::Mod(ItemMod {
-            content: Some((_, inner)),
-            ..
-        }) => find_inline(inner, close),
-        _ => None,
-    })
 }
 
 // ---------------------------------------------------------------------------------------------

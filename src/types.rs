@@ -1,12 +1,8 @@
 //! The crate's own structs, enums and type aliases, found with `syn`, so that `plan` can generate arguments of those types.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
 use syn::Item;
 
 use crate::select::Module;
-use crate::source::Edition;
 
 /// A type declared in the crate.
 #[derive(Debug, Clone)]
@@ -175,10 +171,9 @@ pub struct CrateTypes {
 }
 
 impl CrateTypes {
-    /// Reads the declarations of every scanned module. Files that do not parse were reported
-    /// by the module scan already; here they only contribute nothing.
-    pub fn collect(modules: &[Module], edition: Edition) -> CrateTypes {
-        let mut parsed: BTreeMap<PathBuf, Option<syn::File>> = BTreeMap::new();
+    /// The declarations of every scanned module, from the items the scan parsed. Files that
+    /// did not parse were reported by the scan already; here they only contribute nothing.
+    pub fn collect(modules: &[Module]) -> CrateTypes {
         let mut items = Vec::new();
         let mut impls: Vec<(Vec<String>, syn::ItemImpl)> = Vec::new();
         let mut defaults = Vec::new();
@@ -188,21 +183,7 @@ impl CrateTypes {
             .iter()
             .filter(|m| !m.is_test && m.unparsed.is_none())
         {
-            let file = parsed
-                .entry(m.file.clone())
-                .or_insert_with(|| crate::source::parse_path(&m.file, edition).ok());
-            let Some(file) = file else { continue };
-            // The module's own items: the file's top level, or the inline module's body.
-            let file_depth = modules
-                .iter()
-                .filter(|o| o.file == m.file && o.inline_close.is_none())
-                .map(|o| o.path.len())
-                .next()
-                .unwrap_or(0);
-            let Some(own) = inline_items(&file.items, &m.path[file_depth.min(m.path.len())..])
-            else {
-                continue;
-            };
+            let own = &m.items;
             for item in own {
                 let (name, kind) = match item {
                     Item::Struct(s) => (s.ident.to_string(), TypeKind::Struct(s.clone())),
@@ -441,18 +422,4 @@ fn derives(attrs: &[syn::Attribute], name: &str) -> bool {
             });
             found
         })
-}
-
-/// The items of the inline module at `path` below `items` (the items themselves for an empty path).
-fn inline_items<'a>(items: &'a [Item], path: &[String]) -> Option<&'a [Item]> {
-    let Some((first, rest)) = path.split_first() else {
-        return Some(items);
-    };
-    items.iter().find_map(|i| match i {
-        Item::Mod(m) if &m.ident.to_string() == first => m
-            .content
-            .as_ref()
-            .and_then(|(_, inner)| inline_items(inner, rest)),
-        _ => None,
-    })
 }

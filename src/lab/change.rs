@@ -141,7 +141,7 @@ pub(super) fn select_functions(
                 named.functions
             }
         };
-        let types = types::CrateTypes::collect(&modules, lib.edition);
+        let types = types::CrateTypes::collect(&modules);
         let all = select::all_functions(lib, &modules);
         // Each target is seeded with what the crate itself says about its inputs.
         let vocabulary = vocab::Vocabulary::collect(lib, &modules, &all, &pkg.dir);

@@ -129,7 +129,7 @@ fn listing(cli: &Cli, ws: &workspace::Workspace, cwd: &Path, all: bool) -> Resul
             continue;
         };
         let scanned = select::scan_modules(lib);
-        let types = types::CrateTypes::collect(&scanned, lib.edition);
+        let types = types::CrateTypes::collect(&scanned);
         let all = select::all_functions(lib, &scanned);
         let vocabulary = vocab::Vocabulary::collect(lib, &scanned, &all, &pkg.dir);
         for mut func in all.iter().cloned() {

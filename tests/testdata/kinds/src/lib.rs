@@ -151,3 +151,24 @@ pub struct Chain {
 pub fn chain_len(c: &Chain) -> usize {
     1 + c.next.as_ref().map_or(0, |n| chain_len(n))
 }
+
+/// Two modules of one name, one per platform: each keeps its own items.
+#[cfg(unix)]
+mod imp {
+    pub struct Handle {
+        pub fd: i32,
+    }
+
+    pub fn open(h: Handle) -> i32 {
+        h.fd
+    }
+}
+
+#[cfg(not(unix))]
+mod imp {
+    pub struct Raw(pub u64);
+
+    pub fn open(r: Raw) -> u64 {
+        r.0
+    }
+}
