@@ -47,7 +47,50 @@ pub fn base_package_name(name: &str) -> String {
 }
 
 /// A function's counterpart, or why there is none.
-pub type Counterpart = std::result::Result<BaseSide, String>;
+pub type Counterpart = std::result::Result<BaseSide, NoBase>;
+
+/// Why a function is not compared with its version before the change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoBase {
+    /// The run has no base: `--function` without `--base`.
+    NoRevision,
+    /// The files before the change could not be read.
+    Unreadable(String),
+    /// The package did not exist before the change.
+    NewPackage,
+    /// The package's crate root did not exist before the change.
+    NewCrateRoot,
+    /// The package has no library.
+    BinaryOnly,
+    /// The function did not exist before the change.
+    NewFunction,
+    /// It was called differently before the change.
+    SignatureChanged,
+    /// A type it takes was declared differently before the change.
+    TypeChanged,
+    /// The function is not tested, so there is nothing to compare.
+    NotTested,
+    /// The code before the change (or the generated code for it) does not build.
+    DoesNotBuild(String),
+}
+
+impl std::fmt::Display for NoBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no comparable base: ")?;
+        match self {
+            NoBase::NoRevision => f.write_str("no base revision"),
+            NoBase::Unreadable(e) => write!(f, "the base tree could not be read ({e})"),
+            NoBase::NewPackage => f.write_str("the package did not exist before the change"),
+            NoBase::NewCrateRoot => f.write_str("the crate root did not exist before the change"),
+            NoBase::BinaryOnly => f.write_str("binary-only package"),
+            NoBase::NewFunction => f.write_str("a new function"),
+            NoBase::SignatureChanged => f.write_str("its signature changed"),
+            NoBase::TypeChanged => f.write_str("a type it takes was declared differently"),
+            NoBase::NotTested => f.write_str("it is not tested"),
+            NoBase::DoesNotBuild(why) => f.write_str(why),
+        }
+    }
+}
 
 /// The functions to find a counterpart for: (package index, function, plan).
 pub type Wanted<'a> = (usize, &'a ChangedFn, &'a Plan);
@@ -61,22 +104,10 @@ pub fn prepare(
     head_types: &[CrateTypes],
     wanted: &[Wanted],
 ) -> Result<(Option<BaseTree>, Vec<Counterpart>)> {
-    let no_base = |why: &str| {
-        wanted
-            .iter()
-            .map(|_| Err(why.to_string()))
-            .collect::<Vec<_>>()
-    };
+    let no_base = |why: NoBase| wanted.iter().map(|_| Err(why.clone())).collect::<Vec<_>>();
     let files = match read_files(ws, source, head_files) {
         Ok(files) => files,
-        Err(e) => {
-            return Ok((
-                None,
-                no_base(&format!(
-                    "no comparable base: the base tree could not be read ({e})"
-                )),
-            ))
-        }
+        Err(e) => return Ok((None, no_base(NoBase::Unreadable(e.to_string())))),
     };
     let mut files = files;
     shadow::rewrite_manifests(&mut files, &ws.root)?;
@@ -84,7 +115,7 @@ pub fn prepare(
     let pristine = ws.work.join("base-src");
     shadow::sync_tree(&pristine, &files)?;
     let mut modules = Vec::new();
-    let mut package_state: Vec<std::result::Result<CrateSource, String>> = Vec::new();
+    let mut package_state: Vec<std::result::Result<CrateSource, NoBase>> = Vec::new();
     for pkg in &ws.packages {
         let rel_dir = pkg
             .dir
@@ -92,7 +123,7 @@ pub fn prepare(
             .unwrap_or(Path::new(""))
             .to_path_buf();
         let state = match &pkg.lib {
-            None => Err("binary-only package".to_string()),
+            None => Err(NoBase::BinaryOnly),
             Some(lib) => {
                 let rel_root = lib
                     .root_file
@@ -103,15 +134,9 @@ pub fn prepare(
                     &rel_dir.join("Cargo.toml"),
                     &base_package_name(&pkg.name),
                 ) {
-                    Err(
-                        "no comparable base: the package did not exist before the change"
-                            .to_string(),
-                    )
+                    Err(NoBase::NewPackage)
                 } else if !files.contains_key(rel_root) {
-                    Err(
-                        "no comparable base: the crate root did not exist before the change"
-                            .to_string(),
-                    )
+                    Err(NoBase::NewCrateRoot)
                 } else {
                     Ok(CrateSource {
                         name: lib.name.clone(),
@@ -158,7 +183,7 @@ pub fn prepare(
         .iter()
         .map(|(p, func, plan)| match (&package_state[*p], plan) {
             (Err(why), _) => Err(why.clone()),
-            (_, Plan::Skip(why)) => Err(why.clone()),
+            (_, Plan::Skip(_)) => Err(NoBase::NotTested),
             (Ok(_), Plan::Call(head_plan)) => {
                 counterpart(&functions[*p], &types[*p], func, head_plan).map(|mut side| {
                     if let (syn::ReturnType::Type(_, ret), Some(head)) =
@@ -205,22 +230,24 @@ fn counterpart(
     types: &CrateTypes,
     func: &ChangedFn,
     head_plan: &CallPlan,
-) -> std::result::Result<BaseSide, String> {
-    let new_fn = || "no comparable base: a new function".to_string();
+) -> Counterpart {
     let same_place = |c: &&ChangedFn| {
         c.module == func.module && c.name == func.name && same_kind(&c.kind, &func.kind)
     };
-    let base_fn = candidates.iter().find(same_place).ok_or_else(new_fn)?;
+    let base_fn = candidates
+        .iter()
+        .find(same_place)
+        .ok_or(NoBase::NewFunction)?;
     let base_plan = match crate::plan::plan(base_fn, types) {
         Plan::Call(p) => p,
-        Plan::Skip(_) => return Err("no comparable base: its signature changed".into()),
+        Plan::Skip(_) => return Err(NoBase::SignatureChanged),
     };
     if signature(&base_plan) != signature(head_plan) {
-        return Err("no comparable base: its signature changed".into());
+        return Err(NoBase::SignatureChanged);
     }
     let tys = |p: &CallPlan| p.args.iter().map(|a| a.ty.clone()).collect::<Vec<_>>();
     if tys(&base_plan) != tys(head_plan) {
-        return Err("no comparable base: a type it takes was declared differently".into());
+        return Err(NoBase::TypeChanged);
     }
     Ok(BaseSide {
         func: base_fn.clone(),

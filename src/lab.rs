@@ -10,14 +10,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::base::{self, BaseSide, BaseSource, BaseTree};
+use crate::base::{self, BaseSide, BaseSource, BaseTree, NoBase};
 use crate::build;
 use crate::cli::{Cli, ColorChoice, Command, FailOn, Format, Sanitizer};
 use crate::diff;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::protocol::Engine;
-use crate::report::{self, FunctionReport, Progress, Report, Timing};
+use crate::report::{self, FunctionReport, Progress, Report, Status, Timing};
 use crate::run;
 use crate::select::{ChangedFn, Module};
 use crate::shadow;
@@ -64,7 +64,7 @@ struct Selected {
     func: ChangedFn,
     plan: Plan,
     /// The counterpart, or why there is none to compare with.
-    base: std::result::Result<BaseSide, String>,
+    base: std::result::Result<BaseSide, NoBase>,
     /// For a function that did not change but calls a changed helper: that helper's index.
     caller_of: Option<usize>,
 }
@@ -376,7 +376,7 @@ fn build_until_clean(
         };
         for (t, side, why) in list {
             match side {
-                Side::Base => selected[t].base = Err(format!("no comparable base: {why}")),
+                Side::Base => selected[t].base = Err(NoBase::DoesNotBuild(why)),
                 Side::Head => {
                     dropped.insert(t, why);
                 }
@@ -457,15 +457,15 @@ fn triage_all(
         let through = tested_callers(i);
         let (status, reason, engines) = match (&s.plan, dropped.get(&i), runs.get(&i)) {
             (Plan::Skip(why), _, _) if !through.is_empty() => (
-                "tested",
+                Status::Tested,
                 Some(format!("{why}; tested through its callers")),
                 BTreeMap::new(),
             ),
-            (Plan::Skip(why), _, _) => ("skipped", Some(why.clone()), BTreeMap::new()),
-            (_, Some(why), _) => ("skipped", Some(why.clone()), BTreeMap::new()),
+            (Plan::Skip(why), _, _) => (Status::Skipped, Some(why.clone()), BTreeMap::new()),
+            (_, Some(why), _) => (Status::Skipped, Some(why.clone()), BTreeMap::new()),
             (_, None, Some(r)) => {
-                let no_base = s.base.as_ref().err().map(String::as_str);
-                let mut found = triage::triage(&s.func, &r.findings, paths, no_base);
+                let no_base = s.base.as_ref().err().map(NoBase::to_string);
+                let mut found = triage::triage(&s.func, &r.findings, paths, no_base.as_deref());
                 if let Some(h) = s.caller_of {
                     let helper = &selected[h].func;
                     let file = paths.report_path(&helper.file);
@@ -473,9 +473,13 @@ fn triage_all(
                 }
                 findings.extend(found);
                 let execs = r.execs.iter().map(|(e, n)| (e.name().to_string(), *n));
-                ("tested", None, execs.collect())
+                (Status::Tested, None, execs.collect())
             }
-            (_, None, None) => ("skipped", Some("not run".to_string()), BTreeMap::new()),
+            (_, None, None) => (
+                Status::Skipped,
+                Some("not run".to_string()),
+                BTreeMap::new(),
+            ),
         };
         functions.push(FunctionReport {
             function: s.func.display_path.clone(),
@@ -485,9 +489,9 @@ fn triage_all(
             status,
             reason,
             base: match (&s.base, status) {
-                (Ok(_), "tested") => Some("compared with the code before the change".into()),
-                (Err(why), "tested") if change.base.is_some() && !engines.is_empty() => {
-                    Some(why.clone())
+                (Ok(_), Status::Tested) => Some("compared with the code before the change".into()),
+                (Err(why), Status::Tested) if change.base.is_some() && !engines.is_empty() => {
+                    Some(why.to_string())
                 }
                 _ => None,
             },

@@ -25,6 +25,22 @@ pub struct Report {
     pub timing: Timing,
 }
 
+/// Whether a run tested a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Tested,
+    Skipped,
+}
+
+/// Whether `list` found a plan to call a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListStatus {
+    Testable,
+    Skipped,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct FunctionReport {
     pub function: String,
@@ -32,8 +48,7 @@ pub struct FunctionReport {
     pub line: usize,
     /// The line of the function's closing brace.
     pub end_line: usize,
-    /// `tested` or `skipped`.
-    pub status: &'static str,
+    pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Whether the function was compared with its version before the change, or why not.
@@ -57,7 +72,7 @@ impl FunctionReport {
             file,
             line,
             end_line: line,
-            status: "skipped",
+            status: Status::Skipped,
             reason: Some(reason),
             base: None,
             engines: BTreeMap::new(),
@@ -75,8 +90,7 @@ pub struct ListedFunction {
     pub line: usize,
     /// Other crates can call it by its path.
     pub public: bool,
-    /// `testable` or `skipped`.
-    pub status: &'static str,
+    pub status: ListStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// For a testable function: how each argument is generated.
@@ -151,7 +165,7 @@ impl Report {
                 style(&f.function).bold(),
                 style(format!(
                     "[{} engine, after {:.1}s]",
-                    f.engine,
+                    f.engine.name(),
                     f.elapsed_ms as f64 / 1000.0
                 ))
                 .dim()
@@ -201,16 +215,19 @@ impl Report {
             .iter()
             .filter(|f| f.caller_of.is_none())
             .collect();
-        let tested = changed.iter().filter(|f| f.status == "tested").count();
+        let tested = changed
+            .iter()
+            .filter(|f| f.status == Status::Tested)
+            .count();
         let callers = self
             .functions
             .iter()
-            .filter(|f| f.caller_of.is_some() && f.status == "tested")
+            .filter(|f| f.caller_of.is_some() && f.status == Status::Tested)
             .count();
         let skipped: Vec<&FunctionReport> = self
             .functions
             .iter()
-            .filter(|f| f.status == "skipped" && f.caller_of.is_none())
+            .filter(|f| f.status == Status::Skipped && f.caller_of.is_none())
             .collect();
         if !skipped.is_empty() {
             let _ = writeln!(s, "{}", style("skipped:").yellow().bold());

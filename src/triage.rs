@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::ids::stable_id;
-use crate::protocol::Kind;
+use crate::protocol::{Engine, Kind};
 use crate::run::{BaseOutcome, RawFinding};
 use crate::select::{ChangedFn, FnKind};
 
@@ -15,14 +15,12 @@ pub struct Finding {
     /// Stable across runs for the same function, kind and location.
     pub id: String,
     pub function: String,
-    pub kind: String,
+    pub kind: FindingKind,
     /// Whether the change introduced it: the code before the change did not fail the same way
     /// on the same input (or there is no code before it to compare with).
     pub introduced: bool,
-    /// `introduced`, `pre-existing`, or `expected` (a panic the doc comment announces under
-    /// `# Panics`, shared with the code before the change).
-    pub label: &'static str,
-    pub engine: String,
+    pub label: Label,
+    pub engine: Engine,
     pub message: String,
     pub location: Option<Location>,
     /// Where the panic happened, when that is in std or a dependency: `location` is then the
@@ -40,6 +38,55 @@ pub struct Finding {
     /// A finding in a changed helper, reached through this caller (which `input` calls).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub through: Option<String>,
+}
+
+/// What went wrong, as reported: the harness's kinds, with overflow panics told apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingKind {
+    Panic,
+    /// An arithmetic overflow panic (the harness builds with overflow checks on).
+    Overflow,
+    Divergence,
+    Timeout,
+    Oom,
+    Crash,
+}
+
+impl std::fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FindingKind::Panic => "panic",
+            FindingKind::Overflow => "overflow",
+            FindingKind::Divergence => "divergence",
+            FindingKind::Timeout => "timeout",
+            FindingKind::Oom => "oom",
+            FindingKind::Crash => "crash",
+        })
+    }
+}
+
+/// Whose a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Label {
+    /// The change introduced it: the code before the change did not fail the same way on the
+    /// same input (or there is no code before it to compare with).
+    Introduced,
+    /// The code before the change failed the same way.
+    PreExisting,
+    /// A panic the doc comment announces under `# Panics`, shared with the code before.
+    Expected,
+}
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Label::Introduced => "introduced",
+            Label::PreExisting => "pre-existing",
+            Label::Expected => "expected",
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -119,7 +166,7 @@ pub fn triage(
         )
     });
     for r in sorted {
-        let kind = classify(r.kind, &r.message).to_string();
+        let kind = classify(r.kind, &r.message);
         let location = r.location.as_ref().map(|(f, l, c)| Location {
             file: paths.user_path(f),
             line: *l,
@@ -133,12 +180,12 @@ pub fn triage(
         if out.iter().any(|f| f.id == id) {
             continue;
         }
-        let verdict = judge(func, &kind, r, no_base);
+        let verdict = judge(func, kind, r, no_base);
         let input = match &r.args {
             Some(args) => call_text(func, args),
             None => "(input not recovered)".to_string(),
         };
-        let message = if kind == "divergence" {
+        let message = if kind == FindingKind::Divergence {
             format!(
                 "the result differs from the code before the change: it returned {}, now {}",
                 r.base_value().unwrap_or("?"),
@@ -147,10 +194,12 @@ pub fn triage(
         } else {
             r.message.clone()
         };
-        let expect = (kind == "divergence").then(|| r.base_value()).flatten();
+        let expect = (kind == FindingKind::Divergence)
+            .then(|| r.base_value())
+            .flatten();
         let regression_test = regression_test(
             func,
-            &kind,
+            kind,
             &message,
             location.as_ref(),
             r.args.as_deref(),
@@ -160,16 +209,16 @@ pub fn triage(
         out.push(Finding {
             id,
             function: func.display_path.clone(),
-            kind: kind.clone(),
-            introduced: verdict.label == "introduced",
+            kind,
+            introduced: verdict.label == Label::Introduced,
             label: verdict.label,
-            engine: r.engine.name().to_string(),
+            engine: r.engine,
             message,
             location,
             panicked_in: r.origin.clone(),
             input,
             base: Some(verdict.base),
-            head: Some(head_text(&kind, r)),
+            head: Some(head_text(kind, r)),
             elapsed_ms: first_found(r).unwrap_or(r.elapsed_ms),
             regression_test,
             through: None,
@@ -199,15 +248,13 @@ pub fn attribute_to_helper(
 
 /// Whether a finding is the change's, and what the base did.
 struct Verdict {
-    /// `introduced`, `pre-existing`, or `expected` (documented under `# Panics`, and shared
-    /// with the base).
-    label: &'static str,
+    label: Label,
     base: String,
 }
 
-fn judge(func: &ChangedFn, kind: &str, r: &RawFinding, no_base: Option<&str>) -> Verdict {
+fn judge(func: &ChangedFn, kind: FindingKind, r: &RawFinding, no_base: Option<&str>) -> Verdict {
     let introduced = |base: String| Verdict {
-        label: "introduced",
+        label: Label::Introduced,
         base,
     };
     let Some(outcome) = &r.base else {
@@ -227,38 +274,44 @@ fn judge(func: &ChangedFn, kind: &str, r: &RawFinding, no_base: Option<&str>) ->
             let documented = func.doc.lines().any(|l| l.trim() == "# Panics");
             Verdict {
                 label: if documented {
-                    "expected"
+                    Label::Expected
                 } else {
-                    "pre-existing"
+                    Label::PreExisting
                 },
                 base: format!("{base_kind}: {message}"),
             }
         }
-        BaseOutcome::Ended(base_kind) if base_kind.name() == kind => Verdict {
-            label: "pre-existing",
+        BaseOutcome::Ended(base_kind) if classify(*base_kind, "") == kind => Verdict {
+            label: Label::PreExisting,
             base: format!("{} as well", base_kind.name()),
         },
         BaseOutcome::Ended(base_kind) => introduced(base_kind.name().to_string()),
     }
 }
 
-fn head_text(kind: &str, r: &RawFinding) -> String {
+fn head_text(kind: FindingKind, r: &RawFinding) -> String {
     match kind {
-        "divergence" => format!("returned {}", r.head_value.as_deref().unwrap_or("?")),
-        "timeout" => "did not return (timeout)".into(),
-        "oom" => "ran out of memory".into(),
-        "crash" => "crashed the process".into(),
-        _ => format!("{kind}: {}", r.message),
+        FindingKind::Divergence => {
+            format!("returned {}", r.head_value.as_deref().unwrap_or("?"))
+        }
+        FindingKind::Timeout => "did not return (timeout)".into(),
+        FindingKind::Oom => "ran out of memory".into(),
+        FindingKind::Crash => "crashed the process".into(),
+        FindingKind::Panic | FindingKind::Overflow => format!("{kind}: {}", r.message),
     }
 }
 
 /// `overflow` for arithmetic overflow panics (the harness builds with overflow checks on).
-pub fn classify(raw_kind: Kind, message: &str) -> &'static str {
+pub fn classify(raw_kind: Kind, message: &str) -> FindingKind {
     match raw_kind {
         Kind::Panic if message.starts_with("attempt to ") && message.ends_with("with overflow") => {
-            "overflow"
+            FindingKind::Overflow
         }
-        other => other.name(),
+        Kind::Panic => FindingKind::Panic,
+        Kind::Divergence => FindingKind::Divergence,
+        Kind::Timeout => FindingKind::Timeout,
+        Kind::Oom => FindingKind::Oom,
+        Kind::Crash => FindingKind::Crash,
     }
 }
 
@@ -306,7 +359,7 @@ fn type_name(ty: &syn::Type) -> String {
 /// A `#[test]` that reproduces the finding; it fails until the edge case is handled.
 fn regression_test(
     func: &ChangedFn,
-    kind: &str,
+    kind: FindingKind,
     message: &str,
     location: Option<&Location>,
     args: Option<&[String]>,
@@ -322,12 +375,12 @@ fn regression_test(
         .map(|l| format!(" at {}:{}:{}", l.file, l.line, l.column))
         .unwrap_or_default();
     let what = match kind {
-        "timeout" => format!("hangs ({short})"),
-        "oom" => format!("runs out of memory ({short})"),
-        "crash" => format!("crashes the process ({short})"),
-        "overflow" => format!("overflows: {short}{at}"),
-        "divergence" => short.clone(),
-        _ => format!("panics: {short}{at}"),
+        FindingKind::Timeout => format!("hangs ({short})"),
+        FindingKind::Oom => format!("runs out of memory ({short})"),
+        FindingKind::Crash => format!("crashes the process ({short})"),
+        FindingKind::Overflow => format!("overflows: {short}{at}"),
+        FindingKind::Divergence => short.clone(),
+        FindingKind::Panic => format!("panics: {short}{at}"),
     };
     let call = match args {
         Some(a) => call_text(func, a),
@@ -364,21 +417,31 @@ mod tests {
     fn overflow_messages_are_overflows() {
         assert_eq!(
             classify(Kind::Panic, "attempt to multiply with overflow"),
-            "overflow"
+            FindingKind::Overflow
         );
         assert_eq!(
             classify(Kind::Panic, "attempt to shift left with overflow"),
-            "overflow"
+            FindingKind::Overflow
         );
-        assert_eq!(classify(Kind::Panic, "attempt to divide by zero"), "panic");
+        assert_eq!(
+            classify(Kind::Panic, "attempt to divide by zero"),
+            FindingKind::Panic
+        );
         assert_eq!(
             classify(
                 Kind::Panic,
                 "index out of bounds: the len is 0 but the index is 0"
             ),
-            "panic"
+            FindingKind::Panic
         );
-        assert_eq!(classify(Kind::Timeout, ""), "timeout");
+        assert_eq!(classify(Kind::Timeout, ""), FindingKind::Timeout);
+        // The names in reports, ids and regression test names.
+        assert_eq!(FindingKind::Overflow.to_string(), "overflow");
+        assert_eq!(Label::PreExisting.to_string(), "pre-existing");
+        assert_eq!(
+            serde_json::to_value(Label::PreExisting).unwrap(),
+            "pre-existing"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::{cli_jobs_default, Change, Selected, MAX_CALLERS};
-use crate::base::BaseSource;
+use crate::base::{BaseSource, NoBase};
 use crate::build;
 use crate::cli::Cli;
 use crate::diff;
@@ -155,7 +155,7 @@ pub(super) fn select_functions(
         let first = selected.len();
         for func in funcs {
             let plan = plan::plan(&func, &types);
-            let base = Err("no comparable base: no base revision".to_string());
+            let base = Err(NoBase::NoRevision);
             selected.push(Selected {
                 package: i,
                 func,
@@ -274,7 +274,7 @@ fn add_callers(
                 package,
                 func,
                 plan,
-                base: Err("no comparable base: no base revision".to_string()),
+                base: Err(NoBase::NoRevision),
                 caller_of: Some(h),
             });
         }

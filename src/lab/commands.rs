@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::change::{find_change, select_functions};
 use super::scratch::render_scratch;
 use super::{load_workspace, Selected};
+use crate::base::NoBase;
 use crate::cli::{Cli, EmitArgs, Format, ListArgs};
 use crate::emit;
 use crate::error::{Error, Result};
@@ -138,7 +139,7 @@ fn listing(cli: &Cli, ws: &workspace::Workspace, cwd: &Path, all: bool) -> Resul
                 package,
                 plan: plan::plan(&func, &types),
                 func,
-                base: Err("no comparable base: not asked for".to_string()),
+                base: Err(NoBase::NoRevision),
                 caller_of: None,
             });
         }
@@ -175,8 +176,8 @@ pub(super) fn list_functions(cli: &Cli, args: &ListArgs) -> Result<()> {
             line: func.line,
             public: *public,
             status: match plan {
-                Plan::Call(_) => "testable",
-                Plan::Skip(_) => "skipped",
+                Plan::Call(_) => report::ListStatus::Testable,
+                Plan::Skip(_) => report::ListStatus::Skipped,
             },
             reason: match plan {
                 Plan::Call(_) => None,
