@@ -174,127 +174,17 @@ impl CrateTypes {
     /// The declarations of every scanned module, from the items the scan parsed. Files that
     /// did not parse were reported by the scan already; here they only contribute nothing.
     pub fn collect(modules: &[Module]) -> CrateTypes {
-        let mut items = Vec::new();
-        let mut impls: Vec<(Vec<String>, syn::ItemImpl)> = Vec::new();
-        let mut defaults = Vec::new();
-        let mut traits = Vec::new();
-        let mut consts = Vec::new();
-        for m in modules
-            .iter()
-            .filter(|m| !m.is_test && m.unparsed.is_none())
-        {
-            let own = &m.items;
-            for item in own {
-                let (name, kind) = match item {
-                    Item::Struct(s) => (s.ident.to_string(), TypeKind::Struct(s.clone())),
-                    Item::Enum(e) => (e.ident.to_string(), TypeKind::Enum(e.clone())),
-                    Item::Type(t) => (t.ident.to_string(), TypeKind::Alias(t.clone())),
-                    Item::Impl(i) => {
-                        impls.push((m.path.clone(), i.clone()));
-                        continue;
-                    }
-                    Item::Trait(t) => {
-                        traits.push(t.ident.to_string());
-                        continue;
-                    }
-                    Item::Const(c) => {
-                        if let syn::Expr::Lit(syn::ExprLit {
-                            lit: syn::Lit::Int(n),
-                            ..
-                        }) = &*c.expr
-                        {
-                            if let Ok(v) = n.base10_parse::<usize>() {
-                                consts.push((c.ident.to_string(), v));
-                            }
-                        }
-                        continue;
-                    }
-                    _ => continue,
-                };
-                let attrs = match item {
-                    Item::Struct(s) => &s.attrs,
-                    Item::Enum(e) => &e.attrs,
-                    _ => &Vec::new(),
-                };
-                if derives(attrs, "Default") {
-                    defaults.push(name.clone());
-                }
-                let public = match item {
-                    Item::Struct(s) => matches!(s.vis, syn::Visibility::Public(_)),
-                    Item::Enum(e) => matches!(e.vis, syn::Visibility::Public(_)),
-                    Item::Type(t) => matches!(t.vis, syn::Visibility::Public(_)),
-                    _ => false,
-                };
-                items.push(TypeItem {
-                    module: m.path.clone(),
-                    name,
-                    kind,
-                    reachable: public && m.public,
-                });
-            }
-        }
-        let mut constructors = Vec::new();
-        let mut mutators = Vec::new();
-        let mut trait_impls = Vec::new();
-        for (module, imp) in impls {
-            let Some(type_name) = impl_type_name(&imp) else {
-                continue;
-            };
-            if let Some((_, trait_path, _)) = &imp.trait_ {
-                if let Some(t) = trait_path.segments.last() {
-                    if imp.generics.params.is_empty() {
-                        trait_impls.push((t.ident.to_string(), type_name.clone()));
-                    }
-                    if t.ident == "Default" {
-                        defaults.push(type_name);
-                    }
-                }
-                continue;
-            }
-            if imp.generics.type_params().next().is_some() {
-                continue;
-            }
-            let declared_in = items
-                .iter()
-                .find(|i: &&TypeItem| i.name == type_name)
-                .map(|i| i.module.clone());
-            for it in &imp.items {
-                let syn::ImplItem::Fn(f) = it else { continue };
-                // A constructor behind a cfg the host never sets (`#[cfg(procmacro2_semver_exempt)]`)
-                // is not there to call.
-                if f.sig.unsafety.is_some()
-                    || f.sig.asyncness.is_some()
-                    || !crate::source::cfg_may_hold(&f.attrs)
-                    || !crate::source::cfg_may_hold(&imp.attrs)
-                {
-                    continue;
-                }
-                let receiver = match f.sig.inputs.first() {
-                    Some(syn::FnArg::Receiver(r)) => Some(r),
-                    _ => None,
-                };
-                let list = match receiver {
-                    None => &mut constructors,
-                    Some(r) if r.reference.is_some() && r.mutability.is_some() => &mut mutators,
-                    Some(_) => continue,
-                };
-                list.push(Constructor {
-                    type_name: type_name.clone(),
-                    module: module.clone(),
-                    sig: f.sig.clone(),
-                    visible_from_type: !matches!(f.vis, syn::Visibility::Inherited)
-                        || declared_in.as_ref() == Some(&module),
-                });
-            }
-        }
+        let mut declared = Declared::of(modules);
+        let (constructors, mutators, trait_impls) = methods_of_impls(&declared);
+        declared.defaults.extend(trait_defaults(&declared));
         CrateTypes {
-            items,
+            items: declared.items,
             constructors,
-            defaults,
+            defaults: declared.defaults,
             mutators,
             trait_impls,
-            traits,
-            consts,
+            traits: declared.traits,
+            consts: declared.consts,
         }
     }
 
@@ -397,6 +287,163 @@ impl CrateTypes {
         match (all.next(), all.next()) {
             (Some(only), None) => Some(only),
             _ => None,
+        }
+    }
+}
+
+/// The associated functions of the crate's non-generic inherent impls that can build a value
+/// (no `self`) or change one (`&mut self`), and the (trait, type) pairs of non-generic trait
+/// impls.
+fn methods_of_impls(
+    declared: &Declared,
+) -> (Vec<Constructor>, Vec<Constructor>, Vec<(String, String)>) {
+    let mut constructors = Vec::new();
+    let mut mutators = Vec::new();
+    let mut trait_impls = Vec::new();
+    for (module, imp) in &declared.impls {
+        let Some(type_name) = impl_type_name(imp) else {
+            continue;
+        };
+        if let Some((_, trait_path, _)) = &imp.trait_ {
+            if let Some(t) = trait_path.segments.last() {
+                if imp.generics.params.is_empty() {
+                    trait_impls.push((t.ident.to_string(), type_name.clone()));
+                }
+            }
+            continue;
+        }
+        if imp.generics.type_params().next().is_some() {
+            continue;
+        }
+        let declared_in = declared
+            .items
+            .iter()
+            .find(|i: &&TypeItem| i.name == type_name)
+            .map(|i| i.module.clone());
+        for it in &imp.items {
+            let syn::ImplItem::Fn(f) = it else { continue };
+            // A constructor behind a cfg the host never sets (`#[cfg(procmacro2_semver_exempt)]`)
+            // is not there to call.
+            if f.sig.unsafety.is_some()
+                || f.sig.asyncness.is_some()
+                || !crate::source::cfg_may_hold(&f.attrs)
+                || !crate::source::cfg_may_hold(&imp.attrs)
+            {
+                continue;
+            }
+            let receiver = match f.sig.inputs.first() {
+                Some(syn::FnArg::Receiver(r)) => Some(r),
+                _ => None,
+            };
+            let list = match receiver {
+                None => &mut constructors,
+                Some(r) if r.reference.is_some() && r.mutability.is_some() => &mut mutators,
+                Some(_) => continue,
+            };
+            list.push(Constructor {
+                type_name: type_name.clone(),
+                module: module.clone(),
+                sig: f.sig.clone(),
+                visible_from_type: !matches!(f.vis, syn::Visibility::Inherited)
+                    || declared_in.as_ref() == Some(module),
+            });
+        }
+    }
+    (constructors, mutators, trait_impls)
+}
+
+/// The types with an `impl Default`.
+fn trait_defaults(declared: &Declared) -> Vec<String> {
+    declared
+        .impls
+        .iter()
+        .filter(|(_, imp)| {
+            imp.trait_
+                .as_ref()
+                .and_then(|(_, path, _)| path.segments.last())
+                .is_some_and(|t| t.ident == "Default")
+        })
+        .filter_map(|(_, imp)| impl_type_name(imp))
+        .collect()
+}
+
+/// The declarations of a crate's modules, before impls are read.
+struct Declared {
+    items: Vec<TypeItem>,
+    impls: Vec<(Vec<String>, syn::ItemImpl)>,
+    defaults: Vec<String>,
+    traits: Vec<String>,
+    consts: Vec<(String, usize)>,
+}
+
+impl Declared {
+    /// The types, traits, integer constants and impl blocks of every module outside test code.
+    fn of(modules: &[Module]) -> Declared {
+        let mut items = Vec::new();
+        let mut impls: Vec<(Vec<String>, syn::ItemImpl)> = Vec::new();
+        let mut defaults = Vec::new();
+        let mut traits = Vec::new();
+        let mut consts = Vec::new();
+        for m in modules
+            .iter()
+            .filter(|m| !m.is_test && m.unparsed.is_none())
+        {
+            let own = &m.items;
+            for item in own {
+                let (name, kind) = match item {
+                    Item::Struct(s) => (s.ident.to_string(), TypeKind::Struct(s.clone())),
+                    Item::Enum(e) => (e.ident.to_string(), TypeKind::Enum(e.clone())),
+                    Item::Type(t) => (t.ident.to_string(), TypeKind::Alias(t.clone())),
+                    Item::Impl(i) => {
+                        impls.push((m.path.clone(), i.clone()));
+                        continue;
+                    }
+                    Item::Trait(t) => {
+                        traits.push(t.ident.to_string());
+                        continue;
+                    }
+                    Item::Const(c) => {
+                        if let syn::Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Int(n),
+                            ..
+                        }) = &*c.expr
+                        {
+                            if let Ok(v) = n.base10_parse::<usize>() {
+                                consts.push((c.ident.to_string(), v));
+                            }
+                        }
+                        continue;
+                    }
+                    _ => continue,
+                };
+                let attrs = match item {
+                    Item::Struct(s) => &s.attrs,
+                    Item::Enum(e) => &e.attrs,
+                    _ => &Vec::new(),
+                };
+                if derives(attrs, "Default") {
+                    defaults.push(name.clone());
+                }
+                let public = match item {
+                    Item::Struct(s) => matches!(s.vis, syn::Visibility::Public(_)),
+                    Item::Enum(e) => matches!(e.vis, syn::Visibility::Public(_)),
+                    Item::Type(t) => matches!(t.vis, syn::Visibility::Public(_)),
+                    _ => false,
+                };
+                items.push(TypeItem {
+                    module: m.path.clone(),
+                    name,
+                    kind,
+                    reachable: public && m.public,
+                });
+            }
+        }
+        Declared {
+            items,
+            impls,
+            defaults,
+            traits,
+            consts,
         }
     }
 }
