@@ -321,77 +321,16 @@ fn fuzz_target_file(crate_name: &str, f: &Emittable) -> String {
 fn strategy(ty: &Ty, lits: &Literals) -> TokenStream {
     match ty {
         Ty::Prim("bool") => quote!(any::<bool>()),
-        Ty::Prim("char") => {
-            let mut chars = vec!['\0', 'a', 'Z', '0', ' ', '\n', 'é', '€', '😀', char::MAX];
-            chars.extend(&lits.chars);
-            dedup(&mut chars);
-            let chars = chars.into_iter().map(Literal::character);
-            quote!(edges_or_any(vec![#(#chars),*]))
-        }
-        Ty::Prim(p) if p.starts_with('f') => {
-            let t = format_ident!("{}", p);
-            let limit = if *p == "f32" {
-                f32::MAX as f64
-            } else {
-                f64::MAX
-            };
-            let mut finite = vec![0.0, 1.0, -1.0, 0.5];
-            finite.extend(
-                lits.floats
-                    .iter()
-                    .filter(|v| v.is_finite() && v.abs() <= limit),
-            );
-            let mut seen = BTreeSet::new();
-            finite.retain(|v| seen.insert(v.to_bits()));
-            let finite = finite.into_iter().map(Literal::f64_unsuffixed);
-            quote!(edges_or_any::<#t>(vec![
-                #(#finite,)* -0.0, #t::NAN, #t::INFINITY, #t::NEG_INFINITY,
-                #t::MIN_POSITIVE, #t::EPSILON, #t::MAX, #t::MIN
-            ]))
-        }
-        Ty::Prim(p) => {
-            let t = format_ident!("{}", p);
-            let (lo, hi) = int_range(p);
-            let mut values: Vec<i128> = vec![0, 1, 2];
-            if lo < 0 {
-                values.push(-1);
-            }
-            for v in &lits.ints {
-                values.extend([v - 1, *v, v + 1]);
-            }
-            values.retain(|v| (lo..=hi).contains(v));
-            dedup(&mut values);
-            let values = values.into_iter().map(Literal::i128_unsuffixed);
-            quote!(edges_or_any::<#t>(vec![#(#values,)* #t::MIN, #t::MAX]))
-        }
+        Ty::Prim("char") => char_strategy(lits),
+        Ty::Prim(p) if p.starts_with('f') => float_strategy(p, lits),
+        Ty::Prim(p) => int_strategy(p, lits),
         Ty::Unit => quote!(Just(())),
         // `emittable` keeps functions taking crate types out.
         Ty::Adt(def) => {
             let msg = format!("no strategy for `{}`", def.name);
             quote!(compile_error!(#msg))
         }
-        Ty::String | Ty::Str | Ty::CowStr => {
-            let mut strs: Vec<String> = [
-                "",
-                " ",
-                "a",
-                "0",
-                "-1",
-                "é",
-                "日本語",
-                "😀",
-                "e\u{301}",
-                "\0",
-                "\n",
-                "a b",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-            strs.extend(lits.strs.iter().cloned());
-            dedup(&mut strs);
-            quote!(strings(&[#(#strs),*]))
-        }
+        Ty::String | Ty::Str | Ty::CowStr => string_strategy(lits),
         Ty::Ref { inner, .. } | Ty::Wrap { inner, .. } | Ty::Closure { ret: inner, .. } => {
             strategy(inner, lits)
         }
@@ -448,6 +387,79 @@ fn strategy(ty: &Ty, lits: &Literals) -> TokenStream {
             }
         }
     }
+}
+
+/// Characters: edge characters (NUL, multi-byte, `char::MAX`) and the literals, then any.
+fn char_strategy(lits: &Literals) -> TokenStream {
+    let mut chars = vec!['\0', 'a', 'Z', '0', ' ', '\n', 'é', '€', '😀', char::MAX];
+    chars.extend(&lits.chars);
+    dedup(&mut chars);
+    let chars = chars.into_iter().map(Literal::character);
+    quote!(edges_or_any(vec![#(#chars),*]))
+}
+
+/// Floats: zero, ±1, the literals, the special values, then any.
+fn float_strategy(p: &str, lits: &Literals) -> TokenStream {
+    let t = format_ident!("{}", p);
+    let limit = if p == "f32" {
+        f32::MAX as f64
+    } else {
+        f64::MAX
+    };
+    let mut finite = vec![0.0, 1.0, -1.0, 0.5];
+    finite.extend(
+        lits.floats
+            .iter()
+            .filter(|v| v.is_finite() && v.abs() <= limit),
+    );
+    let mut seen = BTreeSet::new();
+    finite.retain(|v| seen.insert(v.to_bits()));
+    let finite = finite.into_iter().map(Literal::f64_unsuffixed);
+    quote!(edges_or_any::<#t>(vec![
+        #(#finite,)* -0.0, #t::NAN, #t::INFINITY, #t::NEG_INFINITY,
+        #t::MIN_POSITIVE, #t::EPSILON, #t::MAX, #t::MIN
+    ]))
+}
+
+/// Integers: 0, 1, 2, -1, each literal and its neighbours, the bounds, then any.
+fn int_strategy(p: &str, lits: &Literals) -> TokenStream {
+    let t = format_ident!("{}", p);
+    let (lo, hi) = int_range(p);
+    let mut values: Vec<i128> = vec![0, 1, 2];
+    if lo < 0 {
+        values.push(-1);
+    }
+    for v in &lits.ints {
+        values.extend([v - 1, *v, v + 1]);
+    }
+    values.retain(|v| (lo..=hi).contains(v));
+    dedup(&mut values);
+    let values = values.into_iter().map(Literal::i128_unsuffixed);
+    quote!(edges_or_any::<#t>(vec![#(#values,)* #t::MIN, #t::MAX]))
+}
+
+/// Strings: empty, blank, multi-byte and combining text, the literals.
+fn string_strategy(lits: &Literals) -> TokenStream {
+    let mut strs: Vec<String> = [
+        "",
+        " ",
+        "a",
+        "0",
+        "-1",
+        "é",
+        "日本語",
+        "😀",
+        "e\u{301}",
+        "\0",
+        "\n",
+        "a b",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    strs.extend(lits.strs.iter().cloned());
+    dedup(&mut strs);
+    quote!(strings(&[#(#strs),*]))
 }
 
 /// The values an integer type holds, clipped to `i128`.
