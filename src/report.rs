@@ -317,3 +317,105 @@ impl Progress {
         self.bar.finish_and_clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Engine;
+    use crate::triage::{FindingKind, Label, Location};
+
+    fn finding(function: &str, kind: FindingKind, label: Label) -> Finding {
+        Finding {
+            id: "0123456789abcdef".into(),
+            function: function.into(),
+            kind,
+            introduced: label == Label::Introduced,
+            label,
+            engine: Engine::Edge,
+            message: "byte index 1 is not a char boundary".into(),
+            location: Some(Location {
+                file: "src/lib.rs".into(),
+                line: 12,
+                column: 7,
+            }),
+            panicked_in: None,
+            input: "truncate(\"é\", 1)".into(),
+            base: Some("returned \"é\"".into()),
+            head: Some("panic: byte index 1 is not a char boundary".into()),
+            elapsed_ms: 1500,
+            regression_test: "#[test]\nfn edgecheck_truncate_panic_012345() {\n    let _ = truncate(\"é\", 1);\n}".into(),
+            through: None,
+        }
+    }
+
+    fn function(name: &str, status: Status, reason: Option<&str>) -> FunctionReport {
+        FunctionReport {
+            function: name.into(),
+            file: "src/lib.rs".into(),
+            line: 10,
+            end_line: 14,
+            status,
+            reason: reason.map(String::from),
+            base: None,
+            engines: [("edge".to_string(), 40u64), ("proptest".to_string(), 2000)].into(),
+            caller_of: None,
+            tested_through: Vec::new(),
+        }
+    }
+
+    /// The human report: introduced findings in full, the others on one line each, skipped
+    /// functions with their reasons, and the summary line.
+    #[test]
+    fn human_report_shows_findings_skips_and_the_summary() {
+        console::set_colors_enabled(false);
+        let mut overflow = finding("demo::sum", FindingKind::Overflow, Label::Introduced);
+        overflow.message = "attempt to add with overflow".into();
+        overflow.panicked_in = Some("/rustc/x/library/core/src/iter/traits/accum.rs:149:1".into());
+        overflow.through = Some("demo::total".into());
+        let mut caller = function("demo::total", Status::Tested, None);
+        caller.caller_of = Some("demo::sum".into());
+        let report = Report {
+            schema: SCHEMA,
+            base: Some("abc123".into()),
+            head: "working tree".into(),
+            functions: vec![
+                function("demo::truncate", Status::Tested, None),
+                function("demo::sum", Status::Tested, None),
+                function(
+                    "demo::read",
+                    Status::Skipped,
+                    Some("unsafe function: calling it with arbitrary inputs may be undefined behaviour"),
+                ),
+                caller,
+            ],
+            findings: vec![
+                finding("demo::truncate", FindingKind::Panic, Label::Introduced),
+                overflow,
+                finding("demo::last", FindingKind::Panic, Label::Expected),
+            ],
+            timing: Timing {
+                build_ms: 12_300,
+                run_ms: 9_800,
+                total_ms: 23_000,
+            },
+        };
+        insta::assert_snapshot!(console::strip_ansi_codes(&report.to_human()));
+    }
+
+    #[test]
+    fn human_report_without_findings_says_so() {
+        console::set_colors_enabled(false);
+        let report = Report {
+            schema: SCHEMA,
+            base: None,
+            head: "working tree".into(),
+            functions: vec![function("demo::half", Status::Tested, None)],
+            findings: Vec::new(),
+            timing: Timing::default(),
+        };
+        assert_eq!(
+            console::strip_ansi_codes(&report.to_human()),
+            "no edge case introduced: tested 1 of 1 changed functions with 2040 inputs (build 0.0s, run 0.0s)\n"
+        );
+    }
+}
