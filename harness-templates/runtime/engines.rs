@@ -241,13 +241,15 @@ pub(crate) fn run_proptest<A: Gen>(
     let strategy = A::strategy(lits);
     let mut batch: u64 = 0;
     while Instant::now() < deadline && known.len() < MAX_FINDINGS {
-        let mut config = Config::default();
-        config.cases = 256;
-        config.failure_persistence = None;
-        config.max_shrink_iters = 4096;
-        config.max_shrink_time = 3000;
-        config.max_global_rejects = 1 << 20;
-        config.verbose = 0;
+        let config = Config {
+            cases: 256,
+            failure_persistence: None,
+            max_shrink_iters: 4096,
+            max_shrink_time: 3000,
+            max_global_rejects: 1 << 20,
+            verbose: 0,
+            ..Config::default()
+        };
         let mut seed = [0u8; 32];
         seed[..8].copy_from_slice(&opts.seed.to_le_bytes());
         seed[8..16].copy_from_slice(&batch.to_le_bytes());

@@ -155,7 +155,7 @@ impl Gen for u8 {
             push_unique(&mut out, b.clone());
             for extra in 1..=3usize {
                 let mut longer = b.clone();
-                longer.extend(std::iter::repeat(0u8).take(extra));
+                longer.extend(std::iter::repeat_n(0u8, extra));
                 push_unique(&mut out, longer);
             }
             let mut high = b.clone();
@@ -792,14 +792,14 @@ gen_set!(
 /// `k` values of each list comes before any that uses a later value, for growing `k`.
 pub fn cube_order(lens: &[usize], cap: usize) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
-    if lens.iter().any(|&n| n == 0) {
+    if lens.contains(&0) {
         return out;
     }
     let max_len = lens.iter().copied().max().unwrap_or(0);
     for level in 0..max_len {
         let mut idx = vec![0usize; lens.len()];
         loop {
-            if idx.iter().any(|&i| i == level) {
+            if idx.contains(&level) {
                 out.push(idx.clone());
                 if out.len() >= cap {
                     return out;
