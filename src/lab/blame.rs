@@ -242,3 +242,225 @@ pub(super) fn build_failure(errors: &[build::Diag], stderr: &str) -> Error {
         .collect();
     Error::CrateBuild(shown.join("\n"))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::base::NoBase;
+    use crate::shadow::InjectedSpan;
+    use crate::source::{CrateSource, Edition};
+
+    /// The functions of a one-file crate, selected as a run would select them, with a base side
+    /// for those named in `with_base`.
+    fn selected(lib: &str, with_base: &[&str]) -> (tempfile::TempDir, Vec<Selected>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::write(dir.path().join("src/lib.rs"), lib).unwrap();
+        let src = CrateSource {
+            name: "demo".into(),
+            root_file: dir.path().join("src/lib.rs"),
+            edition: Edition::E2021,
+            built: None,
+        };
+        let modules = crate::select::scan_modules(&src);
+        let types = crate::types::CrateTypes::collect(&modules);
+        let selected = crate::select::all_functions(&src, &modules)
+            .into_iter()
+            .map(|func| {
+                let plan = crate::plan::plan(&func, &types);
+                let base = match (with_base.contains(&func.name.as_str()), &plan) {
+                    (true, Plan::Call(p)) => Ok(crate::base::BaseSide {
+                        func: func.clone(),
+                        plan: (**p).clone(),
+                        compare_result: true,
+                    }),
+                    _ => Err(NoBase::NoRevision),
+                };
+                Selected {
+                    package: 0,
+                    func,
+                    plan,
+                    base,
+                    caller_of: None,
+                }
+            })
+            .collect();
+        (dir, selected)
+    }
+
+    fn error(file: &Path, line: usize, column: usize, first_line: &str) -> build::Diag {
+        build::Diag {
+            file: Some(file.to_path_buf()),
+            line,
+            column,
+            rendered: format!("{first_line}\n  --> somewhere\n"),
+        }
+    }
+
+    const LIB: &str =
+        "pub fn a(x: u8) -> u8 { x }\n#[cfg(feature = \"extra\")]\npub fn b(x: u8) -> u8 { x }\n";
+    const HARNESS: &str = "/scratch/harness";
+    const BASE: &str = "/scratch/base";
+    const HEAD_LIB: &str = "/scratch/head/src/lib.rs";
+
+    fn span(target: Option<usize>, columns: (usize, usize)) -> InjectedSpan {
+        InjectedSpan {
+            file: PathBuf::from(HEAD_LIB),
+            line: 4,
+            columns,
+            target,
+            child: None,
+        }
+    }
+
+    fn targets(blamed: Blame) -> Vec<(usize, Side, String)> {
+        match blamed {
+            Blame::Targets(t) => t,
+            Blame::Unexplained => panic!("the errors were not pinned on a target"),
+        }
+    }
+
+    #[test]
+    fn an_error_in_a_generated_module_drops_its_base_side_first() {
+        let (_dir, selected) = selected(LIB, &["a"]);
+        let file = Path::new(HARNESS).join(generate::target_file(0));
+        let errors = [error(&file, 9, 5, "error[E0308]: mismatched types")];
+        let blamed = targets(blame(
+            &errors,
+            &[],
+            Path::new(HARNESS),
+            Path::new(BASE),
+            &[0, 1],
+            &selected,
+        ));
+        assert_eq!(blamed.len(), 1);
+        assert_eq!((blamed[0].0, blamed[0].1), (0, Side::Base));
+        assert!(blamed[0].2.contains("mismatched types"), "{}", blamed[0].2);
+    }
+
+    #[test]
+    fn a_missing_entry_point_of_a_cfgd_function_is_compiled_out() {
+        let (_dir, selected) = selected(LIB, &[]);
+        let file = Path::new(HARNESS).join(generate::target_file(1));
+        let message = format!(
+            "error[E0425]: cannot find function `f1` in module `{}`",
+            generate::ENTRY_MODULE
+        );
+        let blamed = targets(blame(
+            &[error(&file, 3, 1, &message)],
+            &[],
+            Path::new(HARNESS),
+            Path::new(BASE),
+            &[0, 1],
+            &selected,
+        ));
+        assert_eq!((blamed[0].0, blamed[0].1), (1, Side::Head));
+        assert!(
+            blamed[0]
+                .2
+                .starts_with("not compiled in this configuration")
+                && blamed[0].2.contains("feature = \"extra\""),
+            "{}",
+            blamed[0].2
+        );
+    }
+
+    #[test]
+    fn an_error_inside_an_injected_wrapper_is_that_targets() {
+        let (_dir, selected) = selected(LIB, &[]);
+        let spans = [
+            span(None, (1, 40)),
+            span(Some(0), (40, 90)),
+            span(Some(1), (90, 140)),
+        ];
+        let errors = [error(
+            Path::new(HEAD_LIB),
+            4,
+            95,
+            "error[E0277]: the trait bound `i32: Foo` is not satisfied",
+        )];
+        let blamed = targets(blame(
+            &errors,
+            &spans,
+            Path::new(HARNESS),
+            Path::new(BASE),
+            &[0, 1],
+            &selected,
+        ));
+        assert_eq!((blamed[0].0, blamed[0].1), (1, Side::Head));
+        assert!(blamed[0]
+            .2
+            .starts_with("the generated entry point does not compile"));
+    }
+
+    #[test]
+    fn an_error_in_the_users_code_is_unexplained() {
+        let (_dir, selected) = selected(LIB, &[]);
+        // Line 1 of the user's file: no injected code there.
+        let errors = [error(
+            Path::new(HEAD_LIB),
+            1,
+            20,
+            "error[E0308]: mismatched types",
+        )];
+        let blamed = blame(
+            &errors,
+            &[span(Some(0), (40, 90))],
+            Path::new(HARNESS),
+            Path::new(BASE),
+            &[0, 1],
+            &selected,
+        );
+        assert!(matches!(blamed, Blame::Unexplained));
+        // Nor is an error without a file (a linker error).
+        let no_file = build::Diag {
+            file: None,
+            line: 0,
+            column: 0,
+            rendered: "error: linking with `cc` failed".into(),
+        };
+        let blamed = blame(
+            &[no_file],
+            &[],
+            Path::new(HARNESS),
+            Path::new(BASE),
+            &[0],
+            &selected,
+        );
+        assert!(matches!(blamed, Blame::Unexplained));
+    }
+
+    #[test]
+    fn an_error_in_the_base_copy_drops_every_base_side() {
+        let (_dir, selected) = selected(LIB, &["a", "b"]);
+        let errors = [error(
+            &Path::new(BASE).join("src/lib.rs"),
+            1,
+            3,
+            "error: expected item",
+        )];
+        let blamed = targets(blame(
+            &errors,
+            &[],
+            Path::new(HARNESS),
+            Path::new(BASE),
+            &[0, 1],
+            &selected,
+        ));
+        assert_eq!(blamed.len(), 2);
+        assert!(blamed.iter().all(|(_, side, why)| *side == Side::Base
+            && why.starts_with("the code before the change does not build")));
+    }
+
+    #[test]
+    fn reasons_say_what_would_bring_a_function_in() {
+        assert!(compiled_out_reason("#[cfg(feature = \"x\")]").ends_with("`--features`"));
+        assert!(
+            compiled_out_reason("#[cfg(not(feature = \"x\"))]").contains("--no-default-features")
+        );
+        assert!(compiled_out_reason("#[cfg(windows)]").contains("another target"));
+        assert!(compiled_out_reason("").contains("a module it is in"));
+    }
+}
