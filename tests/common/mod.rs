@@ -140,6 +140,25 @@ pub fn edgecheck_with_target(dir: &Path, args: &[&str], target_dir: &Path) -> Ru
     run_of(out, report)
 }
 
+/// Runs `cargo-edgecheck edgecheck list <args> --format json` in `dir`: what a run would test,
+/// without building. Its listing is the run's report (`functions`, with `status` `testable` or
+/// `skipped`).
+pub fn list(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(BIN)
+        .args(["edgecheck", "list"])
+        .args(args)
+        .args(["--format", "json", "--target-dir"])
+        .arg(shared_target_dir())
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("cargo-edgecheck runs");
+    let report = serde_json::from_slice(&out.stdout).ok();
+    run_of(out, report)
+}
+
 /// Runs the binary with exactly `args` (after `edgecheck`) in `dir`: no added flags.
 pub fn edgecheck_raw(dir: &Path, args: &[&str]) -> Run {
     let out = Command::new(BIN)
@@ -205,6 +224,12 @@ impl Run {
             .collect();
         v.sort();
         v
+    }
+
+    /// Asserts that a listing plans a call to `function`.
+    pub fn assert_testable(&self, function: &str) {
+        let f = self.function(function);
+        assert_eq!(f["status"], "testable", "{function}: {self}");
     }
 
     /// The findings for `function` of `kind`.
