@@ -318,23 +318,23 @@ pub(crate) fn owned_type(ty: &Ty) -> TokenStream {
             quote!(#id)
         }
         Ty::Unit => quote!(()),
-        Ty::String | Ty::Str | Ty::CowStr => quote!(::std::string::String),
+        Ty::String | Ty::Str | Ty::CowStr => quote!(std::string::String),
         Ty::Slice(t) | Ty::Vec(t) => {
             let t = owned_type(t);
-            quote!(::std::vec::Vec<#t>)
+            quote!(std::vec::Vec<#t>)
         }
         Ty::Ref { inner, .. } => owned_type(inner),
         Ty::Option(t) => {
             let t = owned_type(t);
-            quote!(::std::option::Option<#t>)
+            quote!(std::option::Option<#t>)
         }
         Ty::Result(a, b) => {
             let (a, b) = (owned_type(a), owned_type(b));
-            quote!(::std::result::Result<#a, #b>)
+            quote!(std::result::Result<#a, #b>)
         }
         Ty::Box(t) => {
             let t = owned_type(t);
-            quote!(::std::boxed::Box<#t>)
+            quote!(std::boxed::Box<#t>)
         }
         Ty::Array(t, n) => {
             let t = owned_type(t);
@@ -352,17 +352,17 @@ pub(crate) fn owned_type(ty: &Ty) -> TokenStream {
         } => {
             let (k, v) = (owned_type(key), owned_type(value));
             if *ordered {
-                quote!(::std::collections::BTreeMap<#k, #v>)
+                quote!(std::collections::BTreeMap<#k, #v>)
             } else {
-                quote!(::std::collections::HashMap<#k, #v>)
+                quote!(std::collections::HashMap<#k, #v>)
             }
         }
         Ty::Set { ordered, key } => {
             let k = owned_type(key);
             if *ordered {
-                quote!(::std::collections::BTreeSet<#k>)
+                quote!(std::collections::BTreeSet<#k>)
             } else {
-                quote!(::std::collections::HashSet<#k>)
+                quote!(std::collections::HashSet<#k>)
             }
         }
     }
@@ -390,14 +390,14 @@ pub(crate) enum ConvAt<'a> {
 /// where they live for the call.
 pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> TokenStream {
     if ty.is_plain() {
-        return quote!(::std::clone::Clone::clone(#v));
+        return quote!(std::clone::Clone::clone(#v));
     }
     let e = format_ident!("e{}", depth);
     let k = format_ident!("k{}", depth);
     let d = depth + 1;
     match ty {
         Ty::Str => quote!((#v).as_str()),
-        Ty::CowStr => quote!(::std::borrow::Cow::Borrowed((#v).as_str())),
+        Ty::CowStr => quote!(std::borrow::Cow::Borrowed((#v).as_str())),
         Ty::Ref {
             mutable: false,
             inner,
@@ -406,7 +406,7 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> Tok
             Ty::Slice(t) if t.is_plain() => quote!((#v).as_slice()),
             Ty::Slice(t) => {
                 let item = conv_expr(t, quote!(#e), d, cx);
-                quote!(&(#v).iter().map(|#e| #item).collect::<::std::vec::Vec<_>>()[..])
+                quote!(&(#v).iter().map(|#e| #item).collect::<std::vec::Vec<_>>()[..])
             }
             t if t.is_plain() => v,
             t => {
@@ -418,8 +418,8 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> Tok
             mutable: true,
             inner,
         } => match &**inner {
-            Ty::Slice(t) if t.is_plain() => quote!(&mut ::std::clone::Clone::clone(#v)[..]),
-            t if t.is_plain() => quote!(&mut ::std::clone::Clone::clone(#v)),
+            Ty::Slice(t) if t.is_plain() => quote!(&mut std::clone::Clone::clone(#v)[..]),
+            t if t.is_plain() => quote!(&mut std::clone::Clone::clone(#v)),
             t => {
                 let inner = conv_expr(t, v, d, cx);
                 quote!(&mut #inner)
@@ -427,7 +427,7 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> Tok
         },
         Ty::Slice(t) | Ty::Vec(t) => {
             let item = conv_expr(t, quote!(#e), d, cx);
-            quote!((#v).iter().map(|#e| #item).collect::<::std::vec::Vec<_>>())
+            quote!((#v).iter().map(|#e| #item).collect::<std::vec::Vec<_>>())
         }
         Ty::Option(t) => {
             let item = conv_expr(t, quote!(#e), d, cx);
@@ -436,15 +436,15 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> Tok
         Ty::Result(a, b) => {
             let ok = conv_expr(a, quote!(#e), d, cx);
             let err = conv_expr(b, quote!(#e), d, cx);
-            quote!(match #v { ::std::result::Result::Ok(#e) => ::std::result::Result::Ok(#ok), ::std::result::Result::Err(#e) => ::std::result::Result::Err(#err) })
+            quote!(match #v { std::result::Result::Ok(#e) => std::result::Result::Ok(#ok), std::result::Result::Err(#e) => std::result::Result::Err(#err) })
         }
         Ty::Box(t) => {
             let item = conv_expr(t, quote!(&**#v), d, cx);
-            quote!(::std::boxed::Box::new(#item))
+            quote!(std::boxed::Box::new(#item))
         }
         Ty::Array(t, _) => {
             let item = conv_expr(t, quote!(&(#v)[#e]), d, cx);
-            quote!(::std::array::from_fn(|#e| #item))
+            quote!(std::array::from_fn(|#e| #item))
         }
         Ty::Tuple(ts) => {
             let items = ts.iter().enumerate().map(|(i, t)| {
@@ -486,7 +486,7 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> Tok
             let value = conv_expr(ret, quote!(&#m), d, cx);
             let params = (0..*arity).map(|_| quote!(_));
             quote!({
-                let #m = ::std::clone::Clone::clone(#v);
+                let #m = std::clone::Clone::clone(#v);
                 move |#(#params),*| #value
             })
         }
@@ -495,10 +495,10 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> Tok
             match kind {
                 Wrap::NonZero(name) => {
                     let nz = format_ident!("{}", name);
-                    quote!(::std::num::#nz::new(*#v).unwrap_or(::std::num::#nz::MIN))
+                    quote!(std::num::#nz::new(*#v).unwrap_or(std::num::#nz::MIN))
                 }
                 Wrap::Duration => {
-                    quote!(::std::time::Duration::new((#v).0, (#v).1 % 1_000_000_000))
+                    quote!(std::time::Duration::new((#v).0, (#v).1 % 1_000_000_000))
                 }
                 Wrap::PathBuf | Wrap::OsString => {
                     let path: syn::Path = syn::parse_str(kind.path()).expect("a std path");
@@ -513,7 +513,7 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> Tok
                 }
             }
         }
-        Ty::Prim(_) | Ty::Unit | Ty::String => quote!(::std::clone::Clone::clone(#v)),
+        Ty::Prim(_) | Ty::Unit | Ty::String => quote!(std::clone::Clone::clone(#v)),
     }
 }
 
@@ -755,7 +755,7 @@ mod tests {
     fn borrowed_arguments_are_built_from_owned_values() {
         assert_eq!(
             owned_type(&ty("&[&str]")).to_string(),
-            quote!(::std::vec::Vec<::std::string::String>).to_string()
+            quote!(std::vec::Vec<std::string::String>).to_string()
         );
         assert_eq!(
             conv_expr(&ty("&str"), quote!(&a.0), 0, &NO_CX).to_string(),
@@ -763,7 +763,7 @@ mod tests {
         );
         assert_eq!(
             conv_expr(&ty("u32"), quote!(&a.0), 0, &NO_CX).to_string(),
-            quote!(::std::clone::Clone::clone(&a.0)).to_string()
+            quote!(std::clone::Clone::clone(&a.0)).to_string()
         );
         let s = conv_expr(&ty("Vec<&str>"), quote!(&a.0), 0, &NO_CX).to_string();
         assert!(s.contains("as_str"), "{s}");

@@ -110,6 +110,9 @@ pub fn entry_modules(
             )));
         };
         let mut pieces: Vec<Piece> = Vec::new();
+        // All generated code names std as `std::…`, which is this `extern crate std` in every
+        // edition: `::std` does not exist in a `#![no_std]` crate, and in a 2015-edition crate
+        // `::core` means `crate::core`.
         pieces.push(Piece::plumbing(format!(
             "#[cfg(edgecheck)] #[doc(hidden)] #[allow(warnings, unused, missing_docs, clippy::all)] pub mod {ENTRY_MODULE} {{ extern crate std; #[allow(unused_imports)] use super::*; "
         )));
@@ -130,11 +133,11 @@ pub fn entry_modules(
             });
         }
         for e in exposed.iter().filter(|e| &e.func.module == path) {
-            pieces.push(Piece::of_target(local_std(&wrapper(e)), e.id));
+            pieces.push(Piece::of_target(wrapper(e), e.id));
         }
         for (e, adts) in exposed.iter().zip(&adts) {
             for d in adts.iter().filter(|d| &d.module == path) {
-                pieces.push(Piece::of_target(local_std(&constructor(e.id, d)), e.id));
+                pieces.push(Piece::of_target(constructor(e.id, d), e.id));
             }
         }
         pieces.push(Piece::plumbing("}".to_string()));
@@ -155,47 +158,6 @@ pub fn entry_modules(
         });
     }
     Ok(per_file)
-}
-
-/// Keywords a path may follow, so a `::std` after them is a leading one.
-const PATH_KEYWORDS: &[&str] = &[
-    "as", "box", "break", "const", "dyn", "else", "for", "if", "impl", "in", "let", "match",
-    "move", "mut", "ref", "return", "static", "unsafe", "where", "while", "yield",
-];
-
-/// Injected code with its `::std::…` and `::core::…` paths through the entry module's own
-/// `extern crate std`: in a `#![no_std]` crate `::std` does not exist, and in a 2015-edition
-/// crate `::core` means `crate::core`.
-fn local_std(code: &str) -> String {
-    let mut out = String::with_capacity(code.len());
-    let mut rest = code;
-    while let Some((at, len)) = [":: std ::", ":: core ::"]
-        .iter()
-        .filter_map(|p| rest.find(p).map(|i| (i, p.len())))
-        .min()
-    {
-        // Only a leading `::` (after punctuation or a keyword, as in `<T as ::core::Default>`),
-        // not `crate :: core :: Word`.
-        let head = rest[..at].trim_end();
-        let word: String = head
-            .chars()
-            .rev()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        let leading = word.is_empty() || PATH_KEYWORDS.contains(&word.as_str());
-        out.push_str(&rest[..at]);
-        out.push_str(if leading {
-            "std ::"
-        } else {
-            &rest[at..at + len]
-        });
-        rest = &rest[at + len..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// `pub fn f3<'a>(a0: &'a str, a1: usize) -> &'a str { super::truncate(a0, a1) }`, on one line.
@@ -243,11 +205,11 @@ fn wrapper(e: &Exposed) -> String {
     let callee = &e.plan.callee;
     let cfgs = e.func.cfg_attrs.join(" ");
     let call = match e.plan.result {
-        ResultUse::Format(spec) => quote!({ ::std::format!(#spec, #(#args),*) }),
+        ResultUse::Format(spec) => quote!({ std::format!(#spec, #(#args),*) }),
         ResultUse::Drain => {
             let cap = DRAIN_CAP;
             quote!({
-                ::core::iter::Iterator::collect(::core::iter::Iterator::take(#callee(#(#args),*), #cap))
+                std::iter::Iterator::collect(std::iter::Iterator::take(#callee(#(#args),*), #cap))
             })
         }
         ResultUse::Discard => quote!({ let _ = #callee(#(#args),*); }),
@@ -256,16 +218,16 @@ fn wrapper(e: &Exposed) -> String {
             quote!({
                 let r = #callee(#(#args),*);
                 struct O<'r, T>(&'r T);
-                trait ViaDebug { fn obs(&self) -> ::core::option::Option<::std::string::String>; }
-                impl<T: ::core::fmt::Debug> ViaDebug for &O<'_, T> {
-                    fn obs(&self) -> ::core::option::Option<::std::string::String> {
-                        ::core::option::Option::Some(::std::format!("{:?}", self.0))
+                trait ViaDebug { fn obs(&self) -> std::option::Option<std::string::String>; }
+                impl<T: std::fmt::Debug> ViaDebug for &O<'_, T> {
+                    fn obs(&self) -> std::option::Option<std::string::String> {
+                        std::option::Option::Some(std::format!("{:?}", self.0))
                     }
                 }
-                trait ViaNothing { fn obs(&self) -> ::core::option::Option<::std::string::String>; }
+                trait ViaNothing { fn obs(&self) -> std::option::Option<std::string::String>; }
                 impl<T> ViaNothing for O<'_, T> {
-                    fn obs(&self) -> ::core::option::Option<::std::string::String> {
-                        ::core::option::Option::None
+                    fn obs(&self) -> std::option::Option<std::string::String> {
+                        std::option::Option::None
                     }
                 }
                 (&O(&r)).obs()
@@ -331,22 +293,22 @@ fn constructor(id: usize, def: &AdtDef) -> String {
                 let made = match c.kind {
                     CtorKind::Plain => call,
                     // The type, with its generic arguments, is the constructor's return type.
-                    CtorKind::Default => quote!(::core::default::Default::default()),
+                    CtorKind::Default => quote!(std::default::Default::default()),
                     CtorKind::Option => quote!(match #call {
-                        ::core::option::Option::Some(v) => v,
-                        ::core::option::Option::None => ::core::panic!(#REJECT_MESSAGE),
+                        std::option::Option::Some(v) => v,
+                        std::option::Option::None => std::panic!(#REJECT_MESSAGE),
                     }),
                     CtorKind::Result => quote!(match #call {
-                        ::core::result::Result::Ok(v) => v,
-                        ::core::result::Result::Err(_) => ::core::panic!(#REJECT_MESSAGE),
+                        std::result::Result::Ok(v) => v,
+                        std::result::Result::Err(_) => std::panic!(#REJECT_MESSAGE),
                     }),
                 };
                 // A constructor that panics on the generated arguments refuses them: building
                 // the input is not the function under test (`from_str_unchecked("")` panicking
                 // is no finding of the method called on its result).
-                quote!(match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| #made)) {
-                    ::core::result::Result::Ok(v) => v,
-                    ::core::result::Result::Err(_) => ::core::panic!(#REJECT_MESSAGE),
+                quote!(match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| #made)) {
+                    std::result::Result::Ok(v) => v,
+                    std::result::Result::Err(_) => std::panic!(#REJECT_MESSAGE),
                 })
             });
             by_tag(at(&layout.tag), arms.collect())
@@ -386,29 +348,4 @@ fn constructor(id: usize, def: &AdtDef) -> String {
         "{} ",
         quote!(pub fn #name<'a>(m: &'a #mirror) -> super::#ty #args { #body })
     )
-}
-
-#[cfg(test)]
-mod local_std_tests {
-    #[test]
-    fn only_leading_std_and_core_paths_change() {
-        assert_eq!(
-            super::local_std(
-                "let x = :: core :: clone :: Clone :: clone (& crate :: core :: Word) ;"
-            ),
-            "let x = std :: clone :: Clone :: clone (& crate :: core :: Word) ;"
-        );
-        assert_eq!(
-            super::local_std("(:: std :: vec :: Vec)"),
-            "(std :: vec :: Vec)"
-        );
-        assert_eq!(
-            super::local_std("< super :: M as :: core :: default :: Default >"),
-            "< super :: M as std :: default :: Default >"
-        );
-        assert_eq!(
-            super::local_std("match :: std :: panic :: catch_unwind (f) { }"),
-            "match std :: panic :: catch_unwind (f) { }"
-        );
-    }
 }

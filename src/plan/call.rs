@@ -41,7 +41,7 @@ pub(super) fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, S
     let format = format_spec(f);
     let args = plan_args(&env, f, types, format.is_some())?;
     let ret = match &sig.output {
-        _ if format.is_some() => syn::parse_quote!(-> ::std::string::String),
+        _ if format.is_some() => syn::parse_quote!(-> std::string::String),
         ReturnType::Type(arrow, ty) => {
             if let Type::ImplTrait(_) = &**ty {
                 ReturnType::Type(*arrow, ty.clone())
@@ -264,10 +264,7 @@ fn result_use(
             return match it.bounds.iter().find_map(iterator_item) {
                 Some(item) => {
                     let item = env.substitute(&outside_impl(item, &f.kind));
-                    (
-                        syn::parse_quote!(-> ::std::vec::Vec<#item>),
-                        ResultUse::Drain,
-                    )
+                    (syn::parse_quote!(-> std::vec::Vec<#item>), ResultUse::Drain)
                 }
                 None => (ReturnType::Default, ResultUse::Discard),
             };
@@ -285,7 +282,7 @@ fn result_use(
     // A result of a type the harness cannot name is observed inside the crate.
     match &ret {
         ReturnType::Type(_, t) if mentions_private(t, &f.module, types) => (
-            syn::parse_quote!(-> ::std::option::Option<::std::string::String>),
+            syn::parse_quote!(-> std::option::Option<std::string::String>),
             ResultUse::ObserveInCrate,
         ),
         _ => (ret, ResultUse::Return),

@@ -114,21 +114,21 @@ pub(super) fn instantiate(
             | ("Into", "String")
             | ("Into", "Cow<'static, str>")
             | ("AsRef", "Path")
-            | ("AsRef", "OsStr") => Some(syn::parse_quote!(::std::string::String)),
+            | ("AsRef", "OsStr") => Some(syn::parse_quote!(std::string::String)),
             ("AsRef" | "Borrow", "[u8]") | ("Into", "Vec<u8>") => {
-                Some(syn::parse_quote!(::std::vec::Vec<u8>))
+                Some(syn::parse_quote!(std::vec::Vec<u8>))
             }
             // Writers: `fmt::Write` (and a bare `Write`) into a `String`, `io::Write` into bytes.
             ("Write", _) if t.path.segments.iter().any(|s| s.ident == "io") => {
-                Some(syn::parse_quote!(::std::vec::Vec<u8>))
+                Some(syn::parse_quote!(std::vec::Vec<u8>))
             }
-            ("Write", _) => Some(syn::parse_quote!(::std::string::String)),
+            ("Write", _) => Some(syn::parse_quote!(std::string::String)),
             ("FromIterator" | "Extend", "char" | "&str" | "String") => {
-                Some(syn::parse_quote!(::std::string::String))
+                Some(syn::parse_quote!(std::string::String))
             }
             ("FromIterator" | "Extend", _) if !args.is_empty() => {
                 let x = args[0];
-                Some(syn::parse_quote!(::std::vec::Vec<#x>))
+                Some(syn::parse_quote!(std::vec::Vec<#x>))
             }
             // Any other `Into<X>`, `AsRef<X>` or `Borrow<X>`: `X` itself meets it.
             ("Into" | "AsRef" | "Borrow", _) if !args.is_empty() => {
@@ -148,7 +148,7 @@ pub(super) fn instantiate(
                     _ => None,
                 };
                 let item = item.ok_or("`IntoIterator` without an `Item` type")?;
-                Some(syn::parse_quote!(::std::vec::Vec<#item>))
+                Some(syn::parse_quote!(std::vec::Vec<#item>))
             }
             ("Iterator", _) => {
                 return Err("iterator parameter: generating iterators is not supported yet".into())

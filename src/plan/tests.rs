@@ -135,8 +135,8 @@ fn functions_are_planned_or_skipped_with_reasons() {
     )) else {
         panic!()
     };
-    assert_eq!(tokens(&p.args[0].written), ":: std :: string :: String");
-    assert_eq!(tokens(&p.args[1].written), ":: std :: vec :: Vec<u8>");
+    assert_eq!(tokens(&p.args[0].written), "std :: string :: String");
+    assert_eq!(tokens(&p.args[1].written), "std :: vec :: Vec<u8>");
     let Plan::Call(p) = plan(&changed(
         "fn c<T: Copy, F: Fn(T) -> bool>(v: &[T], f: F) {}",
     )) else {
@@ -158,7 +158,7 @@ fn functions_are_planned_or_skipped_with_reasons() {
     assert_eq!(p.result, ResultUse::Drain);
     assert_eq!(
         p.ret.to_token_stream().to_string(),
-        "-> :: std :: vec :: Vec < u8 >"
+        "-> std :: vec :: Vec < u8 >"
     );
     let Plan::Skip(why) = plan(&changed("fn h(r: Rect) {}")) else {
         panic!()

@@ -70,15 +70,15 @@ impl Wrap {
     /// The std path of the wrapper type.
     pub fn path(self) -> &'static str {
         match self {
-            Wrap::Rc => "::std::rc::Rc",
-            Wrap::Arc => "::std::sync::Arc",
-            Wrap::Cell => "::std::cell::Cell",
-            Wrap::RefCell => "::std::cell::RefCell",
-            Wrap::Wrapping => "::std::num::Wrapping",
-            Wrap::NonZero(_) => "::std::num",
-            Wrap::Duration => "::std::time::Duration",
-            Wrap::PathBuf => "::std::path::PathBuf",
-            Wrap::OsString => "::std::ffi::OsString",
+            Wrap::Rc => "std::rc::Rc",
+            Wrap::Arc => "std::sync::Arc",
+            Wrap::Cell => "std::cell::Cell",
+            Wrap::RefCell => "std::cell::RefCell",
+            Wrap::Wrapping => "std::num::Wrapping",
+            Wrap::NonZero(_) => "std::num",
+            Wrap::Duration => "std::time::Duration",
+            Wrap::PathBuf => "std::path::PathBuf",
+            Wrap::OsString => "std::ffi::OsString",
         }
     }
 }
