@@ -207,7 +207,7 @@ fn call(crate_name: &str, f: &Emittable) -> TokenStream {
             0,
             &Conv {
                 at: ConvAt::Nowhere,
-                target: 0,
+                target: crate::ids::TargetId(0),
             },
         )
     });

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
+use crate::ids::TargetId;
 use crate::plan::{AdtDef, CallPlan, CtorKind, Fields, Shape, Ty, Wrap};
 use crate::select::{ChangedFn, Literals};
 
@@ -67,7 +68,7 @@ pub struct HarnessDep {
 
 /// One generated target: a function and the dependency that exposes it.
 pub struct Target<'a> {
-    pub id: usize,
+    pub id: TargetId,
     pub dep_alias: &'a str,
     /// The dependency that exposes the base version of the function, when there is one.
     pub base_alias: Option<&'a str>,
@@ -100,25 +101,11 @@ pub fn render(name: &str, deps: &[HarnessDep], targets: &[Target]) -> BTreeMap<P
     );
     for t in targets {
         files.insert(
-            target_file(t.id),
+            t.id.module_file(),
             format_file(target_module(t)).into_bytes(),
         );
     }
     files
-}
-
-/// Where target `id`'s code lives in the harness crate, so build errors there are pinned on it.
-pub fn target_file(id: usize) -> PathBuf {
-    PathBuf::from(format!("src/targets/t{id}.rs"))
-}
-
-/// The target id of a harness source path like `src/targets/t3.rs`, if it is one.
-pub fn target_of_file(path: &Path) -> Option<usize> {
-    let name = path.file_name()?.to_str()?;
-    if path.parent()?.file_name()? != "targets" {
-        return None;
-    }
-    name.strip_prefix('t')?.strip_suffix(".rs")?.parse().ok()
 }
 
 fn manifest(name: &str, deps: &[HarnessDep]) -> String {
@@ -161,10 +148,12 @@ pub(crate) fn format_file(tokens: TokenStream) -> String {
 }
 
 fn dispatcher(targets: &[Target]) -> TokenStream {
-    let mods = targets.iter().map(|t| format_ident!("t{}", t.id));
+    let mods = targets
+        .iter()
+        .map(|t| format_ident!("{}", t.id.harness_name()));
     let arms = targets.iter().map(|t| {
-        let name = format!("t{}", t.id);
-        let m = format_ident!("t{}", t.id);
+        let name = t.id.harness_name();
+        let m = format_ident!("{}", name);
         quote!(#name => #m::run(opts),)
     });
     quote! {
@@ -372,7 +361,7 @@ pub(crate) fn owned_type(ty: &Ty) -> TokenStream {
 /// (head or base) and the target they were injected for; no dependency outside the harness.
 pub(crate) struct Conv<'a> {
     pub at: ConvAt<'a>,
-    pub target: usize,
+    pub target: TargetId,
 }
 
 /// Where the code that converts runs.
@@ -743,7 +732,7 @@ mod tests {
 
     const NO_CX: Conv = Conv {
         at: ConvAt::Nowhere,
-        target: 0,
+        target: TargetId(0),
     };
     use crate::plan::classify_type as classify;
 
@@ -781,15 +770,5 @@ mod tests {
         let mut copied: Vec<String> = RUNTIME.iter().map(|(p, _)| p.to_string()).collect();
         copied.sort();
         assert_eq!(copied, on_disk);
-    }
-
-    #[test]
-    fn target_files_map_back_to_ids() {
-        assert_eq!(target_of_file(&target_file(12)), Some(12));
-        assert_eq!(
-            target_of_file(Path::new("/x/harness/src/targets/t3.rs")),
-            Some(3)
-        );
-        assert_eq!(target_of_file(Path::new("src/main.rs")), None);
     }
 }

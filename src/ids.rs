@@ -26,3 +26,85 @@ mod tests {
         assert_ne!(stable_id("a"), stable_id("b"));
     }
 }
+
+/// A target of the run (a function the harness calls), by its position in the run's list, and
+/// every name derived from it, so each format is written once: the harness module `t3` (in
+/// `src/targets/t3.rs`), the wrapper `f3` in the entry modules, the constructors `mk3_Rect`,
+/// and the files of its processes `t3.w1.*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TargetId(pub usize);
+
+impl TargetId {
+    /// The target's name in the harness: its module and the `target` of its options.
+    pub fn harness_name(self) -> String {
+        format!("t{}", self.0)
+    }
+
+    /// The harness source file of the target's module.
+    pub fn module_file(self) -> std::path::PathBuf {
+        std::path::PathBuf::from(format!("src/targets/{}.rs", self.harness_name()))
+    }
+
+    /// The target of a harness source path like `src/targets/t3.rs`, if it is one.
+    pub fn of_module_file(path: &std::path::Path) -> Option<TargetId> {
+        let name = path.file_name()?.to_str()?;
+        if path.parent()?.file_name()? != "targets" {
+            return None;
+        }
+        name.strip_prefix('t')?
+            .strip_suffix(".rs")?
+            .parse()
+            .ok()
+            .map(TargetId)
+    }
+
+    /// The wrapper injected for the target in its function's module's entry module.
+    pub fn wrapper_name(self) -> String {
+        format!("f{}", self.0)
+    }
+
+    /// The constructor injected for the target of the crate type `ty` (`mks3_Stack` when it is
+    /// built by a sequence of its methods); `instance` tells instantiations of a generic type
+    /// apart.
+    pub fn constructor_name(self, ty: &str, steps: bool, instance: Option<u32>) -> String {
+        let steps = if steps { "s" } else { "" };
+        let instance = instance.map(|h| format!("_{h:08x}")).unwrap_or_default();
+        format!("mk{steps}{}_{ty}{instance}", self.0)
+    }
+
+    /// The stem of the files of the target's process `worker`: `t3.w1`.
+    pub fn process_stem(self, worker: usize) -> String {
+        format!("{}.w{worker}", self.harness_name())
+    }
+}
+
+impl std::fmt::Display for TargetId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.harness_name())
+    }
+}
+
+#[cfg(test)]
+mod target_id_tests {
+    use super::TargetId;
+    use std::path::Path;
+
+    #[test]
+    fn names_of_a_target() {
+        let t = TargetId(3);
+        assert_eq!(t.harness_name(), "t3");
+        assert_eq!(TargetId::of_module_file(&t.module_file()), Some(t));
+        assert_eq!(TargetId::of_module_file(Path::new("src/main.rs")), None);
+        assert_eq!(
+            TargetId::of_module_file(Path::new("src/targets/x.rs")),
+            None
+        );
+        assert_eq!(t.wrapper_name(), "f3");
+        assert_eq!(t.constructor_name("Rect", false, None), "mk3_Rect");
+        assert_eq!(
+            t.constructor_name("Stack", true, Some(0xab)),
+            "mks3_Stack_000000ab"
+        );
+        assert_eq!(t.process_stem(1), "t3.w1");
+    }
+}

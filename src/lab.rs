@@ -26,6 +26,7 @@ use crate::types;
 use crate::workspace;
 
 use crate::error::exit_code;
+use crate::ids::TargetId;
 use blame::{blame, build_failure, unexplained_build_failure, Blame, Side};
 use change::{check_unparsed_changes, find_change, select_functions};
 pub use commands::generated_code;
@@ -66,7 +67,21 @@ struct Selected {
     /// The counterpart, or why there is none to compare with.
     base: std::result::Result<BaseSide, NoBase>,
     /// For a function that did not change but calls a changed helper: that helper's index.
-    caller_of: Option<usize>,
+    caller_of: Option<TargetId>,
+}
+
+/// The run's targets are its selected functions, by position.
+impl std::ops::Index<TargetId> for [Selected] {
+    type Output = Selected;
+    fn index(&self, id: TargetId) -> &Selected {
+        &self[id.0]
+    }
+}
+
+impl std::ops::IndexMut<TargetId> for [Selected] {
+    fn index_mut(&mut self, id: TargetId) -> &mut Selected {
+        &mut self[id.0]
+    }
 }
 
 /// Most callers tested for one changed helper.
@@ -198,13 +213,13 @@ struct Harness {
     plain: Option<PathBuf>,
     fuzz: Option<PathBuf>,
     engines: Vec<Engine>,
-    dropped: BTreeMap<usize, String>,
+    dropped: BTreeMap<TargetId, String>,
     jobs: usize,
 }
 
 impl Harness {
     /// The targets that were built and can be run, in order.
-    fn callable(&self, selected: &[Selected]) -> Vec<usize> {
+    fn callable(&self, selected: &[Selected]) -> Vec<TargetId> {
         callable(selected, &self.dropped)
     }
 
@@ -214,9 +229,10 @@ impl Harness {
 }
 
 /// The selected functions with a plan to call them that are not dropped.
-fn callable(selected: &[Selected], dropped: &BTreeMap<usize, String>) -> Vec<usize> {
+fn callable(selected: &[Selected], dropped: &BTreeMap<TargetId, String>) -> Vec<TargetId> {
     (0..selected.len())
-        .filter(|i| matches!(selected[*i].plan, Plan::Call(_)) && !dropped.contains_key(i))
+        .map(TargetId)
+        .filter(|t| matches!(selected[*t].plan, Plan::Call(_)) && !dropped.contains_key(t))
         .collect()
 }
 
@@ -336,7 +352,7 @@ fn build_until_clean(
     base_tree: Option<&BaseTree>,
     selected: &mut [Selected],
     spec: &build::BuildSpec,
-    dropped: &mut BTreeMap<usize, String>,
+    dropped: &mut BTreeMap<TargetId, String>,
     progress: &Progress,
 ) -> Result<Option<PathBuf>> {
     loop {
@@ -393,7 +409,7 @@ fn run_targets(
     selected: &[Selected],
     harness: &Harness,
     progress: &Progress,
-) -> Result<BTreeMap<usize, run::TargetRun>> {
+) -> Result<BTreeMap<TargetId, run::TargetRun>> {
     let mut runs = BTreeMap::new();
     if !harness.built() {
         return Ok(runs);
@@ -436,17 +452,16 @@ fn run_targets(
 /// findings first, then the rest, each group in the order found.
 fn triage_all(
     selected: &[Selected],
-    dropped: &BTreeMap<usize, String>,
-    runs: &BTreeMap<usize, run::TargetRun>,
+    dropped: &BTreeMap<TargetId, String>,
+    runs: &BTreeMap<TargetId, run::TargetRun>,
     paths: &PathMap,
     change: &Change,
 ) -> (Vec<FunctionReport>, Vec<triage::Finding>) {
     let mut findings = Vec::new();
     let mut functions = Vec::new();
-    let tested_callers = |h: usize| -> Vec<String> {
-        selected
-            .iter()
-            .enumerate()
+    let tested_callers = |h: TargetId| -> Vec<String> {
+        let ids = (0..selected.len()).map(TargetId);
+        ids.zip(selected)
             .filter(|(c, s)| {
                 s.caller_of == Some(h) && runs.contains_key(c) && !dropped.contains_key(c)
             })
@@ -454,6 +469,7 @@ fn triage_all(
             .collect()
     };
     for (i, s) in selected.iter().enumerate() {
+        let i = TargetId(i);
         let through = tested_callers(i);
         let (status, reason, engines) = match (&s.plan, dropped.get(&i), runs.get(&i)) {
             (Plan::Skip(why), _, _) if !through.is_empty() => (

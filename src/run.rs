@@ -7,6 +7,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::ids::TargetId;
 use crate::protocol::{Engine, Event, Kind, Options, Outcome, Recorded, ReplaySide, Side};
 
 /// Exit codes the harness runtime uses after reporting a hang or an out-of-memory input itself.
@@ -40,7 +41,7 @@ pub struct RunSpec {
 /// A target as the scheduler needs it.
 #[derive(Debug, Clone)]
 pub struct TargetInfo {
-    pub id: usize,
+    pub id: TargetId,
     /// The target calls a base version too, so inputs that end the process are tried on it.
     pub has_base: bool,
     /// The function's path, naming its libFuzzer corpus.
@@ -216,9 +217,9 @@ impl RawFinding {
 }
 
 /// Everything one target's processes (and their follow-up steps) gave.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TargetRun {
-    pub target: usize,
+    pub target: TargetId,
     /// Inputs tried per engine.
     pub execs: BTreeMap<Engine, u64>,
     pub findings: Vec<RawFinding>,
@@ -250,7 +251,7 @@ impl JobFiles {
             Phase::Minimize { .. } => "minimize",
             Phase::Decode { .. } => "decode",
         };
-        let stem = format!("t{}.w{}", job.target.id, job.worker);
+        let stem = job.target.id.process_stem(job.worker);
         JobFiles {
             results: scratch.join(format!("{stem}.{tag}.jsonl")),
             stderr: scratch.join(format!("{stem}.{tag}.stderr")),
@@ -271,13 +272,13 @@ pub fn run_all(
     let t0 = Instant::now();
     std::fs::create_dir_all(&spec.scratch)
         .map_err(|e| Error::io(format!("creating {}", spec.scratch.display()), e))?;
-    let mut outstanding: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut outstanding: BTreeMap<TargetId, usize> = BTreeMap::new();
     for job in &jobs {
         *outstanding.entry(job.target.id).or_default() += 1;
     }
     let mut queue: VecDeque<Job> = jobs.into();
     let mut running: Vec<Running> = Vec::new();
-    let mut runs: BTreeMap<usize, TargetRun> = BTreeMap::new();
+    let mut runs: BTreeMap<TargetId, TargetRun> = BTreeMap::new();
     while !queue.is_empty() || !running.is_empty() {
         while running.len() < spec.jobs.max(1) {
             let Some(job) = queue.pop_front() else { break };
@@ -305,7 +306,8 @@ pub fn run_all(
             let target = done.job.target.id;
             let run = runs.entry(target).or_insert_with(|| TargetRun {
                 target,
-                ..Default::default()
+                execs: BTreeMap::new(),
+                findings: Vec::new(),
             });
             let next = finish(done, status, run, t0);
             if !next.is_empty() {
@@ -349,7 +351,7 @@ fn spawn(spec: &RunSpec, job: Job) -> Result<Running> {
         let _ = std::fs::remove_file(p);
     }
     let mut options = Options {
-        target: format!("t{}", job.target.id),
+        target: job.target.id.harness_name(),
         engines: vec![job.engine],
         budget_ms: job.budget.as_millis() as u64,
         timeout_ms: spec.timeout.as_millis() as u64,
@@ -422,8 +424,8 @@ fn phase_settings(
     match &job.phase {
         Phase::Run if job.engine == Engine::Libfuzzer => {
             let corpus = spec.corpus_root.join(corpus_dir_name(&job.target.name));
-            let seeds = spec.scratch.join(format!("t{}.seeds", job.target.id));
-            let dict = spec.scratch.join(format!("t{}.dict", job.target.id));
+            let seeds = spec.scratch.join(format!("{}.seeds", job.target.id));
+            let dict = spec.scratch.join(format!("{}.dict", job.target.id));
             // Artifacts of an earlier run would pass for this one's.
             let _ = std::fs::remove_dir_all(&files.artifacts);
             for dir in [&corpus, &seeds, &files.artifacts] {
@@ -970,7 +972,7 @@ mod tests {
 
     fn info(id: usize) -> TargetInfo {
         TargetInfo {
-            id,
+            id: TargetId(id),
             has_base: false,
             name: format!("c::f{id}"),
             has_literals: false,

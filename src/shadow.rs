@@ -5,6 +5,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::git;
+use crate::ids::TargetId;
 
 /// Where injected code for a target landed in the copy, so a build error there can be pinned on it.
 #[derive(Debug, Clone)]
@@ -15,7 +16,7 @@ pub struct InjectedSpan {
     /// 1-based char columns, inclusive start, exclusive end.
     pub columns: (usize, usize),
     /// The target whose wrapper this is; `None` for the module plumbing around wrappers.
-    pub target: Option<usize>,
+    pub target: Option<TargetId>,
     /// For the plumbing that re-exports a child module's entry module: that module's path (an
     /// error there means the module is not compiled, so nothing under it can be reached).
     pub child: Option<Vec<String>>,
@@ -192,7 +193,7 @@ pub struct Insertion {
 /// so a build error in it can be pinned on them.
 pub struct Piece {
     pub code: String,
-    pub target: Option<usize>,
+    pub target: Option<TargetId>,
     pub child: Option<Vec<String>>,
 }
 
@@ -207,7 +208,7 @@ impl Piece {
     }
 
     /// Code generated for `target`.
-    pub fn of_target(code: String, target: usize) -> Self {
+    pub fn of_target(code: String, target: TargetId) -> Self {
         Piece {
             code,
             target: Some(target),

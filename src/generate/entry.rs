@@ -10,6 +10,7 @@ use quote::{format_ident, quote};
 
 use super::{by_tag, conv_expr, field_at, owned_type, Conv, ConvAt};
 use crate::error::{Error, Result};
+use crate::ids::TargetId;
 use crate::plan::{AdtDef, CallPlan, CtorKind, Fields, ResultUse, Shape, Ty};
 use crate::select::{ChangedFn, Module};
 use crate::shadow::{Insertion, Piece};
@@ -20,27 +21,27 @@ pub const ENTRY_MODULE: &str = "__edgecheck_entry";
 /// A function to expose through the entry modules.
 pub struct Exposed<'a> {
     /// The harness target id; the wrapper is called `f<id>`.
-    pub id: usize,
+    pub id: TargetId,
     pub func: &'a ChangedFn,
     pub plan: &'a CallPlan,
 }
 
 /// The path inside the entry modules at which a target's wrapper is reached from the crate root:
 /// `__edgecheck_entry::m_a::m_b::f3`.
-pub fn wrapper_path(module: &[String], id: usize) -> Vec<String> {
+pub fn wrapper_path(module: &[String], id: TargetId) -> Vec<String> {
     let mut p = vec![ENTRY_MODULE.to_string()];
     p.extend(
         module
             .iter()
             .map(|m| format!("m_{}", m.trim_start_matches("r#"))),
     );
-    p.push(format!("f{id}"));
+    p.push(id.wrapper_name());
     p
 }
 
 /// The path from the crate root to the constructor injected for target `id` of the crate type
 /// `name` declared in `module`: `__edgecheck_entry::m_a::mk3_Rect`.
-pub fn constructor_path(def: &AdtDef, id: usize) -> Vec<String> {
+pub fn constructor_path(def: &AdtDef, id: TargetId) -> Vec<String> {
     let mut p = wrapper_path(&def.module, id);
     p.pop();
     p.push(constructor_name(id, def));
@@ -55,20 +56,15 @@ const DRAIN_CAP: usize = 10_000;
 /// the harness runtime passes over such an input. The runtime template spells it out too.
 pub const REJECT_MESSAGE: &str = "edgecheck: input rejected by the type's constructor";
 
-fn constructor_name(id: usize, def: &AdtDef) -> String {
-    let steps = if matches!(def.shape, Shape::Steps { .. }) {
-        "s"
-    } else {
-        ""
-    };
+fn constructor_name(id: TargetId, def: &AdtDef) -> String {
     // One constructor per instantiation of a generic type.
-    let args = if def.type_args.is_empty() {
-        String::new()
-    } else {
-        let h = crate::ids::fnv1a(def.type_args.join(",").as_bytes());
-        format!("_{:08x}", h as u32)
-    };
-    format!("mk{steps}{id}_{}{args}", def.name.trim_start_matches("r#"))
+    let instance = (!def.type_args.is_empty())
+        .then(|| crate::ids::fnv1a(def.type_args.join(",").as_bytes()) as u32);
+    id.constructor_name(
+        def.name.trim_start_matches("r#"),
+        matches!(def.shape, Shape::Steps { .. }),
+        instance,
+    )
 }
 
 /// The entry modules for `exposed`, as insertions into the package's files (paths relative to
@@ -162,7 +158,7 @@ pub fn entry_modules(
 
 /// `pub fn f3<'a>(a0: &'a str, a1: usize) -> &'a str { super::truncate(a0, a1) }`, on one line.
 fn wrapper(e: &Exposed) -> String {
-    let name = format_ident!("f{}", e.id);
+    let name = format_ident!("{}", e.id.wrapper_name());
     let generics = &e.plan.generics;
     let where_clause = &generics.where_clause;
     let cx = Conv {
@@ -245,7 +241,7 @@ fn wrapper(e: &Exposed) -> String {
 /// builds a crate type from its mirror, inside the declaring module so private fields are
 /// reachable. It borrows the mirror, so types with lifetimes (`Word<'a>` holding a `&'a str`)
 /// borrow from it.
-fn constructor(id: usize, def: &AdtDef) -> String {
+fn constructor(id: TargetId, def: &AdtDef) -> String {
     let name = format_ident!("{}", constructor_name(id, def));
     let ty = syn::parse_str::<syn::Ident>(&def.name)
         .unwrap_or_else(|_| format_ident!("{}", def.name.trim_start_matches("r#")));

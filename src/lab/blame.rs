@@ -7,6 +7,7 @@ use super::Selected;
 use crate::build;
 use crate::error::Error;
 use crate::generate;
+use crate::ids::TargetId;
 use crate::plan::Plan;
 use crate::shadow;
 use crate::workspace;
@@ -20,7 +21,7 @@ pub(super) enum Side {
 /// Who build errors belong to.
 pub(super) enum Blame {
     /// Targets (or only their base side) to drop, with the reason.
-    Targets(Vec<(usize, Side, String)>),
+    Targets(Vec<(TargetId, Side, String)>),
     /// An error in the user's own code at the head: the crate does not build.
     Unexplained,
 }
@@ -34,10 +35,10 @@ pub(super) fn blame(
     spans: &[shadow::InjectedSpan],
     harness_dir: &Path,
     base_root: &Path,
-    callable: &[usize],
+    callable: &[TargetId],
     selected: &[Selected],
 ) -> Blame {
-    let mut out: Vec<(usize, Side, String)> = Vec::new();
+    let mut out: Vec<(TargetId, Side, String)> = Vec::new();
     for e in errors {
         let first_line = build::strip_ansi(&e.rendered)
             .lines()
@@ -51,7 +52,7 @@ pub(super) fn blame(
         if let Some(t) = file
             .strip_prefix(harness_dir)
             .ok()
-            .and_then(generate::target_of_file)
+            .and_then(TargetId::of_module_file)
         {
             let (side, reason) = blame_generated_module(t, &first_line, selected);
             out.push((t, side, reason));
@@ -63,13 +64,13 @@ pub(super) fn blame(
         let side = if in_base { Side::Base } else { Side::Head };
         match hit {
             Some(s) if s.target.is_some() => {
-                let t = s.target.unwrap_or_default();
+                let t = s.target.unwrap_or(TargetId(0));
                 // A method behind a `#[cfg]` is missing from its type in this configuration.
                 let cfgs = selected
-                    .get(t)
+                    .get(t.0)
                     .map(|s| s.func.cfg_attrs.join(" "))
                     .unwrap_or_default();
-                let missing = selected.get(t).is_some_and(|s| {
+                let missing = selected.get(t.0).is_some_and(|s| {
                     first_line.contains(&format!("`{}`", s.func.name))
                         && (first_line.contains("no function or associated item named")
                             || first_line.contains("cannot find function"))
@@ -145,9 +146,9 @@ pub(super) fn blame(
 }
 
 /// An error in target `t`'s generated module: which side of it to drop, and why.
-fn blame_generated_module(t: usize, first_line: &str, selected: &[Selected]) -> (Side, String) {
+fn blame_generated_module(t: TargetId, first_line: &str, selected: &[Selected]) -> (Side, String) {
     // A generated module that fails with a base side may fail because of it: drop that first.
-    let side = if selected.get(t).is_some_and(|s| s.base.is_ok()) {
+    let side = if selected.get(t.0).is_some_and(|s| s.base.is_ok()) {
         Side::Base
     } else {
         Side::Head
@@ -159,7 +160,7 @@ fn blame_generated_module(t: usize, first_line: &str, selected: &[Selected]) -> 
         && (first_line.contains(generate::ENTRY_MODULE) || first_line.contains("`m_"));
     let reason = if compiled_out {
         let cfgs = selected
-            .get(t)
+            .get(t.0)
             .map(|s| s.func.cfg_attrs.join(" "))
             .unwrap_or_default();
         compiled_out_reason(&cfgs)
@@ -175,7 +176,7 @@ fn blame_generated_module(t: usize, first_line: &str, selected: &[Selected]) -> 
 pub(super) fn unexplained_build_failure(
     ws: &workspace::Workspace,
     selected: &[Selected],
-    callable: &[usize],
+    callable: &[TargetId],
     jobs: usize,
     errors: &[build::Diag],
     stderr: &str,
@@ -305,7 +306,7 @@ mod tests {
     const BASE: &str = "/scratch/base";
     const HEAD_LIB: &str = "/scratch/head/src/lib.rs";
 
-    fn span(target: Option<usize>, columns: (usize, usize)) -> InjectedSpan {
+    fn span(target: Option<TargetId>, columns: (usize, usize)) -> InjectedSpan {
         InjectedSpan {
             file: PathBuf::from(HEAD_LIB),
             line: 4,
@@ -315,7 +316,7 @@ mod tests {
         }
     }
 
-    fn targets(blamed: Blame) -> Vec<(usize, Side, String)> {
+    fn targets(blamed: Blame) -> Vec<(TargetId, Side, String)> {
         match blamed {
             Blame::Targets(t) => t,
             Blame::Unexplained => panic!("the errors were not pinned on a target"),
@@ -325,25 +326,25 @@ mod tests {
     #[test]
     fn an_error_in_a_generated_module_drops_its_base_side_first() {
         let (_dir, selected) = selected(LIB, &["a"]);
-        let file = Path::new(HARNESS).join(generate::target_file(0));
+        let file = Path::new(HARNESS).join(TargetId(0).module_file());
         let errors = [error(&file, 9, 5, "error[E0308]: mismatched types")];
         let blamed = targets(blame(
             &errors,
             &[],
             Path::new(HARNESS),
             Path::new(BASE),
-            &[0, 1],
+            &[TargetId(0), TargetId(1)],
             &selected,
         ));
         assert_eq!(blamed.len(), 1);
-        assert_eq!((blamed[0].0, blamed[0].1), (0, Side::Base));
+        assert_eq!((blamed[0].0, blamed[0].1), (TargetId(0), Side::Base));
         assert!(blamed[0].2.contains("mismatched types"), "{}", blamed[0].2);
     }
 
     #[test]
     fn a_missing_entry_point_of_a_cfgd_function_is_compiled_out() {
         let (_dir, selected) = selected(LIB, &[]);
-        let file = Path::new(HARNESS).join(generate::target_file(1));
+        let file = Path::new(HARNESS).join(TargetId(1).module_file());
         let message = format!(
             "error[E0425]: cannot find function `f1` in module `{}`",
             generate::ENTRY_MODULE
@@ -353,10 +354,10 @@ mod tests {
             &[],
             Path::new(HARNESS),
             Path::new(BASE),
-            &[0, 1],
+            &[TargetId(0), TargetId(1)],
             &selected,
         ));
-        assert_eq!((blamed[0].0, blamed[0].1), (1, Side::Head));
+        assert_eq!((blamed[0].0, blamed[0].1), (TargetId(1), Side::Head));
         assert!(
             blamed[0]
                 .2
@@ -372,8 +373,8 @@ mod tests {
         let (_dir, selected) = selected(LIB, &[]);
         let spans = [
             span(None, (1, 40)),
-            span(Some(0), (40, 90)),
-            span(Some(1), (90, 140)),
+            span(Some(TargetId(0)), (40, 90)),
+            span(Some(TargetId(1)), (90, 140)),
         ];
         let errors = [error(
             Path::new(HEAD_LIB),
@@ -386,10 +387,10 @@ mod tests {
             &spans,
             Path::new(HARNESS),
             Path::new(BASE),
-            &[0, 1],
+            &[TargetId(0), TargetId(1)],
             &selected,
         ));
-        assert_eq!((blamed[0].0, blamed[0].1), (1, Side::Head));
+        assert_eq!((blamed[0].0, blamed[0].1), (TargetId(1), Side::Head));
         assert!(blamed[0]
             .2
             .starts_with("the generated entry point does not compile"));
@@ -407,10 +408,10 @@ mod tests {
         )];
         let blamed = blame(
             &errors,
-            &[span(Some(0), (40, 90))],
+            &[span(Some(TargetId(0)), (40, 90))],
             Path::new(HARNESS),
             Path::new(BASE),
-            &[0, 1],
+            &[TargetId(0), TargetId(1)],
             &selected,
         );
         assert!(matches!(blamed, Blame::Unexplained));
@@ -426,7 +427,7 @@ mod tests {
             &[],
             Path::new(HARNESS),
             Path::new(BASE),
-            &[0],
+            &[TargetId(0)],
             &selected,
         );
         assert!(matches!(blamed, Blame::Unexplained));
@@ -446,7 +447,7 @@ mod tests {
             &[],
             Path::new(HARNESS),
             Path::new(BASE),
-            &[0, 1],
+            &[TargetId(0), TargetId(1)],
             &selected,
         ));
         assert_eq!(blamed.len(), 2);

@@ -10,6 +10,7 @@ use crate::cli::Cli;
 use crate::diff;
 use crate::error::{Error, Result};
 use crate::git;
+use crate::ids::TargetId;
 use crate::plan::{self, Plan};
 use crate::report::{FunctionReport, Progress};
 use crate::select::{self, ChangedFn, FnKind, Module};
@@ -275,7 +276,7 @@ fn add_callers(
                 func,
                 plan,
                 base: Err(NoBase::NoRevision),
-                caller_of: Some(h),
+                caller_of: Some(TargetId(h)),
             });
         }
     }

@@ -7,6 +7,7 @@ use super::Selected;
 use crate::base::{self, BaseTree};
 use crate::error::Result;
 use crate::generate;
+use crate::ids::TargetId;
 use crate::plan::Plan;
 use crate::select::Module;
 use crate::shadow;
@@ -41,7 +42,7 @@ pub(super) fn write_scratch(
     modules: &[Vec<Module>],
     base_tree: Option<&BaseTree>,
     selected: &[Selected],
-    callable: &[usize],
+    callable: &[TargetId],
 ) -> Result<Vec<shadow::InjectedSpan>> {
     let mut scratch = render_scratch(ws, head_files, modules, base_tree, selected, callable)?;
     shadow::sync_tree(&ws.work.join("head"), &scratch.head)?;
@@ -68,7 +69,7 @@ pub(super) fn render_scratch(
     modules: &[Vec<Module>],
     base_tree: Option<&BaseTree>,
     selected: &[Selected],
-    callable: &[usize],
+    callable: &[TargetId],
 ) -> Result<Scratch> {
     let head_root = ws.work.join("head");
     let base_root = ws.work.join("base");
