@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::base::{self, BaseSide, BaseSource, BaseTree, NoBase};
+use crate::base::{self, BaseSource, BaseTree, NoBase};
 use crate::build;
 use crate::cli::{Cli, ColorChoice, Command, FailOn, Format, Sanitizer};
 use crate::diff;
@@ -19,7 +19,7 @@ use crate::plan::Plan;
 use crate::protocol::Engine;
 use crate::report::{self, FunctionReport, Progress, Report, Status, Timing};
 use crate::run;
-use crate::select::{ChangedFn, Module};
+use crate::select::Module;
 use crate::shadow;
 use crate::triage::{self, PathMap};
 use crate::types;
@@ -27,6 +27,7 @@ use crate::workspace;
 
 use crate::error::exit_code;
 use crate::ids::TargetId;
+use crate::target::Target;
 use blame::{blame, build_failure, unexplained_build_failure, Blame, Side};
 use change::{check_unparsed_changes, find_change, select_functions};
 pub use commands::generated_code;
@@ -56,31 +57,6 @@ pub fn dispatch(cli: &Cli) -> Result<u8> {
                 exit_code::OK
             })
         }
-    }
-}
-
-/// A selected function with its plan and its counterpart before the change.
-struct Selected {
-    package: usize,
-    func: ChangedFn,
-    plan: Plan,
-    /// The counterpart, or why there is none to compare with.
-    base: std::result::Result<BaseSide, NoBase>,
-    /// For a function that did not change but calls a changed helper: that helper's index.
-    caller_of: Option<TargetId>,
-}
-
-/// The run's targets are its selected functions, by position.
-impl std::ops::Index<TargetId> for [Selected] {
-    type Output = Selected;
-    fn index(&self, id: TargetId) -> &Selected {
-        &self[id.0]
-    }
-}
-
-impl std::ops::IndexMut<TargetId> for [Selected] {
-    fn index_mut(&mut self, id: TargetId) -> &mut Selected {
-        &mut self[id.0]
     }
 }
 
@@ -177,7 +153,7 @@ fn read_base(
     ws: &workspace::Workspace,
     change: &Change,
     head: &Sources,
-    selected: &mut [Selected],
+    selected: &mut [Target],
     progress: &Progress,
 ) -> Result<Option<BaseTree>> {
     let Some(source) = &change.base else {
@@ -219,7 +195,7 @@ struct Harness {
 
 impl Harness {
     /// The targets that were built and can be run, in order.
-    fn callable(&self, selected: &[Selected]) -> Vec<TargetId> {
+    fn callable(&self, selected: &[Target]) -> Vec<TargetId> {
         callable(selected, &self.dropped)
     }
 
@@ -229,10 +205,11 @@ impl Harness {
 }
 
 /// The selected functions with a plan to call them that are not dropped.
-fn callable(selected: &[Selected], dropped: &BTreeMap<TargetId, String>) -> Vec<TargetId> {
-    (0..selected.len())
-        .map(TargetId)
-        .filter(|t| matches!(selected[*t].plan, Plan::Call(_)) && !dropped.contains_key(t))
+fn callable(selected: &[Target], dropped: &BTreeMap<TargetId, String>) -> Vec<TargetId> {
+    selected
+        .iter()
+        .filter(|t| t.is_callable() && !dropped.contains_key(&t.id))
+        .map(|t| t.id)
         .collect()
 }
 
@@ -272,7 +249,7 @@ fn build_harness(
     ws: &workspace::Workspace,
     head: &Sources,
     base_tree: Option<&BaseTree>,
-    selected: &mut [Selected],
+    selected: &mut [Target],
     progress: &Progress,
 ) -> Result<Harness> {
     let jobs = cli.jobs.unwrap_or_else(cli_jobs_default).max(1);
@@ -350,7 +327,7 @@ fn build_until_clean(
     ws: &workspace::Workspace,
     head: &Sources,
     base_tree: Option<&BaseTree>,
-    selected: &mut [Selected],
+    selected: &mut [Target],
     spec: &build::BuildSpec,
     dropped: &mut BTreeMap<TargetId, String>,
     progress: &Progress,
@@ -406,7 +383,7 @@ fn run_targets(
     cli: &Cli,
     ws: &workspace::Workspace,
     paths: &PathMap,
-    selected: &[Selected],
+    selected: &[Target],
     harness: &Harness,
     progress: &Progress,
 ) -> Result<BTreeMap<TargetId, run::TargetRun>> {
@@ -451,7 +428,7 @@ fn run_targets(
 /// Each selected function's entry in the report, and the findings, triaged: introduced
 /// findings first, then the rest, each group in the order found.
 fn triage_all(
-    selected: &[Selected],
+    selected: &[Target],
     dropped: &BTreeMap<TargetId, String>,
     runs: &BTreeMap<TargetId, run::TargetRun>,
     paths: &PathMap,
@@ -460,16 +437,16 @@ fn triage_all(
     let mut findings = Vec::new();
     let mut functions = Vec::new();
     let tested_callers = |h: TargetId| -> Vec<String> {
-        let ids = (0..selected.len()).map(TargetId);
-        ids.zip(selected)
-            .filter(|(c, s)| {
-                s.caller_of == Some(h) && runs.contains_key(c) && !dropped.contains_key(c)
+        selected
+            .iter()
+            .filter(|c| {
+                c.caller_of() == Some(h) && runs.contains_key(&c.id) && !dropped.contains_key(&c.id)
             })
-            .map(|(_, s)| s.func.display_path.clone())
+            .map(|c| c.func.display_path.clone())
             .collect()
     };
-    for (i, s) in selected.iter().enumerate() {
-        let i = TargetId(i);
+    for s in selected {
+        let i = s.id;
         let through = tested_callers(i);
         let (status, reason, engines) = match (&s.plan, dropped.get(&i), runs.get(&i)) {
             (Plan::Skip(why), _, _) if !through.is_empty() => (
@@ -482,7 +459,7 @@ fn triage_all(
             (_, None, Some(r)) => {
                 let no_base = s.base.as_ref().err().map(NoBase::to_string);
                 let mut found = triage::triage(&s.func, &r.findings, paths, no_base.as_deref());
-                if let Some(h) = s.caller_of {
+                if let Some(h) = s.caller_of() {
                     let helper = &selected[h].func;
                     let file = paths.report_path(&helper.file);
                     triage::attribute_to_helper(&mut found, &s.func, helper, &file);
@@ -512,7 +489,7 @@ fn triage_all(
                 _ => None,
             },
             engines,
-            caller_of: s.caller_of.map(|h| selected[h].func.display_path.clone()),
+            caller_of: s.caller_of().map(|h| selected[h].func.display_path.clone()),
             tested_through: through,
         });
     }

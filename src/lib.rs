@@ -20,6 +20,7 @@ mod run;
 mod select;
 mod shadow;
 mod source;
+mod target;
 mod triage;
 mod types;
 mod vocab;

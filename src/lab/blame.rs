@@ -3,13 +3,13 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::Selected;
 use crate::build;
 use crate::error::Error;
 use crate::generate;
 use crate::ids::TargetId;
 use crate::plan::Plan;
 use crate::shadow;
+use crate::target::Target;
 use crate::workspace;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub(super) fn blame(
     harness_dir: &Path,
     base_root: &Path,
     callable: &[TargetId],
-    selected: &[Selected],
+    selected: &[Target],
 ) -> Blame {
     let mut out: Vec<(TargetId, Side, String)> = Vec::new();
     for e in errors {
@@ -146,7 +146,7 @@ pub(super) fn blame(
 }
 
 /// An error in target `t`'s generated module: which side of it to drop, and why.
-fn blame_generated_module(t: TargetId, first_line: &str, selected: &[Selected]) -> (Side, String) {
+fn blame_generated_module(t: TargetId, first_line: &str, selected: &[Target]) -> (Side, String) {
     // A generated module that fails with a base side may fail because of it: drop that first.
     let side = if selected.get(t.0).is_some_and(|s| s.base.is_ok()) {
         Side::Base
@@ -175,7 +175,7 @@ fn blame_generated_module(t: TargetId, first_line: &str, selected: &[Selected]) 
 /// the crate itself does not build, or the generated code (the tool's fault) does not.
 pub(super) fn unexplained_build_failure(
     ws: &workspace::Workspace,
-    selected: &[Selected],
+    selected: &[Target],
     callable: &[TargetId],
     jobs: usize,
     errors: &[build::Diag],
@@ -255,7 +255,7 @@ mod tests {
 
     /// The functions of a one-file crate, selected as a run would select them, with a base side
     /// for those named in `with_base`.
-    fn selected(lib: &str, with_base: &[&str]) -> (tempfile::TempDir, Vec<Selected>) {
+    fn selected(lib: &str, with_base: &[&str]) -> (tempfile::TempDir, Vec<Target>) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("src")).unwrap();
         std::fs::write(dir.path().join("src/lib.rs"), lib).unwrap();
@@ -269,7 +269,8 @@ mod tests {
         let types = crate::types::CrateTypes::collect(&modules);
         let selected = crate::select::all_functions(&src, &modules)
             .into_iter()
-            .map(|func| {
+            .enumerate()
+            .map(|(i, func)| {
                 let plan = crate::plan::plan(&func, &types);
                 let base = match (with_base.contains(&func.name.as_str()), &plan) {
                     (true, Plan::Call(p)) => Ok(crate::base::BaseSide {
@@ -279,12 +280,13 @@ mod tests {
                     }),
                     _ => Err(NoBase::NoRevision),
                 };
-                Selected {
+                Target {
+                    id: TargetId(i),
                     package: 0,
                     func,
                     plan,
                     base,
-                    caller_of: None,
+                    origin: crate::target::Origin::Changed,
                 }
             })
             .collect();

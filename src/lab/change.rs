@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::{cli_jobs_default, Change, Selected, MAX_CALLERS};
-use crate::base::{BaseSource, NoBase};
+use super::{cli_jobs_default, Change, MAX_CALLERS};
+use crate::base::BaseSource;
 use crate::build;
 use crate::cli::Cli;
 use crate::diff;
@@ -16,6 +16,7 @@ use crate::report::{FunctionReport, Progress};
 use crate::select::{self, ChangedFn, FnKind, Module};
 use crate::shadow;
 use crate::source;
+use crate::target::{Origin, Target};
 use crate::triage::PathMap;
 use crate::types;
 use crate::vocab;
@@ -69,7 +70,7 @@ pub(super) fn find_change(cli: &Cli, ws: &workspace::Workspace, cwd: &Path) -> R
 
 /// The scanned modules per package, the selected functions, and notes on packages that cannot
 /// be tested.
-pub(super) type Selection = (Vec<Vec<Module>>, Vec<Selected>, Vec<FunctionReport>);
+pub(super) type Selection = (Vec<Vec<Module>>, Vec<Target>, Vec<FunctionReport>);
 
 /// For a `--function` pattern that named nothing: the closest names, and the files that could
 /// not be read.
@@ -156,14 +157,8 @@ pub(super) fn select_functions(
         let first = selected.len();
         for func in funcs {
             let plan = plan::plan(&func, &types);
-            let base = Err(NoBase::NoRevision);
-            selected.push(Selected {
-                package: i,
-                func,
-                plan,
-                base,
-                caller_of: None,
-            });
+            let id = TargetId(selected.len());
+            selected.push(Target::new(id, i, func, plan, Origin::Changed));
         }
         add_callers(&mut selected, first, i, &all, &vocabulary, &types);
         modules_per_package.push(modules);
@@ -223,7 +218,7 @@ fn no_library_note(pkg: &workspace::Package, change: &Change) -> Option<Function
 /// Adds, for each helper among `selected[first..]` (of package `package`), up to
 /// [`MAX_CALLERS`] functions of `all` that call it and can be called themselves.
 fn add_callers(
-    selected: &mut Vec<Selected>,
+    selected: &mut Vec<Target>,
     first: usize,
     package: usize,
     all: &[ChangedFn],
@@ -271,13 +266,9 @@ fn add_callers(
             .take(MAX_CALLERS)
             .collect::<Vec<_>>();
         for (func, plan) in planned {
-            selected.push(Selected {
-                package,
-                func,
-                plan,
-                base: Err(NoBase::NoRevision),
-                caller_of: Some(TargetId(h)),
-            });
+            let id = TargetId(selected.len());
+            let origin = Origin::CallerOf(TargetId(h));
+            selected.push(Target::new(id, package, func, plan, origin));
         }
     }
 }

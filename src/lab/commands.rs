@@ -4,17 +4,18 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::change::{find_change, select_functions};
+use super::load_workspace;
 use super::scratch::render_scratch;
-use super::{load_workspace, Selected};
-use crate::base::NoBase;
 use crate::cli::{Cli, EmitArgs, Format, ListArgs};
 use crate::emit;
 use crate::error::{Error, Result};
 use crate::git;
+use crate::ids::TargetId;
 use crate::plan::{self, Plan};
 use crate::report;
 use crate::select::{self, Module};
 use crate::shadow;
+use crate::target::{Origin, Target};
 use crate::triage::PathMap;
 use crate::types;
 use crate::vocab;
@@ -109,7 +110,7 @@ pub(super) fn emit_harnesses(cli: &Cli, args: &EmitArgs) -> Result<()> {
 struct Listing {
     report_root: PathBuf,
     modules: Vec<Vec<Module>>,
-    selected: Vec<Selected>,
+    selected: Vec<Target>,
 }
 
 fn listing(cli: &Cli, ws: &workspace::Workspace, cwd: &Path, all: bool) -> Result<Listing> {
@@ -135,13 +136,9 @@ fn listing(cli: &Cli, ws: &workspace::Workspace, cwd: &Path, all: bool) -> Resul
         let vocabulary = vocab::Vocabulary::collect(lib, &scanned, &all, &pkg.dir);
         for mut func in all.iter().cloned() {
             func.literals = vocabulary.literals_for(&func);
-            selected.push(Selected {
-                package,
-                plan: plan::plan(&func, &types),
-                func,
-                base: Err(NoBase::NoRevision),
-                caller_of: None,
-            });
+            let plan = plan::plan(&func, &types);
+            let id = TargetId(selected.len());
+            selected.push(Target::new(id, package, func, plan, Origin::Changed));
         }
         modules.push(scanned);
     }

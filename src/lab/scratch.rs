@@ -3,7 +3,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::Selected;
 use crate::base::{self, BaseTree};
 use crate::error::Result;
 use crate::generate;
@@ -11,6 +10,7 @@ use crate::ids::TargetId;
 use crate::plan::Plan;
 use crate::select::Module;
 use crate::shadow;
+use crate::target::Target;
 use crate::workspace;
 
 /// The harness's name for package `p` of the head copy is this prefix and `p`.
@@ -41,7 +41,7 @@ pub(super) fn write_scratch(
     head_files: &BTreeMap<PathBuf, Vec<u8>>,
     modules: &[Vec<Module>],
     base_tree: Option<&BaseTree>,
-    selected: &[Selected],
+    selected: &[Target],
     callable: &[TargetId],
 ) -> Result<Vec<shadow::InjectedSpan>> {
     let mut scratch = render_scratch(ws, head_files, modules, base_tree, selected, callable)?;
@@ -68,7 +68,7 @@ pub(super) fn render_scratch(
     head_files: &BTreeMap<PathBuf, Vec<u8>>,
     modules: &[Vec<Module>],
     base_tree: Option<&BaseTree>,
-    selected: &[Selected],
+    selected: &[Target],
     callable: &[TargetId],
 ) -> Result<Scratch> {
     let head_root = ws.work.join("head");
@@ -149,10 +149,10 @@ pub(super) fn render_scratch(
     let aliases: Vec<(String, String)> = (0..ws.packages.len())
         .map(|p| (head_alias(p), base_alias(p)))
         .collect();
-    let targets: Vec<generate::Target> = callable
+    let targets: Vec<generate::TargetCode> = callable
         .iter()
         .filter_map(|&i| match &selected[i].plan {
-            Plan::Call(plan) => Some(generate::Target {
+            Plan::Call(plan) => Some(generate::TargetCode {
                 id: i,
                 dep_alias: &aliases[selected[i].package].0,
                 base_alias: selected[i]
