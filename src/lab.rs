@@ -96,7 +96,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
     let _lock = lock_work_dir(&ws.work, progress)?;
     progress.step("finding the changed functions");
     let change = find_change(cli, &ws, &cwd)?;
-    let (modules, mut selected, notes) = select_functions(cli, &ws, &change)?;
+    let (modules, selected, notes) = select_functions(cli, &ws, &change)?;
     let paths = PathMap {
         copy_root: ws.work.join("head"),
         ws_root: ws.root.clone(),
@@ -116,10 +116,11 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
     };
     // A changed file syn cannot read is a syntax error only if rustc says so too.
     check_unparsed_changes(&ws, &change, &head.modules, &head.files, progress)?;
-    let base_tree = read_base(&ws, &change, &head, &mut selected, progress)?;
+    let (base_tree, selected) = read_base(&ws, &change, &head, selected, progress)?;
 
     let t_build = Instant::now();
-    let harness = build_harness(cli, &ws, &head, base_tree.as_ref(), &mut selected, progress)?;
+    let (harness, selected) =
+        build_harness(cli, &ws, &head, base_tree.as_ref(), selected, progress)?;
     let build_ms = t_build.elapsed().as_millis() as u64;
 
     let t_run = Instant::now();
@@ -147,20 +148,20 @@ struct Sources {
     modules: Vec<Vec<Module>>,
 }
 
-/// The code before the change, and each selected function's counterpart in it (set on
-/// `selected`); `None` when there is no base or nothing to call.
+/// The code before the change (`None` when there is no base or nothing to call), and the
+/// targets with their counterparts in it.
 fn read_base(
     ws: &workspace::Workspace,
     change: &Change,
     head: &Sources,
-    selected: &mut [Target],
+    selected: Vec<Target>,
     progress: &Progress,
-) -> Result<Option<BaseTree>> {
+) -> Result<(Option<BaseTree>, Vec<Target>)> {
     let Some(source) = &change.base else {
-        return Ok(None);
+        return Ok((None, selected));
     };
-    if !selected.iter().any(|s| matches!(s.plan, Plan::Call(_))) {
-        return Ok(None);
+    if !selected.iter().any(Target::is_callable) {
+        return Ok((None, selected));
     }
     progress.step("reading the code before the change");
     let wanted: Vec<base::Wanted> = selected
@@ -177,10 +178,12 @@ fn read_base(
         })
         .collect();
     let (tree, sides) = base::prepare(ws, source, &head.files, &head_types, &wanted)?;
-    for (s, side) in selected.iter_mut().zip(sides) {
-        s.base = side;
-    }
-    Ok(tree)
+    let selected = selected
+        .into_iter()
+        .zip(sides)
+        .map(|(t, base)| Target { base, ..t })
+        .collect();
+    Ok((tree, selected))
 }
 
 /// The built harness binaries, the engines they serve, and the targets dropped because their
@@ -243,15 +246,16 @@ impl BuildSettings {
 }
 
 /// Shadow, generate and build: a target that does not compile is dropped (or only its base
-/// side) and the rest rebuilt; then the libFuzzer flavour of the same code.
+/// side) and the rest rebuilt; then the libFuzzer flavour of the same code. Returns the
+/// harness and the targets, with the base sides that do not build taken off.
 fn build_harness(
     cli: &Cli,
     ws: &workspace::Workspace,
     head: &Sources,
     base_tree: Option<&BaseTree>,
-    selected: &mut [Target],
+    mut selected: Vec<Target>,
     progress: &Progress,
-) -> Result<Harness> {
+) -> Result<(Harness, Vec<Target>)> {
     let jobs = cli.jobs.unwrap_or_else(cli_jobs_default).max(1);
     let mut engines: Vec<Engine> = cli.engines.clone();
     engines.dedup();
@@ -283,7 +287,7 @@ fn build_harness(
         ws,
         head,
         base_tree,
-        selected,
+        &mut selected,
         &settings.spec(ws, fuzz_only),
         &mut dropped,
         progress,
@@ -311,13 +315,14 @@ fn build_harness(
     if fuzz.is_none() {
         engines.retain(|e| *e != Engine::Libfuzzer);
     }
-    Ok(Harness {
+    let harness = Harness {
         plain,
         fuzz,
         engines,
         dropped,
         jobs,
-    })
+    };
+    Ok((harness, selected))
 }
 
 /// Writes the scratch copies and the harness for the callable targets and builds it with
