@@ -29,7 +29,7 @@ use crate::error::exit_code;
 use crate::ids::TargetId;
 use crate::target::Target;
 use blame::{blame, build_failure, unexplained_build_failure, Blame, Side};
-use change::{check_unparsed_changes, find_change, select_functions};
+use change::{check_unparsed_changes, find_change, select_functions, Selection};
 pub use commands::generated_code;
 use commands::{emit_harnesses, list_functions};
 use scratch::write_scratch;
@@ -96,7 +96,12 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
     let _lock = lock_work_dir(&ws.work, progress)?;
     progress.step("finding the changed functions");
     let change = find_change(cli, &ws, &cwd)?;
-    let (modules, selected, notes) = select_functions(cli, &ws, &change)?;
+    let Selection {
+        modules,
+        types,
+        targets: selected,
+        notes,
+    } = select_functions(cli, &ws, &change)?;
     let paths = PathMap {
         copy_root: ws.work.join("head"),
         ws_root: ws.root.clone(),
@@ -113,6 +118,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
     let head = Sources {
         files: shadow::workspace_files(&ws.root)?,
         modules,
+        types,
     };
     // A changed file syn cannot read is a syntax error only if rustc says so too.
     check_unparsed_changes(&ws, &change, &head.modules, &head.files, progress)?;
@@ -142,10 +148,12 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
     })
 }
 
-/// The workspace's files at the head (the working tree) and its scanned modules per package.
+/// The workspace at the head (the working tree): its files, and per package its scanned
+/// modules and types.
 struct Sources {
     files: BTreeMap<PathBuf, Vec<u8>>,
     modules: Vec<Vec<Module>>,
+    types: Vec<types::CrateTypes>,
 }
 
 /// The code before the change (`None` when there is no base or nothing to call), and the
@@ -168,16 +176,7 @@ fn read_base(
         .iter()
         .map(|s| (s.package, &s.func, &s.plan))
         .collect();
-    let head_types: Vec<types::CrateTypes> = head
-        .modules
-        .iter()
-        .zip(&ws.packages)
-        .map(|(m, pkg)| match &pkg.lib {
-            Some(_) => types::CrateTypes::collect(m),
-            None => types::CrateTypes::default(),
-        })
-        .collect();
-    let (tree, sides) = base::prepare(ws, source, &head.files, &head_types, &wanted)?;
+    let (tree, sides) = base::prepare(ws, source, &head.files, &head.types, &wanted)?;
     let selected = selected
         .into_iter()
         .zip(sides)

@@ -68,9 +68,14 @@ pub(super) fn find_change(cli: &Cli, ws: &workspace::Workspace, cwd: &Path) -> R
     })
 }
 
-/// The scanned modules per package, the selected functions, and notes on packages that cannot
-/// be tested.
-pub(super) type Selection = (Vec<Vec<Module>>, Vec<Target>, Vec<FunctionReport>);
+/// What a run tests: the crates as parsed once (modules with their items, and types, per
+/// package), the targets, and notes on what cannot be tested at all.
+pub(super) struct Selection {
+    pub modules: Vec<Vec<Module>>,
+    pub types: Vec<types::CrateTypes>,
+    pub targets: Vec<Target>,
+    pub notes: Vec<FunctionReport>,
+}
 
 /// For a `--function` pattern that named nothing: the closest names, and the files that could
 /// not be read.
@@ -84,6 +89,7 @@ pub(super) fn select_functions(
     change: &Change,
 ) -> Result<Selection> {
     let mut modules_per_package = Vec::new();
+    let mut types_per_package = Vec::new();
     let mut selected = Vec::new();
     let mut notes = Vec::new();
     // `--function` patterns that named nothing in some package: closest names, unread files.
@@ -92,6 +98,7 @@ pub(super) fn select_functions(
     for (i, pkg) in ws.packages.iter().enumerate() {
         let Some(lib) = &pkg.lib else {
             modules_per_package.push(Vec::new());
+            types_per_package.push(types::CrateTypes::default());
             notes.extend(no_library_note(pkg, change));
             continue;
         };
@@ -162,6 +169,7 @@ pub(super) fn select_functions(
         }
         add_callers(&mut selected, first, i, &all, &vocabulary, &types);
         modules_per_package.push(modules);
+        types_per_package.push(types);
     }
     // A pattern counts as matched when it named something in any package.
     let missing: Vec<(String, Unmatched)> = unmatched
@@ -189,7 +197,12 @@ pub(super) fn select_functions(
             format!("no function matches `{pattern}`{hint}"),
         ));
     }
-    Ok((modules_per_package, selected, notes))
+    Ok(Selection {
+        modules: modules_per_package,
+        types: types_per_package,
+        targets: selected,
+        notes,
+    })
 }
 
 /// A package without a library target that the change touches (or `--function` may name):

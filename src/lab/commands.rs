@@ -27,7 +27,7 @@ pub(super) fn emit_harnesses(cli: &Cli, args: &EmitArgs) -> Result<()> {
     let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
     let ws = load_workspace(cli, &cwd)?;
     let change = find_change(cli, &ws, &cwd)?;
-    let (_, selected, _) = select_functions(cli, &ws, &change)?;
+    let selected = select_functions(cli, &ws, &change)?.targets;
     let out = if args.out.is_absolute() {
         args.out.clone()
     } else {
@@ -116,11 +116,11 @@ struct Listing {
 fn listing(cli: &Cli, ws: &workspace::Workspace, cwd: &Path, all: bool) -> Result<Listing> {
     if !all {
         let change = find_change(cli, ws, cwd)?;
-        let (modules, selected, _) = select_functions(cli, ws, &change)?;
+        let selection = select_functions(cli, ws, &change)?;
         return Ok(Listing {
             report_root: change.report_root,
-            modules,
-            selected,
+            modules: selection.modules,
+            selected: selection.targets,
         });
     }
     let mut modules = Vec::new();
