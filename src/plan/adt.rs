@@ -78,31 +78,6 @@ impl Env<'_> {
                 ))
             }
         };
-        let fields = |f: &syn::Fields, what: &str| -> Result<Fields, String> {
-            let field_ty = |t: &Type, name: &str| {
-                self.element(&self.substitute(t))
-                    .map_err(|why| format!("field `{name}` of {what}: {why}"))
-            };
-            Ok(match f {
-                syn::Fields::Named(n) => Fields::Named(
-                    n.named
-                        .iter()
-                        .map(|f| {
-                            let name = f.ident.as_ref().map(|i| i.to_string()).unwrap_or_default();
-                            field_ty(&f.ty, &name).map(|t| (name, t))
-                        })
-                        .collect::<Result<_, _>>()?,
-                ),
-                syn::Fields::Unnamed(u) => Fields::Tuple(
-                    u.unnamed
-                        .iter()
-                        .enumerate()
-                        .map(|(i, f)| field_ty(&f.ty, &i.to_string()))
-                        .collect::<Result<_, _>>()?,
-                ),
-                syn::Fields::Unit => Fields::Unit,
-            })
-        };
         if let TypeKind::Alias(a) = &item.kind {
             generic(&a.generics)?;
             return self.classify(&self.substitute(&a.ty));
@@ -123,35 +98,11 @@ impl Env<'_> {
                             return Ok(ctors);
                         }
                     }
-                    Shape::Struct(fields(&s.fields, &format!("`{}`", item.name))?)
+                    Shape::Struct(self.fields(&s.fields, &format!("`{}`", item.name))?)
                 }
                 TypeKind::Enum(e) => {
                     generic(&e.generics)?;
-                    if e.variants.is_empty() {
-                        return Err(format!(
-                            "`{}` has no variants: no value to generate",
-                            item.name
-                        ));
-                    }
-                    if e.variants.len() > 256 {
-                        return Err(format!("`{}` has more than 256 variants", item.name));
-                    }
-                    // Variants whose fields cannot be generated are left out while one remains.
-                    let mut variants = Vec::new();
-                    let mut first_err = None;
-                    for v in &e.variants {
-                        let what = format!("`{}::{}`", item.name, v.ident);
-                        match fields(&v.fields, &what) {
-                            Ok(f) => variants.push((v.ident.to_string(), f)),
-                            Err(why) => {
-                                first_err.get_or_insert(why);
-                            }
-                        }
-                    }
-                    match first_err {
-                        Some(why) if variants.is_empty() => return Err(why),
-                        _ => Shape::Enum(variants),
-                    }
+                    self.enum_shape(item, e)?
                 }
             })
         };
@@ -193,6 +144,63 @@ impl Env<'_> {
             return Err(format!("`{}` has too many fields to generate", item.name));
         }
         Ok(Ty::Adt(Box::new(def)))
+    }
+
+    /// The generators of a struct's or a variant's fields (`what` names it in the reason).
+    pub(super) fn fields(&self, f: &syn::Fields, what: &str) -> Result<Fields, String> {
+        let field_ty = |t: &Type, name: &str| {
+            self.element(&self.substitute(t))
+                .map_err(|why| format!("field `{name}` of {what}: {why}"))
+        };
+        Ok(match f {
+            syn::Fields::Named(n) => Fields::Named(
+                n.named
+                    .iter()
+                    .map(|f| {
+                        let name = f.ident.as_ref().map(|i| i.to_string()).unwrap_or_default();
+                        field_ty(&f.ty, &name).map(|t| (name, t))
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            syn::Fields::Unnamed(u) => Fields::Tuple(
+                u.unnamed
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| field_ty(&f.ty, &i.to_string()))
+                    .collect::<Result<_, _>>()?,
+            ),
+            syn::Fields::Unit => Fields::Unit,
+        })
+    }
+
+    /// An enum by variant: those whose fields cannot be generated are left out while one
+    /// remains.
+    fn enum_shape(&self, item: &TypeItem, e: &syn::ItemEnum) -> Result<Shape, String> {
+        if e.variants.is_empty() {
+            return Err(format!(
+                "`{}` has no variants: no value to generate",
+                item.name
+            ));
+        }
+        if e.variants.len() > 256 {
+            return Err(format!("`{}` has more than 256 variants", item.name));
+        }
+        // Variants whose fields cannot be generated are left out while one remains.
+        let mut variants = Vec::new();
+        let mut first_err = None;
+        for v in &e.variants {
+            let what = format!("`{}::{}`", item.name, v.ident);
+            match self.fields(&v.fields, &what) {
+                Ok(f) => variants.push((v.ident.to_string(), f)),
+                Err(why) => {
+                    first_err.get_or_insert(why);
+                }
+            }
+        }
+        match first_err {
+            Some(why) if variants.is_empty() => Err(why),
+            _ => Ok(Shape::Enum(variants)),
+        }
     }
 }
 
