@@ -456,25 +456,7 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> Tok
             let kc = conv_expr(key, quote!(#k), d, cx);
             quote!((#v).iter().map(|#k| #kc).collect())
         }
-        Ty::Adt(def) => match cx.at {
-            ConvAt::Harness(dep) => {
-                let dep = format_ident!("{}", dep);
-                let path = constructor_path(def, cx.target)
-                    .into_iter()
-                    .map(|s| format_ident!("{}", s));
-                quote!(::#dep #(:: #path)* (#v))
-            }
-            ConvAt::InCrate => {
-                let path = constructor_path(def, cx.target)
-                    .into_iter()
-                    .map(|s| format_ident!("{}", s));
-                quote!(crate #(:: #path)* (#v))
-            }
-            ConvAt::Nowhere => {
-                let msg = format!("no constructor for `{}`", def.name);
-                quote!(compile_error!(#msg))
-            }
-        },
+        Ty::Adt(def) => construct(def, v, cx),
         Ty::Closure { arity, ret } => {
             let m = format_ident!("m{}", depth);
             let value = conv_expr(ret, quote!(&#m), d, cx);
@@ -486,28 +468,57 @@ pub(crate) fn conv_expr(ty: &Ty, v: TokenStream, depth: usize, cx: &Conv) -> Tok
         }
         Ty::Wrap { kind, inner } => {
             let item = conv_expr(inner, v.clone(), d, cx);
-            match kind {
-                Wrap::NonZero(name) => {
-                    let nz = format_ident!("{}", name);
-                    quote!(std::num::#nz::new(*#v).unwrap_or(std::num::#nz::MIN))
-                }
-                Wrap::Duration => {
-                    quote!(std::time::Duration::new((#v).0, (#v).1 % 1_000_000_000))
-                }
-                Wrap::PathBuf | Wrap::OsString => {
-                    let path: syn::Path = syn::parse_str(kind.path()).expect("a std path");
-                    quote!(#path::from(#item))
-                }
-                _ => {
-                    let path: syn::Path = syn::parse_str(kind.path()).expect("a std path");
-                    match kind {
-                        Wrap::Wrapping => quote!(#path(#item)),
-                        _ => quote!(#path::new(#item)),
-                    }
-                }
-            }
+            wrap_expr(*kind, v, item)
         }
         Ty::Prim(_) | Ty::Unit | Ty::String => quote!(std::clone::Clone::clone(#v)),
+    }
+}
+
+/// A crate type made from its mirror `v` by the constructor injected for the target: called
+/// from the harness through its dependency, or from inside the crate.
+fn construct(def: &AdtDef, v: TokenStream, cx: &Conv) -> TokenStream {
+    match cx.at {
+        ConvAt::Harness(dep) => {
+            let dep = format_ident!("{}", dep);
+            let path = constructor_path(def, cx.target)
+                .into_iter()
+                .map(|s| format_ident!("{}", s));
+            quote!(::#dep #(:: #path)* (#v))
+        }
+        ConvAt::InCrate => {
+            let path = constructor_path(def, cx.target)
+                .into_iter()
+                .map(|s| format_ident!("{}", s));
+            quote!(crate #(:: #path)* (#v))
+        }
+        ConvAt::Nowhere => {
+            let msg = format!("no constructor for `{}`", def.name);
+            quote!(compile_error!(#msg))
+        }
+    }
+}
+
+/// A std wrapper of kind `kind` around `item` (the inner value, converted; `v` is the mirror).
+fn wrap_expr(kind: Wrap, v: TokenStream, item: TokenStream) -> TokenStream {
+    match kind {
+        Wrap::NonZero(name) => {
+            let nz = format_ident!("{}", name);
+            quote!(std::num::#nz::new(*#v).unwrap_or(std::num::#nz::MIN))
+        }
+        Wrap::Duration => {
+            quote!(std::time::Duration::new((#v).0, (#v).1 % 1_000_000_000))
+        }
+        Wrap::PathBuf | Wrap::OsString => {
+            let path: syn::Path = syn::parse_str(kind.path()).expect("a std path");
+            quote!(#path::from(#item))
+        }
+        _ => {
+            let path: syn::Path = syn::parse_str(kind.path()).expect("a std path");
+            match kind {
+                Wrap::Wrapping => quote!(#path(#item)),
+                _ => quote!(#path::new(#item)),
+            }
+        }
     }
 }
 
