@@ -48,18 +48,23 @@ fn list_plans_every_kind_of_argument() {
 }
 
 #[test]
+fn list_plans_trait_impls_generic_impls_and_2015_code() {
+    insta::assert_snapshot!("list_traits", list("traits", "human"));
+}
+
+#[test]
 fn list_json_carries_the_same_plan() {
     let doc: serde_json::Value = serde_json::from_str(&list("kinds", "json")).unwrap();
     insta::assert_json_snapshot!("list_kinds_json", doc);
 }
 
-#[test]
-fn generated_code_for_every_kind_of_argument() {
+/// The generated code for a fixture, as one text: each file under a `====` line.
+fn generated(name: &str) -> String {
     let target = tempfile::tempdir().unwrap();
     let cli = <cargo_edgecheck::cli::Cli as clap::Parser>::parse_from([
         "cargo-edgecheck".as_ref(),
         "--manifest-path".as_ref(),
-        fixture("kinds").as_os_str(),
+        fixture(name).as_os_str(),
         "--target-dir".as_ref(),
         target.path().as_os_str(),
     ]);
@@ -76,8 +81,17 @@ fn generated_code_for_every_kind_of_argument() {
         text.push('\n');
     }
     // Generated code names the user's file; the checkout's location is not part of the snapshot.
-    let text = text.replace(env!("CARGO_MANIFEST_DIR"), "<repo>");
-    insta::assert_snapshot!("generated_kinds", text);
+    text.replace(env!("CARGO_MANIFEST_DIR"), "<repo>")
+}
+
+#[test]
+fn generated_code_for_every_kind_of_argument() {
+    insta::assert_snapshot!("generated_kinds", generated("kinds"));
+}
+
+#[test]
+fn generated_code_for_trait_impls_generic_impls_and_2015_code() {
+    insta::assert_snapshot!("generated_traits", generated("traits"));
 }
 
 /// `57: <code>` with the code formatted by prettyplease when it parses as items on its own.
