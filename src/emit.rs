@@ -69,7 +69,7 @@ pub fn emittable<'a>(
 ) -> std::result::Result<&'a CallPlan, String> {
     let plan = match plan {
         Plan::Call(p) => p,
-        Plan::Skip(reason) => return Err(reason.clone()),
+        Plan::Skip(reason) => return Err(reason.to_string()),
     };
     if !func.exported {
         return Err("not exported (private, `pub(crate)` or in a private module): a committed test outside the crate cannot call it; `cargo edgecheck` itself still tests it in place".into());

@@ -458,7 +458,7 @@ fn triage_all(
                 Some(format!("{why}; tested through its callers")),
                 BTreeMap::new(),
             ),
-            (Plan::Skip(why), _, _) => (Status::Skipped, Some(why.clone()), BTreeMap::new()),
+            (Plan::Skip(why), _, _) => (Status::Skipped, Some(why.to_string()), BTreeMap::new()),
             (_, Some(why), _) => (Status::Skipped, Some(why.clone()), BTreeMap::new()),
             (_, None, Some(r)) => {
                 let no_base = s.base.as_ref().err().map(NoBase::to_string);

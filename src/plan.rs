@@ -40,7 +40,80 @@ pub struct ArgPlan {
 #[derive(Debug, Clone)]
 pub enum Plan {
     Call(Box<CallPlan>),
-    Skip(String),
+    Skip(SkipReason),
+}
+
+/// Why a function is not tested.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// Decided when it was selected (an `unsafe fn`, a `const fn` in a trait, …), in the
+    /// selection's words.
+    Selection(String),
+    /// `Drop::drop`, which runs only when a value goes away.
+    Drop,
+    /// A const generic parameter, on the function or on its impl.
+    ConstGeneric {
+        on_impl: bool,
+    },
+    Variadic,
+    SelfOutsideImpl,
+    /// No type the harness can make meets a type parameter's bounds.
+    TypeParameter {
+        name: String,
+        on_impl: bool,
+        why: String,
+    },
+    /// No type the harness can make meets an `impl Trait` argument's bounds.
+    ImplTraitArgument {
+        name: String,
+        written: String,
+        why: String,
+    },
+    /// An argument's type cannot be generated.
+    Argument {
+        name: String,
+        why: String,
+    },
+    /// The receiver's type cannot be generated.
+    Receiver {
+        written: String,
+        why: String,
+    },
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::Selection(why) => f.write_str(why),
+            SkipReason::Drop => {
+                f.write_str("`Drop::drop` runs when a value goes away; it cannot be called")
+            }
+            SkipReason::ConstGeneric { on_impl: true } => {
+                f.write_str("method of an impl with a const parameter: not supported yet")
+            }
+            SkipReason::ConstGeneric { on_impl: false } => {
+                f.write_str("generic function with a const parameter: not supported yet")
+            }
+            SkipReason::Variadic => f.write_str("variadic function"),
+            SkipReason::SelfOutsideImpl => f.write_str("`self` outside an impl"),
+            SkipReason::TypeParameter {
+                name,
+                on_impl: true,
+                why,
+            } => write!(
+                f,
+                "method of a generic impl (type parameter `{name}`): {why}"
+            ),
+            SkipReason::TypeParameter { name, why, .. } => {
+                write!(f, "generic function (type parameter `{name}`): {why}")
+            }
+            SkipReason::ImplTraitArgument { name, written, why } => {
+                write!(f, "argument `{name}` (`{written}`): {why}")
+            }
+            SkipReason::Argument { name, why } => write!(f, "argument `{name}`: {why}"),
+            SkipReason::Receiver { written, why } => write!(f, "receiver `{written}`: {why}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -108,7 +181,7 @@ const PRIMS: &[&str] = &[
 /// Plans a call to `f`, or says why it cannot be made; `types` are the crate's own types.
 pub fn plan(f: &ChangedFn, types: &CrateTypes) -> Plan {
     if let Some(reason) = &f.skip {
-        return Plan::Skip(reason.clone());
+        return Plan::Skip(SkipReason::Selection(reason.clone()));
     }
     match plan_call(f, types) {
         Ok(p) => Plan::Call(Box::new(p)),

@@ -178,7 +178,7 @@ pub(super) fn list_functions(cli: &Cli, args: &ListArgs) -> Result<()> {
             },
             reason: match plan {
                 Plan::Call(_) => None,
-                Plan::Skip(why) => Some(why.clone()),
+                Plan::Skip(why) => Some(why.to_string()),
             },
             arguments: match plan {
                 Plan::Call(call) => call.describe(&func.sig),

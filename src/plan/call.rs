@@ -7,7 +7,7 @@ use super::*;
 use crate::select::{ChangedFn, FnKind};
 use crate::types::{mentions_private, CrateTypes};
 
-pub(super) fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, String> {
+pub(super) fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, SkipReason> {
     let sig = &f.sig;
     if let FnKind::TraitImpl { trait_path, .. } = &f.kind {
         if trait_path
@@ -15,7 +15,7 @@ pub(super) fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, S
             .last()
             .is_some_and(|s| s.ident == "Drop")
         {
-            return Err("`Drop::drop` runs when a value goes away; it cannot be called".into());
+            return Err(SkipReason::Drop);
         }
     }
     // A generic impl (`impl<T: AsRef<[u8]>> ToHex for T`) is instantiated like a generic fn.
@@ -31,13 +31,13 @@ pub(super) fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, S
     let mut env = Env::new(types, &f.module, self_ty);
     env.subst = pre.subst;
     if sig.generics.const_params().next().is_some() {
-        return Err("generic function with a const parameter: not supported yet".into());
+        return Err(SkipReason::ConstGeneric { on_impl: false });
     }
     if sig.variadic.is_some() {
-        return Err("variadic function".into());
+        return Err(SkipReason::Variadic);
     }
     instantiate_fn_params(&mut env, f, types)?;
-    let callee = callee_path(f)?;
+    let callee = callee_path(f);
     let format = format_spec(f);
     let args = plan_args(&env, f, types, format.is_some())?;
     let ret = match &sig.output {
@@ -67,7 +67,7 @@ pub(super) fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, S
 
 /// The impl's type parameters, instantiated: by the declared default of the self type's
 /// parameter when it has no bound, else by a type that meets the bounds.
-fn instantiate_impl<'a>(f: &'a ChangedFn, types: &'a CrateTypes) -> Result<Env<'a>, String> {
+fn instantiate_impl<'a>(f: &'a ChangedFn, types: &'a CrateTypes) -> Result<Env<'a>, SkipReason> {
     let mut pre = Env::new(types, &f.module, None);
     let (FnKind::Inherent { impl_generics, .. } | FnKind::TraitImpl { impl_generics, .. }) =
         &f.kind
@@ -75,7 +75,7 @@ fn instantiate_impl<'a>(f: &'a ChangedFn, types: &'a CrateTypes) -> Result<Env<'
         return Ok(pre);
     };
     if impl_generics.const_params().next().is_some() {
-        return Err("method of an impl with a const parameter: not supported yet".into());
+        return Err(SkipReason::ConstGeneric { on_impl: true });
     }
     let impl_self = match &f.kind {
         FnKind::Inherent { self_ty, .. } | FnKind::TraitImpl { self_ty, .. } => Some(&**self_ty),
@@ -93,11 +93,10 @@ fn instantiate_impl<'a>(f: &'a ChangedFn, types: &'a CrateTypes) -> Result<Env<'
                 continue;
             }
         }
-        let chosen = instantiate(&bounds, types).map_err(|why| {
-            format!(
-                "method of a generic impl (type parameter `{}`): {why}",
-                tp.ident
-            )
+        let chosen = instantiate(&bounds, types).map_err(|why| SkipReason::TypeParameter {
+            name: tp.ident.to_string(),
+            on_impl: true,
+            why,
         })?;
         let chosen = pre.substitute(&chosen);
         pre.subst.insert(tp.ident.to_string(), chosen);
@@ -136,7 +135,11 @@ fn substitute_kind(kind: &FnKind, pre: &Env) -> FnKind {
 
 /// Type parameters and `impl Trait` arguments get concrete types that meet their bounds.
 /// Closure parameters last, so their signatures see the other parameters' choices.
-fn instantiate_fn_params(env: &mut Env, f: &ChangedFn, types: &CrateTypes) -> Result<(), String> {
+fn instantiate_fn_params(
+    env: &mut Env,
+    f: &ChangedFn,
+    types: &CrateTypes,
+) -> Result<(), SkipReason> {
     let sig = &f.sig;
     let mut params: Vec<&syn::TypeParam> = sig.generics.type_params().collect();
     params.sort_by_key(|tp| {
@@ -146,8 +149,11 @@ fn instantiate_fn_params(env: &mut Env, f: &ChangedFn, types: &CrateTypes) -> Re
     });
     for tp in params {
         let bounds = bounds_of(&tp.ident, &tp.bounds, sig.generics.where_clause.as_ref());
-        let chosen = instantiate(&bounds, types)
-            .map_err(|why| format!("generic function (type parameter `{}`): {why}", tp.ident))?;
+        let chosen = instantiate(&bounds, types).map_err(|why| SkipReason::TypeParameter {
+            name: tp.ident.to_string(),
+            on_impl: false,
+            why,
+        })?;
         let chosen = env.substitute(&chosen);
         env.subst.insert(tp.ident.to_string(), chosen);
     }
@@ -161,7 +167,7 @@ fn plan_args(
     f: &ChangedFn,
     types: &CrateTypes,
     receiver_only: bool,
-) -> Result<Vec<ArgPlan>, String> {
+) -> Result<Vec<ArgPlan>, SkipReason> {
     let self_ty = env.self_ty;
     let mut args = Vec::new();
     let inputs = f
@@ -173,12 +179,13 @@ fn plan_args(
         match input {
             FnArg::Receiver(r) => {
                 if self_ty.is_none() {
-                    return Err("`self` outside an impl".into());
+                    return Err(SkipReason::SelfOutsideImpl);
                 }
                 let written = outside_impl(&r.ty, &f.kind);
-                let ty = env
-                    .classify(&written)
-                    .map_err(|why| format!("receiver `{}`: {why}", tokens(&written)))?;
+                let ty = env.classify(&written).map_err(|why| SkipReason::Receiver {
+                    written: tokens(&written),
+                    why,
+                })?;
                 let ty = with_steps(ty, env, &f.name);
                 let in_crate = ty.has_private();
                 args.push(ArgPlan {
@@ -196,15 +203,20 @@ fn plan_args(
                     Type::ImplTrait(it) => {
                         let bounds: Vec<&syn::TypeParamBound> = it.bounds.iter().collect();
                         let chosen = instantiate(&bounds, types).map_err(|why| {
-                            format!("argument `{name}` (`{}`): {why}", tokens(&*pt.ty))
+                            SkipReason::ImplTraitArgument {
+                                name: name.clone(),
+                                written: tokens(&*pt.ty),
+                                why,
+                            }
                         })?;
                         env.substitute(&outside_impl(&chosen, &f.kind))
                     }
                     t => env.substitute(&outside_impl(t, &f.kind)),
                 };
-                let ty = env
-                    .classify(&written)
-                    .map_err(|why| format!("argument `{name}`: {why}"))?;
+                let ty = env.classify(&written).map_err(|why| SkipReason::Argument {
+                    name: name.clone(),
+                    why,
+                })?;
                 let in_crate = ty.has_private();
                 args.push(ArgPlan {
                     ty,
@@ -329,18 +341,18 @@ pub(super) fn iterator_item(b: &syn::TypeParamBound) -> Option<&Type> {
 }
 
 /// The path from the injected entry module to the function.
-pub(super) fn callee_path(f: &ChangedFn) -> Result<syn::ExprPath, String> {
+pub(super) fn callee_path(f: &ChangedFn) -> syn::ExprPath {
     let name = &f.sig.ident;
     match &f.kind {
-        FnKind::Free => Ok(syn::parse_quote!(super::#name)),
+        FnKind::Free => syn::parse_quote!(super::#name),
         // The self type as the impl writes it: the entry module sees the same names
         // (`use super::*`), and it may be a std type (`impl FromHex for Vec<u8>`).
-        FnKind::Inherent { self_ty, .. } => Ok(syn::parse_quote!(<#self_ty>::#name)),
+        FnKind::Inherent { self_ty, .. } => syn::parse_quote!(<#self_ty>::#name),
         FnKind::TraitImpl {
             self_ty,
             trait_path,
             ..
-        } => Ok(syn::parse_quote!(<#self_ty as #trait_path>::#name)),
+        } => syn::parse_quote!(<#self_ty as #trait_path>::#name),
     }
 }
 
