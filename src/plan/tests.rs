@@ -180,6 +180,9 @@ fn functions_are_planned_or_skipped_with_reasons() {
     let Plan::Skip(why) = plan(&pop) else {
         panic!()
     };
-    assert!(why.to_string().starts_with("receiver `&mut Stack`"), "{why}");
+    assert!(
+        why.to_string().starts_with("receiver `&mut Stack`"),
+        "{why}"
+    );
     assert_eq!(p.callee.to_token_stream().to_string(), "< Stack > :: new");
 }
