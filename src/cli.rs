@@ -148,9 +148,10 @@ pub enum Command {
     /// (`tests/edgecheck.rs`, runs under `cargo test`) and cargo-fuzz targets
     /// (`fuzz/fuzz_targets/<name>.rs`, run with `cargo fuzz run -s none <name>`).
     Emit(EmitArgs),
-    /// List the functions a run would test, and the reason for each one it cannot, without
-    /// building anything: the changed ones, those `--function` names, or with `--all` every
-    /// function of the selected packages. `--format json` prints them as JSON.
+    /// List the functions a run would test, how each argument would be generated, and the
+    /// reason for each function it cannot test, without building anything: the changed ones,
+    /// those `--function` names, or with `--all` every function of the selected packages.
+    /// `--format json` prints them as JSON (schema `edgecheck-list/1`).
     List(ListArgs),
 }
 
