@@ -110,13 +110,25 @@ pub struct Cli {
     #[arg(long)]
     pub strict_floats: bool,
 
-    /// Report format.
-    #[arg(long, value_enum, default_value = "human", global = true)]
-    pub format: Format,
+    /// Report formats, comma-separated: `human`, `json`, `markdown` (a review comment),
+    /// `github` (workflow-command annotations, always on standard output). More than one
+    /// (besides `github`) needs `--output-dir`.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "human",
+        global = true
+    )]
+    pub format: Vec<Format>,
 
     /// Write the report to this file instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", conflicts_with = "output_dir")]
     pub output: Option<PathBuf>,
+
+    /// Write one file per format here: `edgecheck.txt`, `edgecheck.json`, `edgecheck.md`.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
 
     /// Directory for all generated code and builds [default: the workspace's target dir].
     #[arg(long, value_name = "DIR", global = true)]
@@ -180,8 +192,27 @@ pub struct EmitArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// For a person at a terminal.
     Human,
+    /// The report model (schema `edgecheck-report/1`).
     Json,
+    /// A pull-request review comment (GitHub-flavoured Markdown).
+    Markdown,
+    /// GitHub Actions workflow commands: one annotation per finding, on standard output.
+    Github,
+}
+
+impl Format {
+    /// The file a format is written to in `--output-dir`; `None` for one that goes to standard
+    /// output.
+    pub fn file_name(self) -> Option<&'static str> {
+        match self {
+            Format::Human => Some("edgecheck.txt"),
+            Format::Json => Some("edgecheck.json"),
+            Format::Markdown => Some("edgecheck.md"),
+            Format::Github => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -40,6 +40,7 @@ pub fn dispatch(cli: &Cli) -> Result<u8> {
         Some(Command::Emit(args)) => emit_harnesses(cli, args).map(|()| exit_code::OK),
         Some(Command::List(args)) => list_functions(cli, args).map(|()| exit_code::OK),
         None => {
+            check_outputs(cli)?;
             let progress = Progress::new(cli.quiet);
             let outcome = run(cli, &progress);
             progress.finish();
@@ -519,29 +520,70 @@ fn lock_work_dir(work: &Path, progress: &Progress) -> Result<std::fs::File> {
     Ok(file)
 }
 
-/// Writes the report where and how the user asked.
+/// Where the report goes, checked before any work starts: one format to `--output` or standard
+/// output, or one file per format in `--output-dir` (`github` always to standard output).
+fn check_outputs(cli: &Cli) -> Result<()> {
+    let to_files = cli
+        .format
+        .iter()
+        .filter(|f| f.file_name().is_some())
+        .count();
+    if to_files > 1 && cli.output_dir.is_none() {
+        return Err(Error::Usage(
+            "more than one report format needs `--output-dir DIR`, where each goes to a file of its own".into(),
+        ));
+    }
+    if let Some(dir) = &cli.output_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("creating the output dir {}", dir.display()), e))?;
+    }
+    Ok(())
+}
+
+/// Writes the report in every format the user asked for, where they asked.
 fn write_report(cli: &Cli, report: &Report) -> Result<()> {
-    let to_file = cli.output.is_some();
-    let text = match cli.format {
-        Format::Json => report.to_json(),
-        Format::Human if to_file => console::strip_ansi_codes(&report.to_human()).into_owned(),
-        Format::Human => {
-            match cli.color {
-                ColorChoice::Never => console::set_colors_enabled(false),
-                ColorChoice::Always => console::set_colors_enabled(true),
-                ColorChoice::Auto => {}
-            }
-            report.to_human()
-        }
+    let write = |path: &Path, text: &str| {
+        std::fs::write(path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))
     };
-    match &cli.output {
-        Some(path) => std::fs::write(path, text)
-            .map_err(|e| Error::io(format!("writing {}", path.display()), e)),
-        None => {
-            print!("{text}");
-            Ok(())
+    let mut formats = cli.format.clone();
+    formats.dedup();
+    for format in formats {
+        let plain = cli.output.is_some() || cli.output_dir.is_some();
+        let text = match format {
+            Format::Json => report.to_json(),
+            Format::Markdown => report::to_markdown(report),
+            Format::Github => report::to_github(report),
+            Format::Human if plain => console::strip_ansi_codes(&report.to_human()).into_owned(),
+            Format::Human => {
+                match cli.color {
+                    ColorChoice::Never => console::set_colors_enabled(false),
+                    ColorChoice::Always => console::set_colors_enabled(true),
+                    ColorChoice::Auto => {}
+                }
+                report.to_human()
+            }
+        };
+        match (format.file_name(), &cli.output_dir, &cli.output) {
+            (Some(name), Some(dir), _) => write(&dir.join(name), &text)?,
+            (Some(_), None, Some(path)) => write(path, &text)?,
+            _ => print!("{text}"),
+        }
+        // In a GitHub Actions job, the annotations come with the review comment as the step's
+        // summary.
+        if format == Format::Github {
+            if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+                use std::io::Write as _;
+                let path = PathBuf::from(summary);
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .and_then(|mut f| f.write_all(report::to_markdown(report).as_bytes()))
+                    .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+            }
         }
     }
+    Ok(())
 }
 
 /// Cargo build jobs when the command line does not say: every core.

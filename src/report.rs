@@ -8,6 +8,12 @@ use console::style;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+mod github;
+mod markdown;
+
+pub use github::to_github;
+pub use markdown::to_markdown;
+
 use crate::plan::ArgumentText;
 use crate::triage::Finding;
 
@@ -400,6 +406,118 @@ mod tests {
             },
         };
         insta::assert_snapshot!(console::strip_ansi_codes(&report.to_human()));
+    }
+
+    fn report_with(findings: Vec<Finding>) -> Report {
+        Report {
+            schema: SCHEMA,
+            base: Some("abc123".into()),
+            head: "working tree".into(),
+            functions: vec![
+                function("demo::truncate", Status::Tested, None),
+                function("demo::read", Status::Skipped, Some("unsafe function")),
+            ],
+            findings,
+            timing: Timing::default(),
+        }
+    }
+
+    /// The comment renders as GitHub-flavoured Markdown: a table of the findings and a
+    /// collapsed block per regression test, with the marker and the count first.
+    #[test]
+    fn markdown_renders_a_table_and_collapsed_tests() {
+        use pulldown_cmark::{Event, Options, Parser, Tag};
+        let mut odd = finding("demo::truncate", FindingKind::Panic, Label::Introduced);
+        odd.input = "split(\"a|b`c\")".into();
+        let report = report_with(vec![
+            odd,
+            finding("demo::sum", FindingKind::Overflow, Label::Introduced),
+            finding("demo::last", FindingKind::Panic, Label::PreExisting),
+        ]);
+        let text = to_markdown(&report);
+        assert!(text.starts_with(markdown::MARKER), "{text}");
+        assert!(
+            text.contains("2 edge cases introduced in 2 functions"),
+            "{text}"
+        );
+        let events: Vec<Event> = Parser::new_ext(&text, Options::ENABLE_TABLES).collect();
+        let rows = events
+            .iter()
+            .filter(|e| matches!(e, Event::Start(Tag::TableRow)))
+            .count();
+        assert_eq!(rows, 3, "one row per finding:\n{text}");
+        let cells: String = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Code(c) => Some(c.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            cells.contains("split(\"a|b`c\")"),
+            "the input survives the table: {cells}"
+        );
+        let details = events
+            .iter()
+            .filter(
+                |e| matches!(e, Event::Html(h) | Event::InlineHtml(h) if h.contains("<details>")),
+            )
+            .count();
+        assert_eq!(details, 4, "three tests and the skipped list:\n{text}");
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, Event::Start(Tag::CodeBlock(_)))));
+    }
+
+    #[test]
+    fn markdown_stays_under_the_comment_limit() {
+        let findings = (0..200)
+            .map(|i| {
+                let mut f = finding(
+                    &format!("demo::f{i}"),
+                    FindingKind::Panic,
+                    Label::Introduced,
+                );
+                f.regression_test = "// a long test\n".repeat(40);
+                f
+            })
+            .collect();
+        let text = to_markdown(&report_with(findings));
+        assert!(text.chars().count() < 65_536, "{}", text.len());
+        assert!(text.contains("200 edge cases introduced in 200 functions"));
+        assert!(
+            text.contains("more finding(s) did not fit"),
+            "{}",
+            &text[text.len() - 500..]
+        );
+    }
+
+    /// Annotations carry a message with `%`, `:`, `,` and a newline intact, introduced findings
+    /// as errors and the others as warnings.
+    #[test]
+    fn github_annotations_escape_what_would_end_them() {
+        let mut f = finding("demo::truncate", FindingKind::Panic, Label::Introduced);
+        f.message = "100% broken: a, b\nnext".into();
+        let report = report_with(vec![
+            f,
+            finding("demo::last", FindingKind::Panic, Label::PreExisting),
+        ]);
+        let text = to_github(&report);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(
+            lines[0].starts_with("::error file=src/lib.rs,line=12,endLine=12,col=7,title=panic in demo%3A%3Atruncate::"),
+            "{text}"
+        );
+        assert!(
+            lines[0].contains("::100%25 broken: a, b%0Anext%0Ainput: "),
+            "{text}"
+        );
+        assert!(lines[1].starts_with("::warning "), "{text}");
+        assert!(
+            lines[1].contains("title=panic in demo%3A%3Alast (pre-existing)::"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -53,6 +53,56 @@ fn panic_on_multibyte_char_in_changed_function() {
     );
 }
 
+/// Every format of one run: the files in `--output-dir` and the annotations on standard
+/// output carry the same finding.
+#[test]
+fn one_run_writes_every_report_format() {
+    let repo = changed_crate("formats", TRUNCATE_BEFORE, TRUNCATE_AFTER, true);
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("reports");
+    let run = edgecheck_raw(
+        repo.path(),
+        &[
+            "--base",
+            "HEAD~1",
+            "--budget",
+            "2s",
+            "--engines",
+            "edge",
+            "-q",
+            "--target-dir",
+            shared_target_dir().to_str().unwrap(),
+            "--format",
+            "json,markdown,github,human",
+            "--output-dir",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 1, "{run}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("edgecheck.json")).unwrap())
+            .unwrap();
+    let line = line_of(TRUNCATE_AFTER, "&s[..max]");
+    assert_eq!(json["findings"][0]["location"]["line"], line, "{run}");
+    let md = std::fs::read_to_string(dir.join("edgecheck.md")).unwrap();
+    assert!(
+        md.starts_with("<!-- cargo-edgecheck -->") && md.contains("formats::truncate"),
+        "{md}"
+    );
+    let human = std::fs::read_to_string(dir.join("edgecheck.txt")).unwrap();
+    assert!(human.contains("panic in formats::truncate"), "{human}");
+    let annotation = format!("::error file=src/lib.rs,line={line},endLine={line},col=");
+    assert!(run.stdout.starts_with(&annotation), "{}", run.stdout);
+}
+
+#[test]
+fn several_formats_need_an_output_dir() {
+    let repo = changed_crate("formats2", TRUNCATE_BEFORE, TRUNCATE_AFTER, true);
+    let run = edgecheck_raw(repo.path(), &["--format", "json,markdown"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("--output-dir"), "{run}");
+}
+
 #[test]
 fn arithmetic_overflow_is_its_own_kind() {
     let before = "/// `x` scaled by `factor`, capped at `u32::MAX`.\n\

@@ -151,6 +151,15 @@ fn listing(cli: &Cli, ws: &workspace::Workspace, cwd: &Path, all: bool) -> Resul
 
 /// `cargo edgecheck list`: the functions a run would test, each with its plan, without building.
 pub(super) fn list_functions(cli: &Cli, args: &ListArgs) -> Result<()> {
+    let json = match cli.format.as_slice() {
+        [Format::Json] => true,
+        [Format::Human] => false,
+        _ => {
+            return Err(Error::Usage(
+                "`list` prints one format, `human` or `json`".into(),
+            ))
+        }
+    };
     let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
     let ws = load_workspace(cli, &cwd)?;
     let Listing {
@@ -186,9 +195,9 @@ pub(super) fn list_functions(cli: &Cli, args: &ListArgs) -> Result<()> {
             },
         })
         .collect();
-    let text = match cli.format {
-        Format::Json => report::list_json(&entries),
-        Format::Human => report::list_human(&entries),
+    let text = match json {
+        true => report::list_json(&entries),
+        false => report::list_human(&entries),
     };
     match &cli.output {
         Some(path) => std::fs::write(path, text)
