@@ -111,8 +111,8 @@ pub struct Cli {
     pub strict_floats: bool,
 
     /// Report formats, comma-separated: `human`, `json`, `markdown` (a review comment),
-    /// `github` (workflow-command annotations, always on standard output). More than one
-    /// (besides `github`) needs `--output-dir`.
+    /// `junit`, `github` (workflow-command annotations, always on standard output). More than
+    /// one (besides `github`) needs `--output-dir`.
     #[arg(
         long,
         value_enum,
@@ -126,7 +126,8 @@ pub struct Cli {
     #[arg(short, long, value_name = "FILE", conflicts_with = "output_dir")]
     pub output: Option<PathBuf>,
 
-    /// Write one file per format here: `edgecheck.txt`, `edgecheck.json`, `edgecheck.md`.
+    /// Write one file per format here: `edgecheck.txt`, `edgecheck.json`, `edgecheck.md`,
+    /// `edgecheck.junit.xml`.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
@@ -200,6 +201,8 @@ pub enum Format {
     Markdown,
     /// GitHub Actions workflow commands: one annotation per finding, on standard output.
     Github,
+    /// JUnit XML, for CI test-report views: a test case per function.
+    Junit,
 }
 
 impl Format {
@@ -210,6 +213,7 @@ impl Format {
             Format::Human => Some("edgecheck.txt"),
             Format::Json => Some("edgecheck.json"),
             Format::Markdown => Some("edgecheck.md"),
+            Format::Junit => Some("edgecheck.junit.xml"),
             Format::Github => None,
         }
     }

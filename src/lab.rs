@@ -553,6 +553,7 @@ fn write_report(cli: &Cli, report: &Report) -> Result<()> {
             Format::Json => report.to_json(),
             Format::Markdown => report::to_markdown(report),
             Format::Github => report::to_github(report),
+            Format::Junit => report::to_junit(report),
             Format::Human if plain => console::strip_ansi_codes(&report.to_human()).into_owned(),
             Format::Human => {
                 match cli.color {

@@ -9,9 +9,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 mod github;
+mod junit;
 mod markdown;
 
 pub use github::to_github;
+pub use junit::to_junit;
 pub use markdown::to_markdown;
 
 use crate::plan::ArgumentText;
@@ -517,6 +519,43 @@ mod tests {
         assert!(
             lines[1].contains("title=panic in demo%3A%3Alast (pre-existing)::"),
             "{text}"
+        );
+    }
+
+    /// The JUnit report read back by an independent parser (the Python package `junitparser`,
+    /// which `.ci/run` installs): a test case per function, a failure for the function with an
+    /// introduced finding, a skipped case with its reason.
+    #[test]
+    fn junit_reads_back_with_the_right_counts() {
+        let report = report_with(vec![
+            finding("demo::truncate", FindingKind::Panic, Label::Introduced),
+            finding("demo::truncate", FindingKind::Overflow, Label::PreExisting),
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("edgecheck.junit.xml");
+        std::fs::write(&path, to_junit(&report)).unwrap();
+        let script = r#"
+import sys, junitparser
+xml = junitparser.JUnitXml.fromfile(sys.argv[1])
+suites = list(xml) if isinstance(xml, junitparser.JUnitXml) else [xml]
+cases = [c for s in suites for c in s]
+failed = [c.name for c in cases if any(isinstance(r, junitparser.Failure) for r in c.result)]
+skipped = [c.name for c in cases if any(isinstance(r, junitparser.Skipped) for r in c.result)]
+print(len(suites), len(cases), ",".join(failed), ",".join(skipped))
+"#;
+        let out = std::process::Command::new("python3")
+            .args(["-c", script])
+            .arg(&path)
+            .output()
+            .expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "junitparser could not read the report (is it installed? `python3 -m pip install junitparser`): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "1 2 demo::truncate demo::read"
         );
     }
 

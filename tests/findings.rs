@@ -73,7 +73,7 @@ fn one_run_writes_every_report_format() {
             "--target-dir",
             shared_target_dir().to_str().unwrap(),
             "--format",
-            "json,markdown,github,human",
+            "json,markdown,github,human,junit",
             "--output-dir",
             dir.to_str().unwrap(),
         ],
@@ -88,6 +88,11 @@ fn one_run_writes_every_report_format() {
     assert!(
         md.starts_with("<!-- cargo-edgecheck -->") && md.contains("formats::truncate"),
         "{md}"
+    );
+    let junit = std::fs::read_to_string(dir.join("edgecheck.junit.xml")).unwrap();
+    assert!(
+        junit.contains("<testsuite name=\"formats\"") && junit.contains("<failure"),
+        "{junit}"
     );
     let human = std::fs::read_to_string(dir.join("edgecheck.txt")).unwrap();
     assert!(human.contains("panic in formats::truncate"), "{human}");
