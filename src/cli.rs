@@ -111,8 +111,8 @@ pub struct Cli {
     pub strict_floats: bool,
 
     /// Report formats, comma-separated: `human`, `json`, `markdown` (a review comment),
-    /// `junit`, `github` (workflow-command annotations, always on standard output). More than
-    /// one (besides `github`) needs `--output-dir`.
+    /// `junit`, `sarif` (code scanning), `github` (workflow-command annotations, always on
+    /// standard output). More than one (besides `github`) needs `--output-dir`.
     #[arg(
         long,
         value_enum,
@@ -127,7 +127,7 @@ pub struct Cli {
     pub output: Option<PathBuf>,
 
     /// Write one file per format here: `edgecheck.txt`, `edgecheck.json`, `edgecheck.md`,
-    /// `edgecheck.junit.xml`.
+    /// `edgecheck.junit.xml`, `edgecheck.sarif`.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
@@ -203,6 +203,8 @@ pub enum Format {
     Github,
     /// JUnit XML, for CI test-report views: a test case per function.
     Junit,
+    /// SARIF 2.1.0, for GitHub code scanning alerts.
+    Sarif,
 }
 
 impl Format {
@@ -214,6 +216,7 @@ impl Format {
             Format::Json => Some("edgecheck.json"),
             Format::Markdown => Some("edgecheck.md"),
             Format::Junit => Some("edgecheck.junit.xml"),
+            Format::Sarif => Some("edgecheck.sarif"),
             Format::Github => None,
         }
     }

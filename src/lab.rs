@@ -554,6 +554,7 @@ fn write_report(cli: &Cli, report: &Report) -> Result<()> {
             Format::Markdown => report::to_markdown(report),
             Format::Github => report::to_github(report),
             Format::Junit => report::to_junit(report),
+            Format::Sarif => report::to_sarif(report),
             Format::Human if plain => console::strip_ansi_codes(&report.to_human()).into_owned(),
             Format::Human => {
                 match cli.color {

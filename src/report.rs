@@ -11,10 +11,12 @@ use serde::Serialize;
 mod github;
 mod junit;
 mod markdown;
+mod sarif;
 
 pub use github::to_github;
 pub use junit::to_junit;
 pub use markdown::to_markdown;
+pub use sarif::to_sarif;
 
 use crate::plan::ArgumentText;
 use crate::triage::Finding;
@@ -557,6 +559,52 @@ print(len(suites), len(cases), ",".join(failed), ",".join(skipped))
             String::from_utf8_lossy(&out.stdout).trim(),
             "1 2 demo::truncate demo::read"
         );
+    }
+
+    /// Code scanning keeps one alert across pushes when its fingerprint stays: moving the
+    /// finding to another line (an unrelated line inserted above) and another input's numbers in
+    /// its message change nothing.
+    #[test]
+    fn sarif_fingerprints_survive_unrelated_edits() {
+        let fingerprints = |line: u32, message: &str| {
+            let mut f = finding("demo::truncate", FindingKind::Panic, Label::Introduced);
+            f.location.as_mut().unwrap().line = line;
+            f.message = message.into();
+            let sarif: serde_json::Value =
+                serde_json::from_str(&to_sarif(&report_with(vec![f]))).unwrap();
+            let result = &sarif["runs"][0]["results"][0];
+            assert_eq!(
+                result["locations"][0]["physicalLocation"]["region"]["startLine"],
+                line
+            );
+            result["partialFingerprints"].clone()
+        };
+        let before = fingerprints(12, "byte index 1 is not a char boundary");
+        assert_eq!(
+            before,
+            fingerprints(13, "byte index 2 is not a char boundary")
+        );
+        assert_ne!(before, fingerprints(12, "attempt to add with overflow"));
+    }
+
+    #[test]
+    fn sarif_levels_rules_and_category() {
+        let report = report_with(vec![
+            finding("demo::truncate", FindingKind::Overflow, Label::Introduced),
+            finding("demo::last", FindingKind::Panic, Label::PreExisting),
+        ]);
+        let sarif: serde_json::Value = serde_json::from_str(&to_sarif(&report)).unwrap();
+        let run = &sarif["runs"][0];
+        assert_eq!(sarif["version"], "2.1.0");
+        assert_eq!(run["results"][0]["level"], "error");
+        assert_eq!(run["results"][0]["ruleId"], "edgecheck/overflow");
+        assert_eq!(run["results"][1]["level"], "note");
+        assert_eq!(run["tool"]["driver"]["rules"].as_array().unwrap().len(), 6);
+        assert_eq!(
+            run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"],
+            "%SRCROOT%"
+        );
+        assert_eq!(run["automationDetails"]["id"], "cargo-edgecheck/demo/");
     }
 
     #[test]

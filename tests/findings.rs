@@ -73,7 +73,7 @@ fn one_run_writes_every_report_format() {
             "--target-dir",
             shared_target_dir().to_str().unwrap(),
             "--format",
-            "json,markdown,github,human,junit",
+            "json,markdown,github,human,junit,sarif",
             "--output-dir",
             dir.to_str().unwrap(),
         ],
@@ -96,8 +96,42 @@ fn one_run_writes_every_report_format() {
     );
     let human = std::fs::read_to_string(dir.join("edgecheck.txt")).unwrap();
     assert!(human.contains("panic in formats::truncate"), "{human}");
+    assert_valid_sarif_for_github(&dir.join("edgecheck.sarif"));
     let annotation = format!("::error file=src/lib.rs,line={line},endLine={line},col=");
     assert!(run.stdout.starts_with(&annotation), "{}", run.stdout);
+}
+
+/// Microsoft's SARIF validator (installed by `.ci/install-consumers`) with GitHub's ingestion
+/// rules finds no error and no warning in the SARIF at `path`.
+fn assert_valid_sarif_for_github(path: &std::path::Path) {
+    let tool = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".ci/node/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool");
+    assert!(
+        tool.is_file(),
+        "the SARIF validator is not installed: run `.ci/install-consumers`"
+    );
+    let verdict = path.with_extension("validation.sarif");
+    let out = std::process::Command::new(&tool)
+        .args([
+            "validate",
+            "--rule-kind",
+            "Gh;Sarif",
+            "--level",
+            "Error;Warning",
+            "-o",
+        ])
+        .arg(&verdict)
+        .arg(path)
+        .output()
+        .expect("the SARIF validator runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let verdict: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&verdict).unwrap()).unwrap();
+    let problems = verdict["runs"][0]["results"]
+        .as_array()
+        .map_or(0, |r| r.len());
+    assert_eq!(problems, 0, "the validator found problems:\n{stdout}");
 }
 
 #[test]
