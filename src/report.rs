@@ -155,7 +155,26 @@ pub struct Timing {
     pub total_ms: u64,
 }
 
+/// How much of the change a run covered.
+pub struct Coverage {
+    /// Changed (or named) functions, callers of changed helpers left out.
+    pub changed: usize,
+    /// Of those, the ones tested.
+    pub tested: usize,
+    /// Inputs run, over every function and engine.
+    pub inputs: u64,
+}
+
 impl Report {
+    pub fn coverage(&self) -> Coverage {
+        let changed = || self.functions.iter().filter(|f| f.caller_of.is_none());
+        Coverage {
+            changed: changed().count(),
+            tested: changed().filter(|f| f.status == Status::Tested).count(),
+            inputs: self.functions.iter().flat_map(|f| f.engines.values()).sum(),
+        }
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("the report serializes") + "\n"
     }
@@ -220,15 +239,11 @@ impl Report {
             }
             s.push('\n');
         }
-        let changed: Vec<&FunctionReport> = self
-            .functions
-            .iter()
-            .filter(|f| f.caller_of.is_none())
-            .collect();
-        let tested = changed
-            .iter()
-            .filter(|f| f.status == Status::Tested)
-            .count();
+        let Coverage {
+            changed,
+            tested,
+            inputs: execs,
+        } = self.coverage();
         let callers = self
             .functions
             .iter()
@@ -253,7 +268,6 @@ impl Report {
             }
             s.push('\n');
         }
-        let execs: u64 = self.functions.iter().flat_map(|f| f.engines.values()).sum();
         let verdict = match introduced.len() {
             0 => style("no edge case introduced".to_string()).green().bold(),
             1 => style("1 finding introduced".to_string()).red().bold(),
@@ -269,7 +283,7 @@ impl Report {
         let _ = writeln!(
             s,
             "{verdict}: tested {tested} of {} changed functions{also} with {execs} inputs (build {:.1}s, run {:.1}s)",
-            changed.len(),
+            changed,
             self.timing.build_ms as f64 / 1000.0,
             self.timing.run_ms as f64 / 1000.0,
         );

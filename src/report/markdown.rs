@@ -70,23 +70,10 @@ pub fn to_markdown(report: &Report) -> String {
 
 /// `Tested 5 of 6 changed functions with 12,345 inputs.`
 fn summary_line(report: &Report) -> String {
-    let changed: Vec<_> = report
-        .functions
-        .iter()
-        .filter(|f| f.caller_of.is_none())
-        .collect();
-    let tested = changed
-        .iter()
-        .filter(|f| f.status == Status::Tested)
-        .count();
-    let inputs: u64 = report
-        .functions
-        .iter()
-        .flat_map(|f| f.engines.values())
-        .sum();
+    let c = report.coverage();
     format!(
-        "Tested {tested} of {} changed functions with {inputs} inputs.",
-        changed.len()
+        "Tested {} of {} changed functions with {} inputs.",
+        c.tested, c.changed, c.inputs
     )
 }
 
