@@ -67,6 +67,30 @@ pub struct Cli {
     #[arg(long = "function", value_name = "PATH", global = true, value_parser = crate::select::validate_pattern)]
     pub functions: Vec<String>,
 
+    /// Test only what AI-assisted commits wrote: of the changed functions, those a commit in
+    /// `base..HEAD` touched whose message or identity marks it as AI-assisted (an
+    /// `Assisted-by:` or `Generated-by:` trailer, a `Co-authored-by:` naming an assistant,
+    /// `Made-with: Cursor`, Claude Code's footer, an agent bot as author), or every commit when
+    /// the pull request carries the `--ai-label`. Changes not committed yet count only with
+    /// `--ai-only=include-uncommitted`, since nothing marks them. No such commit: exit 0.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHICH",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "committed",
+        conflicts_with_all = ["diff", "functions"],
+        global = true
+    )]
+    pub ai_only: Option<AiOnly>,
+
+    /// With `--ai-only`: the pull-request label that marks every commit of the pull request as
+    /// AI-assisted, read from the GitHub Actions event file (`GITHUB_EVENT_PATH`)
+    /// [default: ai-assisted].
+    #[arg(long, value_name = "NAME", global = true)]
+    pub ai_label: Option<String>,
+
     /// Total time the engines may run, shared among the functions: `30s`, `2m`.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub budget: Duration,
@@ -220,6 +244,15 @@ impl Format {
             Format::Github => None,
         }
     }
+}
+
+/// Which changes `--ai-only` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AiOnly {
+    /// Lines AI-assisted commits wrote.
+    Committed,
+    /// Those, and every change not committed yet.
+    IncludeUncommitted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -42,7 +42,7 @@ impl FileChange {
 
 impl FileChange {
     /// Adds new-version line `line` to the added ranges, extending the last range when adjacent.
-    fn push_added(&mut self, line: usize) {
+    pub(crate) fn push_added(&mut self, line: usize) {
         match self.added.last_mut() {
             Some((_, end)) if *end + 1 == line => *end = line,
             _ => self.added.push((line, line)),
@@ -80,9 +80,29 @@ impl ChangeSet {
 /// plus untracked files that are not ignored (`git ls-files --others --exclude-standard -z`), which count as new files with every line added.
 /// Deleted files are left out (nothing to test in them). Paths relative to the repo root with `/` separators.
 pub fn changes_from_git(repo: &Path, base_sha: &str) -> Result<ChangeSet> {
-    // Fixed prefixes, no textconv and no submodules, whatever the user's diff config says, so
-    // that the output parses the same everywhere.
-    let args = [
+    let mut changes = tracked_changes(repo, &[base_sha])?;
+    for (path, change) in untracked_files(repo)? {
+        changes.files.insert(path, change);
+    }
+    changes.clamp_deletions_to_files(repo);
+    changes.base = Some(base_sha.to_string());
+    Ok(changes)
+}
+
+/// `git diff --unified=0` between `revs` (one: that commit and the working tree; two: the
+/// commits), tracked files only, read as a change set.
+fn tracked_changes(repo: &Path, revs: &[&str]) -> Result<ChangeSet> {
+    let text = git::run(repo, &diff_args(revs))?;
+    parse_diff_bytes(&text, Some(1)).map_err(|stderr| Error::Git {
+        args: format!("{} (unreadable output)", diff_args(revs).join(" ")),
+        stderr,
+    })
+}
+
+/// The arguments of every `git diff` here: fixed prefixes, no colour, textconv or submodules,
+/// whatever the user's diff config says, so that the output parses the same everywhere.
+fn diff_args<'a>(revs: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
         "diff",
         "--no-color",
         "--no-ext-diff",
@@ -92,20 +112,100 @@ pub fn changes_from_git(repo: &Path, base_sha: &str) -> Result<ChangeSet> {
         "--ignore-submodules=all",
         "--src-prefix=a/",
         "--dst-prefix=b/",
-        base_sha,
-        "--",
     ];
+    args.extend_from_slice(revs);
+    args.push("--");
+    args
+}
+
+/// The hunks of what commit `sha` changed against its first parent, per file, in its own
+/// line numbers; empty for a root commit.
+pub fn hunks_of_commit(repo: &Path, sha: &str) -> Result<BTreeMap<PathBuf, LineMap>> {
+    let parent = format!("{sha}^");
+    match git::ok(
+        repo,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{parent}^{{commit}}"),
+        ],
+    )? {
+        Some(_) => hunks(repo, &[&parent, sha]),
+        None => Ok(BTreeMap::new()),
+    }
+}
+
+/// The hunks between commit `sha` and the working tree (tracked files), per file: where the
+/// lines of the file at `sha` are now.
+pub fn hunks_since_commit(repo: &Path, sha: &str) -> Result<BTreeMap<PathBuf, LineMap>> {
+    hunks(repo, &[sha])
+}
+
+/// The hunks of `git diff --unified=0 <revs>`, per file (relative to the repository root).
+fn hunks(repo: &Path, revs: &[&str]) -> Result<BTreeMap<PathBuf, LineMap>> {
+    let args = diff_args(revs);
     let text = git::run(repo, &args)?;
-    let mut changes = parse_diff_bytes(&text, Some(1)).map_err(|stderr| Error::Git {
+    let unreadable = |stderr: String| Error::Git {
         args: format!("{} (unreadable output)", args.join(" ")),
         stderr,
-    })?;
-    for (path, change) in untracked_files(repo)? {
-        changes.files.insert(path, change);
+    };
+    let mut maps = BTreeMap::new();
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Ok(maps);
     }
-    changes.clamp_deletions_to_files(repo);
-    changes.base = Some(base_sha.to_string());
-    Ok(changes)
+    for file in parse_patches(&text).map_err(unreadable)? {
+        let Some(patch) = file.patch().as_text() else {
+            continue;
+        };
+        let Some((path, _)) = new_path(file.operation(), 1) else {
+            continue;
+        };
+        let hunks = patch.hunks().iter().map(|h| {
+            let (old, new) = (h.old_range(), h.new_range());
+            (old.start(), old.len(), new.start(), new.len())
+        });
+        maps.insert(path, LineMap(hunks.collect()));
+    }
+    Ok(maps)
+}
+
+/// How the lines of one version of a file moved in a later one: the hunks of a
+/// `--unified=0` diff between them, as (old start, old length, new start, new length).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineMap(Vec<(usize, usize, usize, usize)>);
+
+impl LineMap {
+    /// The points of the later version where lines were only deleted (nothing written in their
+    /// place): the line after each such deletion.
+    pub fn pure_deletions(&self) -> Vec<usize> {
+        let deletions = self.0.iter().filter(|h| h.1 > 0 && h.3 == 0);
+        deletions.map(|h| h.2 + 1).collect()
+    }
+
+    /// Where line `old` of the earlier version is in the later one. A line the later diff
+    /// changed or removed maps to the start of what replaced it.
+    pub fn map(&self, old: usize) -> usize {
+        let mut shift: isize = 0;
+        for &(old_start, old_len, new_start, new_len) in &self.0 {
+            // An empty range's start is the line before it.
+            if old_len == 0 {
+                if old <= old_start {
+                    break;
+                }
+            } else if old < old_start {
+                break;
+            } else if old < old_start + old_len {
+                return match new_len {
+                    0 => new_start + 1,
+                    _ => new_start,
+                }
+                .max(1);
+            }
+            shift += new_len as isize - old_len as isize;
+        }
+        (old as isize + shift).max(1) as usize
+    }
 }
 
 /// Untracked, not ignored text files under `repo`, each as a new file with every line added.
@@ -389,6 +489,20 @@ mod tests {
 
     fn parse(text: &str) -> ChangeSet {
         changes_from_diff_text(text).unwrap()
+    }
+
+    #[test]
+    fn line_maps_follow_lines_past_later_hunks() {
+        // Two lines inserted after line 3, line 10 rewritten as three, lines 20-21 deleted.
+        let map = LineMap(vec![(3, 0, 4, 2), (10, 1, 12, 3), (20, 2, 23, 0)]);
+        assert_eq!(map.map(1), 1);
+        assert_eq!(map.map(3), 3);
+        assert_eq!(map.map(4), 6);
+        assert_eq!(map.map(10), 12);
+        assert_eq!(map.map(11), 15);
+        assert_eq!(map.map(20), 24);
+        assert_eq!(map.map(22), 24);
+        assert_eq!(map.pure_deletions(), vec![24]);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::error::{exit_code, Error, Result};
 use crate::ids::TargetId;
 use crate::plan::Plan;
 use crate::protocol::Engine;
+use crate::provenance;
 use crate::report::{self, FunctionReport, Progress, Report, Status, Timing};
 use crate::run;
 use crate::select::Module;
@@ -68,6 +69,16 @@ struct Change {
     changes: Option<diff::ChangeSet>,
     report_root: PathBuf,
     base: Option<BaseSource>,
+    /// With `--ai-only`: the AI-assisted commits, and the whole change (`changes` is then the
+    /// part of it those commits wrote).
+    ai: Option<AiScope>,
+}
+
+/// What `--ai-only` keeps of the change.
+struct AiScope {
+    commits: Vec<provenance::AiCommit>,
+    uncommitted: bool,
+    whole: diff::ChangeSet,
 }
 
 fn load_workspace(cli: &Cli, cwd: &Path) -> Result<workspace::Workspace> {
@@ -101,7 +112,9 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
         types,
         targets: selected,
         notes,
+        left_out,
     } = select_functions(cli, &ws, &change)?;
+
     let paths = PathMap {
         copy_root: ws.work.join("head"),
         ws_root: ws.root.clone(),
@@ -138,6 +151,11 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
         schema: report::SCHEMA,
         base: change.changes.as_ref().and_then(|c| c.base.clone()),
         head: "working tree".into(),
+        ai: change.ai.map(|ai| report::AiReport {
+            uncommitted: ai.uncommitted,
+            commits: ai.commits,
+            left_out,
+        }),
         functions: functions.into_iter().chain(notes).collect(),
         findings,
         timing: Timing {

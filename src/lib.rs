@@ -15,6 +15,7 @@ pub mod lab;
 mod plan;
 #[path = "../harness-templates/protocol.rs"]
 pub mod protocol;
+mod provenance;
 mod report;
 mod run;
 mod select;

@@ -19,6 +19,7 @@ pub use markdown::to_markdown;
 pub use sarif::to_sarif;
 
 use crate::plan::ArgumentText;
+pub use crate::provenance::AiCommit;
 use crate::triage::Finding;
 
 pub const SCHEMA: &str = "edgecheck-report/1";
@@ -30,9 +31,24 @@ pub struct Report {
     /// The base commit the changes were taken against, when git gave them.
     pub base: Option<String>,
     pub head: String,
+    /// With `--ai-only`: the commits that qualified as AI-assisted, and what was left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ai: Option<AiReport>,
     pub functions: Vec<FunctionReport>,
     pub findings: Vec<Finding>,
     pub timing: Timing,
+}
+
+/// What `--ai-only` selected.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AiReport {
+    /// Whether changes not committed yet counted as AI-assisted.
+    pub uncommitted: bool,
+    /// The commits in `base..HEAD` that qualified, oldest first, each with the line that made
+    /// it qualify.
+    pub commits: Vec<AiCommit>,
+    /// Changed functions that no AI-assisted commit touched, left out of the run.
+    pub left_out: Vec<String>,
 }
 
 /// Whether a run tested a function.
@@ -165,6 +181,29 @@ pub struct Coverage {
     pub inputs: u64,
 }
 
+impl AiReport {
+    /// Whether the run had nothing to test because no commit qualified.
+    pub fn nothing_qualified(&self) -> bool {
+        self.commits.is_empty() && !self.uncommitted
+    }
+
+    /// `a1b2c3d Co-authored-by: Claude <…> (Fix the parser)`, one per commit.
+    pub fn commit_lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .commits
+            .iter()
+            .map(|c| format!("{} {} ({})", c.short, c.evidence, c.subject))
+            .collect();
+        if self.uncommitted {
+            lines.push("changes not committed yet (`--ai-only=include-uncommitted`)".into());
+        }
+        lines
+    }
+
+    /// The line a run says when no commit qualified.
+    pub const NOTHING_QUALIFIED: &'static str = "no AI-assisted commit in the change (no trailer or identity of an assistant, no pull request label): nothing to test";
+}
+
 impl Report {
     pub fn coverage(&self) -> Coverage {
         let changed = || self.functions.iter().filter(|f| f.caller_of.is_none());
@@ -183,6 +222,23 @@ impl Report {
     /// what was tested and what was skipped, and why.
     pub fn to_human(&self) -> String {
         let mut s = String::new();
+        if let Some(ai) = &self.ai {
+            if ai.nothing_qualified() {
+                return format!("{}\n", AiReport::NOTHING_QUALIFIED);
+            }
+            let _ = writeln!(s, "{}", style("AI-assisted commits:").bold());
+            for line in ai.commit_lines() {
+                let _ = writeln!(s, "   {line}");
+            }
+            if !ai.left_out.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "   left out, not changed by an AI-assisted commit: {}",
+                    ai.left_out.join(", ")
+                );
+            }
+            s.push('\n');
+        }
         let (introduced, others): (Vec<&Finding>, Vec<&Finding>) =
             self.findings.iter().partition(|f| f.introduced);
         for (i, f) in introduced.iter().enumerate() {
@@ -402,6 +458,7 @@ mod tests {
             schema: SCHEMA,
             base: Some("abc123".into()),
             head: "working tree".into(),
+            ai: None,
             functions: vec![
                 function("demo::truncate", Status::Tested, None),
                 function("demo::sum", Status::Tested, None),
@@ -431,6 +488,7 @@ mod tests {
             schema: SCHEMA,
             base: Some("abc123".into()),
             head: "working tree".into(),
+            ai: None,
             functions: vec![
                 function("demo::truncate", Status::Tested, None),
                 function("demo::read", Status::Skipped, Some("unsafe function")),
@@ -628,6 +686,7 @@ print(len(suites), len(cases), ",".join(failed), ",".join(skipped))
             schema: SCHEMA,
             base: None,
             head: "working tree".into(),
+            ai: None,
             functions: vec![function("demo::half", Status::Tested, None)],
             findings: Vec::new(),
             timing: Timing::default(),

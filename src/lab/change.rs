@@ -3,15 +3,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::{cli_jobs_default, Change, MAX_CALLERS};
+use super::{cli_jobs_default, AiScope, Change, MAX_CALLERS};
 use crate::base::BaseSource;
 use crate::build;
-use crate::cli::Cli;
+use crate::cli::{AiOnly, Cli};
 use crate::diff;
 use crate::error::{Error, Result};
 use crate::git;
 use crate::ids::TargetId;
 use crate::plan::{self, Plan};
+use crate::provenance;
 use crate::report::{FunctionReport, Progress};
 use crate::select::{self, ChangedFn, FnKind, Module};
 use crate::shadow;
@@ -41,6 +42,7 @@ pub(super) fn find_change(cli: &Cli, ws: &workspace::Workspace, cwd: &Path) -> R
             changes: Some(changes),
             report_root: root,
             base,
+            ai: None,
         });
     }
     if !cli.functions.is_empty() {
@@ -56,17 +58,56 @@ pub(super) fn find_change(cli: &Cli, ws: &workspace::Workspace, cwd: &Path) -> R
             changes: None,
             report_root: repo.unwrap_or_else(|| ws.root.clone()),
             base,
+            ai: None,
         });
     }
     let repo = git::repo_root(&ws.root)?;
     let sha = git::resolve_base(&repo, cli.base.as_deref())?;
     let changes = diff::changes_from_git(&repo, &sha)?;
+    let (changes, ai) = match cli.ai_only {
+        Some(which) => {
+            let scope = ai_scope(cli, &repo, &sha, changes, which)?;
+            (ai_part(&repo, &sha, &scope)?, Some(scope))
+        }
+        None => (changes, None),
+    };
     Ok(Change {
         changes: Some(changes),
         report_root: repo.clone(),
         base: Some(BaseSource::Commit { repo, sha }),
+        ai,
     })
 }
+
+/// The AI-assisted commits in `base..HEAD`: all of them when the pull request carries the
+/// label, else those the patterns match.
+fn ai_scope(
+    cli: &Cli,
+    repo: &Path,
+    base: &str,
+    whole: diff::ChangeSet,
+    which: AiOnly,
+) -> Result<AiScope> {
+    let label = cli.ai_label.as_deref().unwrap_or(DEFAULT_AI_LABEL);
+    let labelled = provenance::pull_request_labels()?
+        .iter()
+        .any(|l| l.eq_ignore_ascii_case(label));
+    let patterns = provenance::AiPatterns::new(&[])?;
+    let commits = provenance::ai_commits(repo, base, &patterns, labelled.then_some(label))?;
+    Ok(AiScope {
+        commits,
+        uncommitted: which == AiOnly::IncludeUncommitted,
+        whole,
+    })
+}
+
+/// The part of the change the scope's commits wrote.
+fn ai_part(repo: &Path, base: &str, scope: &AiScope) -> Result<diff::ChangeSet> {
+    provenance::ai_changes(repo, base, &scope.whole, &scope.commits, scope.uncommitted)
+}
+
+/// The pull-request label that marks every commit of it as AI-assisted, unless configured.
+pub(super) const DEFAULT_AI_LABEL: &str = "ai-assisted";
 
 /// What a run tests: the crates as parsed once (modules with their items, and types, per
 /// package), the targets, and notes on what cannot be tested at all.
@@ -75,6 +116,8 @@ pub(super) struct Selection {
     pub types: Vec<types::CrateTypes>,
     pub targets: Vec<Target>,
     pub notes: Vec<FunctionReport>,
+    /// With `--ai-only`: the changed functions no AI-assisted commit touched.
+    pub left_out: Vec<String>,
 }
 
 /// For a `--function` pattern that named nothing: the closest names, and the files that could
@@ -92,6 +135,7 @@ pub(super) fn select_functions(
     let mut types_per_package = Vec::new();
     let mut selected = Vec::new();
     let mut notes = Vec::new();
+    let mut left_out = Vec::new();
     // `--function` patterns that named nothing in some package: closest names, unread files.
     let mut unmatched: BTreeMap<String, Unmatched> = BTreeMap::new();
     let mut hit: BTreeSet<String> = BTreeSet::new();
@@ -132,7 +176,29 @@ pub(super) fn select_functions(
                         format!("its file could not be parsed: {why}"),
                     ));
                 }
-                select::select_changed(lib, &modules, ch, &change.report_root)?
+                let funcs = select::select_changed(lib, &modules, ch, &change.report_root)?;
+                match &change.ai {
+                    // Of the whole change, only what an AI-assisted commit touched: a later
+                    // commit may have taken out what an earlier one wrote.
+                    Some(ai) => {
+                        let whole =
+                            select::select_changed(lib, &modules, &ai.whole, &change.report_root)?;
+                        let key = |f: &ChangedFn| (f.file.clone(), f.line, f.display_path.clone());
+                        let ours: BTreeSet<_> = funcs.iter().map(key).collect();
+                        left_out.extend(
+                            whole
+                                .iter()
+                                .filter(|f| !ours.contains(&key(f)))
+                                .map(|f| f.display_path.clone()),
+                        );
+                        let whole: BTreeSet<_> = whole.iter().map(key).collect();
+                        funcs
+                            .into_iter()
+                            .filter(|f| whole.contains(&key(f)))
+                            .collect()
+                    }
+                    None => funcs,
+                }
             }
             None => {
                 let named = select::select_by_path(lib, &modules, &cli.functions)?;
@@ -202,6 +268,7 @@ pub(super) fn select_functions(
         types: types_per_package,
         targets: selected,
         notes,
+        left_out,
     })
 }
 

@@ -1,7 +1,7 @@
 //! `--format github`: GitHub Actions workflow commands, one annotation per finding, with the
 //! escaping GitHub's toolkit applies to a command's data and properties.
 
-use super::Report;
+use super::{AiReport, Report};
 use crate::triage::{Finding, Label};
 
 /// GitHub shows at most this many error and this many warning annotations per step.
@@ -13,6 +13,17 @@ pub fn to_github(report: &Report) -> String {
     let (introduced, others): (Vec<&Finding>, Vec<&Finding>) =
         report.findings.iter().partition(|f| f.introduced);
     let mut out = String::new();
+    if let Some(ai) = &report.ai {
+        let text = match ai.nothing_qualified() {
+            true => AiReport::NOTHING_QUALIFIED.to_string(),
+            false => format!("AI-assisted commits:\n{}", ai.commit_lines().join("\n")),
+        };
+        out.push_str(&format!(
+            "::notice title={}::{}\n",
+            escape_property("cargo-edgecheck"),
+            escape_data(&text)
+        ));
+    }
     for f in introduced.iter().take(MAX_PER_LEVEL) {
         out.push_str(&annotation("error", f));
     }

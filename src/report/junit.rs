@@ -25,6 +25,13 @@ pub fn to_junit(report: &Report) -> String {
     let mut junit = quick_junit::Report::new("cargo-edgecheck");
     for (name, cases) in suites {
         let mut suite = TestSuite::new(name);
+        // With `--ai-only`, the commits the run's selection came from.
+        for c in report.ai.iter().flat_map(|ai| &ai.commits) {
+            suite.add_property((
+                "ai-assisted-commit",
+                format!("{} {}", c.short, c.evidence).as_str(),
+            ));
+        }
         suite.add_test_cases(cases);
         junit.add_test_suite(suite);
     }

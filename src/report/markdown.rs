@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Report, Status};
+use super::{AiReport, Report, Status};
 use crate::triage::Finding;
 
 /// The hidden marker a workflow finds its own comment by, to update it instead of adding one.
@@ -28,8 +28,16 @@ pub fn to_markdown(report: &Report) -> String {
         (n, m) => format!("{n} edge cases introduced in {m} functions"),
     });
     out.push_str("\n\n");
+    if let Some(ai) = &report.ai {
+        if ai.nothing_qualified() {
+            out.push_str(AiReport::NOTHING_QUALIFIED);
+            out.push('\n');
+            return out;
+        }
+    }
     out.push_str(&summary_line(report));
     out.push_str("\n\n");
+    out.push_str(&ai_block(report));
     let shown: Vec<&Finding> = introduced.iter().chain(&others).copied().collect();
     let mut left = shown.len();
     if !shown.is_empty() {
@@ -101,6 +109,29 @@ fn finding_section(n: usize, f: &Finding) -> String {
     s.push_str("\n<details><summary>Regression test</summary>\n\n```rust\n");
     s.push_str(f.regression_test.trim_end());
     s.push_str("\n```\n\n</details>\n\n");
+    s
+}
+
+/// With `--ai-only`: the commits that qualified, and the changed functions left out.
+fn ai_block(report: &Report) -> String {
+    let Some(ai) = &report.ai else {
+        return String::new();
+    };
+    let mut s = String::from("AI-assisted commits:\n\n");
+    for line in ai.commit_lines() {
+        s.push_str(&format!("- {}\n", one_line(&line)));
+    }
+    s.push('\n');
+    if !ai.left_out.is_empty() {
+        s.push_str(&format!(
+            "<details><summary>{} changed function(s) left out, not changed by an AI-assisted commit</summary>\n\n",
+            ai.left_out.len()
+        ));
+        for f in ai.left_out.iter().take(200) {
+            s.push_str(&format!("- {}\n", code(f)));
+        }
+        s.push_str("\n</details>\n\n");
+    }
     s
 }
 

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_sarif::sarif::{
-    ArtifactLocation, Location, Message, MultiformatMessageString, PhysicalLocation, Region,
-    ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
+    ArtifactLocation, Location, Message, MultiformatMessageString, PhysicalLocation, PropertyBag,
+    Region, ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
     RunAutomationDetails, Sarif, Tool, ToolComponent,
 };
 
@@ -51,7 +51,7 @@ pub fn to_sarif(report: &Report) -> String {
         .information_uri("https://github.com/cargo-edgecheck/cargo-edgecheck")
         .rules(rules)
         .build();
-    let run = Run::builder()
+    let mut run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .results(results)
         // One category per set of crates, so runs for other packages of the same commit do
@@ -65,6 +65,24 @@ pub fn to_sarif(report: &Report) -> String {
                 .build(),
         )
         .build();
+    // With `--ai-only`, the commits the run's selection came from, for whoever reads the log.
+    if let Some(ai) = &report.ai {
+        let properties = BTreeMap::from([
+            (
+                "aiAssistedCommits".to_string(),
+                serde_json::json!(ai.commits),
+            ),
+            (
+                "leftOutNotAiAssisted".to_string(),
+                serde_json::json!(ai.left_out),
+            ),
+        ]);
+        run.properties = Some(
+            PropertyBag::builder()
+                .additional_properties(properties)
+                .build(),
+        );
+    }
     let sarif = Sarif::builder()
         .schema("https://json.schemastore.org/sarif-2.1.0.json")
         .version(serde_json::json!("2.1.0"))
