@@ -91,6 +91,21 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", global = true)]
     pub ai_label: Option<String>,
 
+    /// Leave out the functions whose path (`mycrate::generated::*`) or file (`src/legacy/**`,
+    /// relative to the workspace root) matches this glob (repeatable; adds to the `exclude` of
+    /// the configuration).
+    #[arg(long, value_name = "GLOB", global = true)]
+    pub exclude: Vec<String>,
+
+    /// Patterns from the configuration (`ai-patterns`) that mark a commit as AI-assisted.
+    #[arg(skip)]
+    pub ai_patterns: Vec<String>,
+
+    /// The settings the command line gave (by clap id), which the configuration does not
+    /// override.
+    #[arg(skip)]
+    pub given: Vec<String>,
+
     /// Total time the engines may run, shared among the functions: `30s`, `2m`.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub budget: Duration,
@@ -273,6 +288,17 @@ pub enum FailOn {
     Never,
 }
 
+impl FailOn {
+    /// The name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailOn::Introduced => "introduced",
+            FailOn::Any => "any",
+            FailOn::Never => "never",
+        }
+    }
+}
+
 /// `--engines` takes the harness protocol's engines by name.
 impl ValueEnum for Engine {
     fn value_variants<'a>() -> &'a [Self] {
@@ -305,6 +331,22 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err("must be more than zero".into());
     }
     Ok(d)
+}
+
+impl Cli {
+    /// Parses `args`, noting which of the settings a configuration may also hold the command
+    /// line gave.
+    pub fn parse_args(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().try_get_matches_from(args)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        cli.given = ["budget", "timeout", "engines", "fail_on"]
+            .into_iter()
+            .filter(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+            .map(str::to_string)
+            .collect();
+        Ok(cli)
+    }
 }
 
 /// The arguments without the `edgecheck` that cargo inserts when run as `cargo edgecheck`.

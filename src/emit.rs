@@ -665,6 +665,8 @@ mod tests {
             proc_macro: false,
             features: Vec::new(),
             dev_dependencies: Vec::new(),
+            manifest: tmp.path().join("Cargo.toml"),
+            metadata: serde_json::Value::Null,
         };
         let pkg = PackageEmit {
             package: &package,

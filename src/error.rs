@@ -60,6 +60,8 @@ pub enum Error {
     },
     #[error("{0}")]
     Usage(String),
+    #[error("the configuration: {0}; fix it in Cargo.toml (the README's \"Configuration\" lists the keys)")]
+    Config(String),
     #[error("{context}: {source}")]
     Io {
         context: String,

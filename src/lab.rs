@@ -13,6 +13,7 @@ use std::time::Instant;
 use crate::base::{self, BaseSource, BaseTree, NoBase};
 use crate::build;
 use crate::cli::{Cli, ColorChoice, Command, FailOn, Format, Sanitizer};
+use crate::config;
 use crate::diff;
 use crate::error::{exit_code, Error, Result};
 use crate::ids::TargetId;
@@ -45,9 +46,9 @@ pub fn dispatch(cli: &Cli) -> Result<u8> {
             let progress = Progress::new(cli.quiet);
             let outcome = run(cli, &progress);
             progress.finish();
-            let report = outcome?;
+            let (report, fail_on) = outcome?;
             write_report(cli, &report)?;
-            let failing = report.findings.iter().any(|f| match cli.fail_on {
+            let failing = report.findings.iter().any(|f| match fail_on {
                 FailOn::Introduced => f.introduced,
                 FailOn::Any => true,
                 FailOn::Never => false,
@@ -81,8 +82,9 @@ struct AiScope {
     whole: diff::ChangeSet,
 }
 
-fn load_workspace(cli: &Cli, cwd: &Path) -> Result<workspace::Workspace> {
-    workspace::load(
+/// The workspace, and the command line with the workspace's configuration applied under it.
+fn load_workspace(cli: &Cli, cwd: &Path) -> Result<(workspace::Workspace, Cli)> {
+    let ws = workspace::load(
         &workspace::WorkspaceArgs {
             manifest_path: cli.manifest_path.clone(),
             packages: cli.packages.clone(),
@@ -95,15 +97,19 @@ fn load_workspace(cli: &Cli, cwd: &Path) -> Result<workspace::Workspace> {
             },
         },
         cwd,
-    )
+    )?;
+    let settled = config::settle(cli, &ws)?;
+    Ok((ws, settled))
 }
 
-/// Runs the whole pipeline and returns the report.
-fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
+/// Runs the whole pipeline and returns the report, and which findings fail the run (the
+/// configuration may say).
+fn run(cli: &Cli, progress: &Progress) -> Result<(Report, FailOn)> {
     let t_start = Instant::now();
     let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
     progress.step("reading the workspace");
-    let ws = load_workspace(cli, &cwd)?;
+    let (ws, cli) = load_workspace(cli, &cwd)?;
+    let cli = &cli;
     let _lock = lock_work_dir(&ws.work, progress)?;
     progress.step("finding the changed functions");
     let change = find_change(cli, &ws, &cwd)?;
@@ -147,7 +153,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
     let run_ms = t_run.elapsed().as_millis() as u64;
 
     let (functions, findings) = triage_all(&selected, &harness.dropped, &runs, &paths, &change);
-    Ok(Report {
+    let report = Report {
         schema: report::SCHEMA,
         base: change.changes.as_ref().and_then(|c| c.base.clone()),
         head: "working tree".into(),
@@ -156,6 +162,12 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             commits: ai.commits,
             left_out,
         }),
+        settings: report::Settings {
+            budget_ms: cli.budget.as_millis() as u64,
+            timeout_ms: cli.timeout.as_millis() as u64,
+            engines: cli.engines.clone(),
+            fail_on: cli.fail_on.name().to_string(),
+        },
         functions: functions.into_iter().chain(notes).collect(),
         findings,
         timing: Timing {
@@ -163,7 +175,8 @@ fn run(cli: &Cli, progress: &Progress) -> Result<Report> {
             run_ms,
             total_ms: t_start.elapsed().as_millis() as u64,
         },
-    })
+    };
+    Ok((report, cli.fail_on))
 }
 
 /// The workspace at the head (the working tree): its files, and per package its scanned

@@ -5,6 +5,7 @@
 mod base;
 pub mod build;
 pub mod cli;
+mod config;
 mod diff;
 mod emit;
 pub mod error;

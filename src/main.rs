@@ -4,8 +4,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use cargo_edgecheck::cli::{self, Cli, ColorChoice};
 use cargo_edgecheck::error::exit_code;
 use cargo_edgecheck::{build, lab};
@@ -15,7 +13,7 @@ fn main() -> ExitCode {
     if let Some(code) = build::rustc_wrapper_mode() {
         return ExitCode::from(u8::try_from(code).unwrap_or(exit_code::FINDINGS));
     }
-    let cli = Cli::parse_from(cli::args_from_env());
+    let cli = Cli::parse_args(cli::args_from_env()).unwrap_or_else(|e| e.exit());
     match cli.color {
         ColorChoice::Always => console::set_colors_enabled_stderr(true),
         ColorChoice::Never => console::set_colors_enabled_stderr(false),

@@ -19,6 +19,7 @@ pub use markdown::to_markdown;
 pub use sarif::to_sarif;
 
 use crate::plan::ArgumentText;
+use crate::protocol::Engine;
 pub use crate::provenance::AiCommit;
 use crate::triage::Finding;
 
@@ -34,6 +35,7 @@ pub struct Report {
     /// With `--ai-only`: the commits that qualified as AI-assisted, and what was left out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ai: Option<AiReport>,
+    pub settings: Settings,
     pub functions: Vec<FunctionReport>,
     pub findings: Vec<Finding>,
     pub timing: Timing,
@@ -162,6 +164,16 @@ pub fn list_human(functions: &[ListedFunction]) -> String {
         functions.len()
     ));
     out
+}
+
+/// The settings the run used, after the configuration and the command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Settings {
+    pub budget_ms: u64,
+    pub timeout_ms: u64,
+    pub engines: Vec<Engine>,
+    /// Which findings fail the run: `introduced`, `any` or `never`.
+    pub fail_on: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -459,6 +471,7 @@ mod tests {
             base: Some("abc123".into()),
             head: "working tree".into(),
             ai: None,
+            settings: Settings::default(),
             functions: vec![
                 function("demo::truncate", Status::Tested, None),
                 function("demo::sum", Status::Tested, None),
@@ -489,6 +502,7 @@ mod tests {
             base: Some("abc123".into()),
             head: "working tree".into(),
             ai: None,
+            settings: Settings::default(),
             functions: vec![
                 function("demo::truncate", Status::Tested, None),
                 function("demo::read", Status::Skipped, Some("unsafe function")),
@@ -687,6 +701,7 @@ print(len(suites), len(cases), ",".join(failed), ",".join(skipped))
             base: None,
             head: "working tree".into(),
             ai: None,
+            settings: Settings::default(),
             functions: vec![function("demo::half", Status::Tested, None)],
             findings: Vec::new(),
             timing: Timing::default(),

@@ -25,6 +25,8 @@ pub struct Workspace {
     pub packages: Vec<Package>,
     /// The features they are built with.
     pub features: Features,
+    /// `[workspace.metadata]` of the root manifest, where the team's configuration may live.
+    pub metadata: serde_json::Value,
 }
 
 /// One package of the workspace.
@@ -43,6 +45,9 @@ pub struct Package {
     pub features: Vec<String>,
     /// Names of its dev-dependencies, so `emit` can say which ones its tests still need.
     pub dev_dependencies: Vec<String>,
+    /// Its `Cargo.toml`, and its `[package.metadata]` there.
+    pub manifest: PathBuf,
+    pub metadata: serde_json::Value,
 }
 
 /// The features to build the packages under test with, as cargo's flags of the same names say.
@@ -151,6 +156,7 @@ pub fn load(args: &WorkspaceArgs, cwd: &Path) -> Result<Workspace> {
         harness_name,
         packages,
         features: args.features.clone(),
+        metadata: meta.workspace_metadata.clone(),
     })
 }
 
@@ -195,6 +201,8 @@ fn to_package(p: &cargo_metadata::Package) -> Package {
             .filter(|d| d.kind == cargo_metadata::DependencyKind::Development)
             .map(|d| d.name.clone())
             .collect(),
+        manifest: p.manifest_path.clone().into_std_path_buf(),
+        metadata: p.metadata.clone(),
     }
 }
 

@@ -7,6 +7,7 @@ use super::{cli_jobs_default, AiScope, Change, MAX_CALLERS};
 use crate::base::BaseSource;
 use crate::build;
 use crate::cli::{AiOnly, Cli};
+use crate::config;
 use crate::diff;
 use crate::error::{Error, Result};
 use crate::git;
@@ -92,7 +93,7 @@ fn ai_scope(
     let labelled = provenance::pull_request_labels()?
         .iter()
         .any(|l| l.eq_ignore_ascii_case(label));
-    let patterns = provenance::AiPatterns::new(&[])?;
+    let patterns = provenance::AiPatterns::new(&cli.ai_patterns)?;
     let commits = provenance::ai_commits(repo, base, &patterns, labelled.then_some(label))?;
     Ok(AiScope {
         commits,
@@ -136,6 +137,11 @@ pub(super) fn select_functions(
     let mut selected = Vec::new();
     let mut notes = Vec::new();
     let mut left_out = Vec::new();
+    let exclude = config::excluded(&cli.exclude)?;
+    let excluded_by = |f: &ChangedFn| {
+        let file = f.file.strip_prefix(&ws.root).unwrap_or(&f.file);
+        exclude.matching(&f.display_path, file).map(str::to_string)
+    };
     // `--function` patterns that named nothing in some package: closest names, unread files.
     let mut unmatched: BTreeMap<String, Unmatched> = BTreeMap::new();
     let mut hit: BTreeSet<String> = BTreeSet::new();
@@ -216,6 +222,23 @@ pub(super) fn select_functions(
                 named.functions
             }
         };
+        // What the configuration or `--exclude` leaves out of a change is listed, not tested.
+        let funcs = match change.changes {
+            Some(_) => {
+                let (kept, out): (Vec<_>, Vec<_>) =
+                    funcs.into_iter().partition(|f| excluded_by(f).is_none());
+                notes.extend(out.iter().map(|f| {
+                    FunctionReport::skipped(
+                        f.display_path.clone(),
+                        PathMap::relative(&change.report_root, &f.file),
+                        f.line,
+                        format!("excluded by `{}`", excluded_by(f).unwrap_or_default()),
+                    )
+                }));
+                kept
+            }
+            None => funcs,
+        };
         let types = types::CrateTypes::collect(&modules);
         let all = select::all_functions(lib, &modules);
         // Each target is seeded with what the crate itself says about its inputs.
@@ -233,7 +256,8 @@ pub(super) fn select_functions(
             let id = TargetId(selected.len());
             selected.push(Target::new(id, i, func, plan, Origin::Changed));
         }
-        add_callers(&mut selected, first, i, &all, &vocabulary, &types);
+        let callers = |c: &ChangedFn| excluded_by(c).is_none();
+        add_callers(&mut selected, first, i, &all, &callers, &vocabulary, &types);
         modules_per_package.push(modules);
         types_per_package.push(types);
     }
@@ -296,12 +320,13 @@ fn no_library_note(pkg: &workspace::Package, change: &Change) -> Option<Function
 }
 
 /// Adds, for each helper among `selected[first..]` (of package `package`), up to
-/// [`MAX_CALLERS`] functions of `all` that call it and can be called themselves.
+/// [`MAX_CALLERS`] functions of `all` that call it, are `eligible` and can be called themselves.
 fn add_callers(
     selected: &mut Vec<Target>,
     first: usize,
     package: usize,
     all: &[ChangedFn],
+    eligible: &dyn Fn(&ChangedFn) -> bool,
     vocabulary: &vocab::Vocabulary,
     types: &types::CrateTypes,
 ) {
@@ -324,7 +349,7 @@ fn add_callers(
                     FnKind::Free => &c.called.free,
                     _ => &c.called.methods,
                 };
-                calls.contains(&name) && c.skip.is_none()
+                calls.contains(&name) && c.skip.is_none() && eligible(c)
             })
             .filter(|c| {
                 !selected

@@ -25,7 +25,8 @@ use crate::workspace;
 /// which could not have one, and why.
 pub(super) fn emit_harnesses(cli: &Cli, args: &EmitArgs) -> Result<()> {
     let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
-    let ws = load_workspace(cli, &cwd)?;
+    let (ws, cli) = load_workspace(cli, &cwd)?;
+    let cli = &cli;
     let change = find_change(cli, &ws, &cwd)?;
     let selected = select_functions(cli, &ws, &change)?.targets;
     let out = if args.out.is_absolute() {
@@ -111,6 +112,8 @@ struct Listing {
     report_root: PathBuf,
     modules: Vec<Vec<Module>>,
     selected: Vec<Target>,
+    /// What the selection could not test at all, or left out (unparsed files, excludes).
+    notes: Vec<report::FunctionReport>,
 }
 
 fn listing(cli: &Cli, ws: &workspace::Workspace, cwd: &Path, all: bool) -> Result<Listing> {
@@ -121,6 +124,7 @@ fn listing(cli: &Cli, ws: &workspace::Workspace, cwd: &Path, all: bool) -> Resul
             report_root: change.report_root,
             modules: selection.modules,
             selected: selection.targets,
+            notes: selection.notes,
         });
     }
     let mut modules = Vec::new();
@@ -146,6 +150,7 @@ fn listing(cli: &Cli, ws: &workspace::Workspace, cwd: &Path, all: bool) -> Resul
         report_root: git::repo_root(&ws.root).unwrap_or_else(|_| ws.root.clone()),
         modules,
         selected,
+        notes: Vec::new(),
     })
 }
 
@@ -161,11 +166,13 @@ pub(super) fn list_functions(cli: &Cli, args: &ListArgs) -> Result<()> {
         }
     };
     let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
-    let ws = load_workspace(cli, &cwd)?;
+    let (ws, cli) = load_workspace(cli, &cwd)?;
+    let cli = &cli;
     let Listing {
         report_root,
         modules,
         selected,
+        notes,
     } = listing(cli, &ws, &cwd, args.all)?;
     let listed: Vec<_> = selected
         .into_iter()
@@ -194,6 +201,15 @@ pub(super) fn list_functions(cli: &Cli, args: &ListArgs) -> Result<()> {
                 Plan::Skip(_) => Vec::new(),
             },
         })
+        .chain(notes.into_iter().map(|n| report::ListedFunction {
+            function: n.function,
+            file: n.file,
+            line: n.line,
+            public: false,
+            status: report::ListStatus::Skipped,
+            reason: n.reason,
+            arguments: Vec::new(),
+        }))
         .collect();
     let text = match json {
         true => report::list_json(&entries),
@@ -216,7 +232,8 @@ pub(super) fn list_functions(cli: &Cli, args: &ListArgs) -> Result<()> {
 /// at what the tool runs, and for snapshot tests of code generation.
 pub fn generated_code(cli: &Cli, all: bool) -> Result<BTreeMap<String, String>> {
     let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
-    let ws = load_workspace(cli, &cwd)?;
+    let (ws, cli) = load_workspace(cli, &cwd)?;
+    let cli = &cli;
     let listing = listing(cli, &ws, &cwd, all)?;
     let head = shadow::workspace_files(&ws.root)?;
     let callable = super::callable(&listing.selected, &BTreeMap::new());
