@@ -2,6 +2,8 @@
 
 pub use crate::protocol::Engine;
 use std::path::PathBuf;
+
+use crate::ids::Shard;
 use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
@@ -106,6 +108,12 @@ pub struct Cli {
     #[arg(skip)]
     pub given: Vec<String>,
 
+    /// Test only part K of N of the selected functions (a stable hash of each function's path
+    /// decides its part; a changed helper's callers go with it), for N CI jobs that each run
+    /// with the whole `--budget`; `cargo edgecheck merge` combines their reports.
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse, global = true)]
+    pub shard: Option<Shard>,
+
     /// Total time the engines may run, shared among the functions: `30s`, `2m`.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub budget: Duration,
@@ -142,7 +150,13 @@ pub struct Cli {
     pub memory_limit: u64,
 
     /// Which findings make the exit status 1: those the change introduced, any, or none.
-    #[arg(long, value_enum, value_name = "WHICH", default_value = "introduced")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHICH",
+        default_value = "introduced",
+        global = true
+    )]
     pub fail_on: FailOn,
 
     /// Count -0.0 and 0.0 as different results when comparing with the code before the change.
@@ -162,12 +176,18 @@ pub struct Cli {
     pub format: Vec<Format>,
 
     /// Write the report to this file instead of standard output.
-    #[arg(short, long, value_name = "FILE", conflicts_with = "output_dir")]
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        conflicts_with = "output_dir",
+        global = true
+    )]
     pub output: Option<PathBuf>,
 
     /// Write one file per format here: `edgecheck.txt`, `edgecheck.json`, `edgecheck.md`,
     /// `edgecheck.junit.xml`, `edgecheck.sarif`.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     pub output_dir: Option<PathBuf>,
 
     /// Directory for all generated code and builds [default: the workspace's target dir].
@@ -205,6 +225,17 @@ pub enum Command {
     /// those `--function` names, or with `--all` every function of the selected packages.
     /// `--format json` prints them as JSON (schema `edgecheck-list/1`).
     List(ListArgs),
+    /// Combine the JSON reports of `--shard` runs (`edgecheck.json` of each) into one report,
+    /// written in every `--format` asked for (`--output-dir` for more than one). Exits 1 when
+    /// the combined findings meet `--fail-on` (by default the shards' own setting).
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// The JSON reports to combine.
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -13,9 +13,62 @@ pub fn stable_id(s: &str) -> String {
     format!("{:016x}", fnv1a(s.as_bytes()))
 }
 
+/// One of N parts of a run (`--shard K/N`): the functions whose path hashes to it, so that the
+/// parts do not depend on list order and together are the whole run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based.
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    /// Reads `K/N` with 1 ≤ K ≤ N.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("`{s}` is not K/N with 1 <= K <= N, e.g. `1/3`");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (k, n): (u64, u64) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if k == 0 || n == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Shard {
+            index: k - 1,
+            count: n,
+        })
+    }
+
+    /// Whether the function (or note) at `path` belongs to this part.
+    pub fn contains(self, path: &str) -> bool {
+        fnv1a(path.as_bytes()) % self.count == self.index
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index + 1, self.count)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shards_split_every_path_into_exactly_one_part() {
+        assert!(Shard::parse("0/3").is_err() && Shard::parse("4/3").is_err());
+        assert!(Shard::parse("x").is_err() && Shard::parse("1/0").is_err());
+        let parts: Vec<Shard> = (1..=3)
+            .map(|k| Shard::parse(&format!("{k}/3")).unwrap())
+            .collect();
+        assert_eq!(parts[1].to_string(), "2/3");
+        for i in 0..200 {
+            let path = format!("demo::f{i}");
+            assert_eq!(parts.iter().filter(|p| p.contains(&path)).count(), 1);
+        }
+    }
 
     /// Pinned values: ids are promised stable across versions, so a change to the hash shows here.
     #[test]

@@ -41,6 +41,12 @@ pub fn dispatch(cli: &Cli) -> Result<u8> {
     match &cli.command {
         Some(Command::Emit(args)) => emit_harnesses(cli, args).map(|()| exit_code::OK),
         Some(Command::List(args)) => list_functions(cli, args).map(|()| exit_code::OK),
+        Some(Command::Merge(args)) => {
+            check_outputs(cli)?;
+            let (report, fail_on) = merge_reports(cli, &args.reports)?;
+            write_report(cli, &report)?;
+            Ok(exit_status(&report, fail_on))
+        }
         None => {
             check_outputs(cli)?;
             let progress = Progress::new(cli.quiet);
@@ -48,18 +54,46 @@ pub fn dispatch(cli: &Cli) -> Result<u8> {
             progress.finish();
             let (report, fail_on) = outcome?;
             write_report(cli, &report)?;
-            let failing = report.findings.iter().any(|f| match fail_on {
-                FailOn::Introduced => f.introduced,
-                FailOn::Any => true,
-                FailOn::Never => false,
-            });
-            Ok(if failing {
-                exit_code::FINDINGS
-            } else {
-                exit_code::OK
-            })
+            Ok(exit_status(&report, fail_on))
         }
     }
+}
+
+/// [`exit_code::FINDINGS`] when a finding meets `fail_on`, else [`exit_code::OK`].
+fn exit_status(report: &Report, fail_on: FailOn) -> u8 {
+    let failing = report.findings.iter().any(|f| match fail_on {
+        FailOn::Introduced => f.introduced,
+        FailOn::Any => true,
+        FailOn::Never => false,
+    });
+    match failing {
+        true => exit_code::FINDINGS,
+        false => exit_code::OK,
+    }
+}
+
+/// `cargo edgecheck merge`: the shard reports read back and combined, and which findings fail
+/// the merged run (`--fail-on` when given, else the shards' setting).
+fn merge_reports(cli: &Cli, paths: &[PathBuf]) -> Result<(Report, FailOn)> {
+    let mut reports = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("reading the report {}", path.display()), e))?;
+        let report: Report = serde_json::from_str(&text).map_err(|e| {
+            Error::Usage(format!(
+                "{} is not a JSON report of cargo edgecheck (`--format json`): {e}",
+                path.display()
+            ))
+        })?;
+        reports.push(report);
+    }
+    let merged = report::merge(reports).map_err(Error::Usage)?;
+    let fail_on = match cli.given.iter().any(|g| g == "fail_on") {
+        true => cli.fail_on,
+        false => <FailOn as clap::ValueEnum>::from_str(&merged.settings.fail_on, false)
+            .unwrap_or(cli.fail_on),
+    };
+    Ok((merged, fail_on))
 }
 
 /// Most callers tested for one changed helper.
@@ -154,7 +188,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<(Report, FailOn)> {
 
     let (functions, findings) = triage_all(&selected, &harness.dropped, &runs, &paths, &change);
     let report = Report {
-        schema: report::SCHEMA,
+        schema: report::SCHEMA.into(),
         base: change.changes.as_ref().and_then(|c| c.base.clone()),
         head: "working tree".into(),
         ai: change.ai.map(|ai| report::AiReport {
@@ -167,6 +201,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<(Report, FailOn)> {
             timeout_ms: cli.timeout.as_millis() as u64,
             engines: cli.engines.clone(),
             fail_on: cli.fail_on.name().to_string(),
+            shard: cli.shard.map(|s| s.to_string()),
         },
         functions: functions.into_iter().chain(notes).collect(),
         findings,
@@ -453,7 +488,7 @@ fn run_targets(
         .collect();
     let run_jobs = run::plan_jobs(&targets, &harness.engines, harness.jobs, cli.budget);
     progress.start_targets(callable.len() as u64, cli.budget);
-    let mut on_done = |_: &run::TargetRun| progress.target_done();
+    let mut on_done = |r: &run::TargetRun| progress.target_done(r.findings.len());
     for r in run::run_all(&spec, run_jobs, &mut on_done)? {
         runs.insert(r.target, r);
     }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use regex::{Regex, RegexBuilder};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diff::{self, ChangeSet, FileChange};
 use crate::error::{Error, Result};
@@ -91,7 +91,7 @@ impl AiPatterns {
 }
 
 /// A commit of the change that qualified as AI-assisted, and the line that says so.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AiCommit {
     pub sha: String,
     /// The abbreviated sha, as `git log` prints it.

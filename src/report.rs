@@ -2,20 +2,23 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use console::style;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 mod github;
 mod junit;
 mod markdown;
+mod merge;
 mod sarif;
 
 pub use github::to_github;
 pub use junit::to_junit;
 pub use markdown::to_markdown;
+pub use merge::merge;
 pub use sarif::to_sarif;
 
 use crate::plan::ArgumentText;
@@ -26,9 +29,9 @@ use crate::triage::Finding;
 pub const SCHEMA: &str = "edgecheck-report/1";
 
 /// Everything a run found, in the shape of the JSON report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
-    pub schema: &'static str,
+    pub schema: String,
     /// The base commit the changes were taken against, when git gave them.
     pub base: Option<String>,
     pub head: String,
@@ -42,7 +45,7 @@ pub struct Report {
 }
 
 /// What `--ai-only` selected.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AiReport {
     /// Whether changes not committed yet counted as AI-assisted.
     pub uncommitted: bool,
@@ -54,7 +57,7 @@ pub struct AiReport {
 }
 
 /// Whether a run tested a function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Tested,
@@ -69,7 +72,7 @@ pub enum ListStatus {
     Skipped,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FunctionReport {
     pub function: String,
     pub file: String,
@@ -88,7 +91,7 @@ pub struct FunctionReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller_of: Option<String>,
     /// For a changed helper: the callers it was also tested through.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tested_through: Vec<String>,
 }
 
@@ -167,16 +170,19 @@ pub fn list_human(functions: &[ListedFunction]) -> String {
 }
 
 /// The settings the run used, after the configuration and the command line.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
     pub budget_ms: u64,
     pub timeout_ms: u64,
     pub engines: Vec<Engine>,
     /// Which findings fail the run: `introduced`, `any` or `never`.
     pub fail_on: String,
+    /// With `--shard K/N`: the part of the selection this run tested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Timing {
     pub build_ms: u64,
     pub run_ms: u64,
@@ -359,14 +365,64 @@ impl Report {
     }
 }
 
-/// Progress on stderr while the tool works; silent when stderr is not a terminal or with `-q`.
+/// Progress on stderr while the tool works: a spinner and a bar on a terminal; when stderr is
+/// not a terminal (CI logs), a line per phase and a status line every
+/// [`STATUS_EVERY`]; nothing with `-q`.
 pub struct Progress {
     bar: ProgressBar,
+    log: Option<Arc<LineLog>>,
+    ticker: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How often a CI log gets a status line.
+const STATUS_EVERY: Duration = Duration::from_secs(10);
+
+/// The progress of a run written as lines, for a log.
+struct LineLog {
+    start: Instant,
+    state: Mutex<LineState>,
+    stop: Condvar,
+}
+
+#[derive(Default)]
+struct LineState {
+    /// The current step, and the part of it before `:` last printed.
+    message: String,
+    phase: String,
+    /// While the targets run: when they started, the budget, done and total, findings so far.
+    running: Option<(Instant, Duration)>,
+    done: u64,
+    total: u64,
+    findings: u64,
+    stopped: bool,
+}
+
+impl LineLog {
+    fn print(&self, line: &str) {
+        eprintln!("[{}s] {line}", self.start.elapsed().as_secs());
+    }
+
+    /// `[40s/120s] fuzzing: 3 of 5 functions done, 2 findings`, or the current step.
+    fn status(&self, state: &LineState) {
+        match state.running {
+            Some((since, budget)) => eprintln!(
+                "[{}s/{}s] fuzzing: {} of {} functions done, {} finding{}",
+                since.elapsed().as_secs(),
+                budget.as_secs(),
+                state.done,
+                state.total,
+                state.findings,
+                if state.findings == 1 { "" } else { "s" }
+            ),
+            None => self.print(&state.message),
+        }
+    }
 }
 
 impl Progress {
     pub fn new(quiet: bool) -> Progress {
-        let bar = if quiet {
+        let to_log = !quiet && !console::Term::stderr().is_term();
+        let bar = if quiet || to_log {
             ProgressBar::hidden()
         } else {
             ProgressBar::new_spinner()
@@ -375,16 +431,67 @@ impl Progress {
             ProgressStyle::with_template("{spinner:.cyan} {msg}").expect("valid template"),
         );
         bar.enable_steady_tick(Duration::from_millis(120));
-        Progress { bar }
+        let log = to_log.then(|| {
+            Arc::new(LineLog {
+                start: Instant::now(),
+                state: Mutex::new(LineState::default()),
+                stop: Condvar::new(),
+            })
+        });
+        let ticker = log.clone().map(|log| {
+            std::thread::spawn(move || {
+                let mut state = log.state.lock().unwrap_or_else(|e| e.into_inner());
+                loop {
+                    let (next, timeout) = log
+                        .stop
+                        .wait_timeout(state, STATUS_EVERY)
+                        .unwrap_or_else(|e| e.into_inner());
+                    state = next;
+                    if state.stopped {
+                        break;
+                    }
+                    if timeout.timed_out() && !state.message.is_empty() {
+                        log.status(&state);
+                    }
+                }
+            })
+        });
+        Progress { bar, log, ticker }
     }
 
-    /// A step without a known length: `building harness`, …
+    fn with_log(&self, f: impl FnOnce(&LineLog, &mut LineState)) {
+        if let Some(log) = &self.log {
+            let mut state = log.state.lock().unwrap_or_else(|e| e.into_inner());
+            f(log, &mut state);
+        }
+    }
+
+    /// A step without a known length: `building harness`, … In a log, a step is printed when
+    /// its phase (the text before `:`) is new; the status lines show the rest.
     pub fn step(&self, msg: impl Into<String>) {
-        self.bar.set_message(msg.into());
+        let msg = msg.into();
+        self.with_log(|log, state| {
+            let phase = msg.split(':').next().unwrap_or_default().to_string();
+            if phase != state.phase {
+                log.print(&msg);
+                state.phase = phase;
+            }
+            state.message = msg.clone();
+        });
+        self.bar.set_message(msg);
     }
 
     /// Switches to a bar over `total` targets.
     pub fn start_targets(&self, total: u64, budget: Duration) {
+        self.with_log(|log, state| {
+            state.running = Some((Instant::now(), budget));
+            state.total = total;
+            state.message = format!("fuzzing {total} function(s)");
+            log.print(&format!(
+                "fuzzing {total} function(s) for {}",
+                humantime::format_duration(budget)
+            ));
+        });
         self.bar.set_length(total);
         self.bar.set_position(0);
         self.bar.set_style(
@@ -396,17 +503,44 @@ impl Progress {
             .set_message(humantime::format_duration(budget).to_string());
     }
 
-    pub fn target_done(&self) {
+    /// One target finished, with `findings` failing inputs.
+    pub fn target_done(&self, findings: usize) {
+        self.with_log(|_, state| {
+            state.done += 1;
+            state.findings += findings as u64;
+        });
         self.bar.inc(1);
     }
 
-    /// Prints a line above the progress display.
+    /// Prints a line above the progress display (in a log, as a line of its own).
     pub fn println(&self, line: impl AsRef<str>) {
-        self.bar.println(line.as_ref());
+        match &self.log {
+            Some(_) => eprintln!("{}", line.as_ref()),
+            None => self.bar.println(line.as_ref()),
+        }
     }
 
     pub fn finish(&self) {
+        self.with_log(|log, state| {
+            if state.running.is_some() {
+                log.status(state);
+            }
+            state.stopped = true;
+            log.stop.notify_all();
+        });
         self.bar.finish_and_clear();
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.with_log(|log, state| {
+            state.stopped = true;
+            log.stop.notify_all();
+        });
+        if let Some(ticker) = self.ticker.take() {
+            let _ = ticker.join();
+        }
     }
 }
 
@@ -467,7 +601,7 @@ mod tests {
         let mut caller = function("demo::total", Status::Tested, None);
         caller.caller_of = Some("demo::sum".into());
         let report = Report {
-            schema: SCHEMA,
+            schema: SCHEMA.into(),
             base: Some("abc123".into()),
             head: "working tree".into(),
             ai: None,
@@ -498,7 +632,7 @@ mod tests {
 
     fn report_with(findings: Vec<Finding>) -> Report {
         Report {
-            schema: SCHEMA,
+            schema: SCHEMA.into(),
             base: Some("abc123".into()),
             head: "working tree".into(),
             ai: None,
@@ -697,7 +831,7 @@ print(len(suites), len(cases), ",".join(failed), ",".join(skipped))
     fn human_report_without_findings_says_so() {
         console::set_colors_enabled(false);
         let report = Report {
-            schema: SCHEMA,
+            schema: SCHEMA.into(),
             base: None,
             head: "working tree".into(),
             ai: None,

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ids::stable_id;
 use crate::protocol::{Engine, Kind};
@@ -10,7 +10,7 @@ use crate::run::{BaseOutcome, RawFinding};
 use crate::select::{ChangedFn, FnKind};
 
 /// One edge case found, as reported.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// Stable across runs for the same function, kind and location.
     pub id: String,
@@ -41,7 +41,7 @@ pub struct Finding {
 }
 
 /// What went wrong, as reported: the harness's kinds, with overflow panics told apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FindingKind {
     Panic,
@@ -67,7 +67,7 @@ impl std::fmt::Display for FindingKind {
 }
 
 /// Whose a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Label {
     /// The change introduced it: the code before the change did not fail the same way on the
@@ -89,7 +89,7 @@ impl std::fmt::Display for Label {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Location {
     pub file: String,
     pub line: u32,

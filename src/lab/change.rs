@@ -239,6 +239,13 @@ pub(super) fn select_functions(
             }
             None => funcs,
         };
+        let funcs: Vec<ChangedFn> = match cli.shard {
+            Some(shard) => funcs
+                .into_iter()
+                .filter(|f| shard.contains(&f.display_path))
+                .collect(),
+            None => funcs,
+        };
         let types = types::CrateTypes::collect(&modules);
         let all = select::all_functions(lib, &modules);
         // Each target is seeded with what the crate itself says about its inputs.
@@ -286,6 +293,12 @@ pub(super) fn select_functions(
             0,
             format!("no function matches `{pattern}`{hint}"),
         ));
+    }
+    // With `--shard`, what cannot be tested is listed by the part its path falls in, so the
+    // parts together list it once.
+    if let Some(shard) = cli.shard {
+        notes.retain(|n| shard.contains(&n.function));
+        left_out.retain(|f| shard.contains(f));
     }
     Ok(Selection {
         modules: modules_per_package,
