@@ -706,9 +706,25 @@ mod tests {
                 f
             })
             .collect();
-        let text = to_markdown(&report_with(findings));
+        let mut report = report_with(findings);
+        report.ai = Some(AiReport {
+            uncommitted: false,
+            commits: vec![AiCommit {
+                sha: "a1b2c3d".repeat(5) + "12345",
+                short: "a1b2c3d".into(),
+                subject: "Faster parser".into(),
+                evidence: "Co-authored-by: Claude <noreply@anthropic.com>".into(),
+            }],
+            left_out: vec!["demo::by_hand".into()],
+        });
+        let text = to_markdown(&report);
         assert!(text.chars().count() < 65_536, "{}", text.len());
         assert!(text.contains("200 edge cases introduced in 200 functions"));
+        // The commits the findings come from are named before the findings.
+        let named = "- a1b2c3d Co-authored-by: Claude <noreply@anthropic.com> (Faster parser)";
+        let (at, table) = (text.find(named), text.find("| Function |"));
+        assert!(at.is_some() && at < table, "{text}");
+        assert!(text.contains("1 changed function(s) left out"), "{text}");
         assert!(
             text.contains("more finding(s) did not fit"),
             "{}",
