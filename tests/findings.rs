@@ -101,6 +101,55 @@ fn one_run_writes_every_report_format() {
     assert!(run.stdout.starts_with(&annotation), "{}", run.stdout);
 }
 
+/// A code-scanning alert is not raised again on the next push: the SARIF fingerprints of a
+/// finding stay the same when an unrelated line is inserted above its function, while its
+/// region moves with it.
+#[test]
+fn sarif_fingerprints_survive_an_unrelated_line_above() {
+    let repo = changed_crate("moved", TRUNCATE_BEFORE, TRUNCATE_AFTER, true);
+    let sarif_of_a_run = || {
+        let out = tempfile::tempdir().unwrap();
+        let path = out.path().join("edgecheck.sarif");
+        let run = edgecheck_raw(
+            repo.path(),
+            &[
+                "--base",
+                "HEAD~1",
+                "--budget",
+                "2s",
+                "--engines",
+                "edge",
+                "-q",
+                "--target-dir",
+                shared_target_dir().to_str().unwrap(),
+                "--format",
+                "sarif",
+                "--output",
+                path.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(run.code, 1, "{run}");
+        let sarif: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let result = sarif["runs"][0]["results"][0].clone();
+        let line = result["locations"][0]["physicalLocation"]["region"]["startLine"].clone();
+        (result["partialFingerprints"].clone(), line)
+    };
+    let (before, line) = sarif_of_a_run();
+    write(
+        repo.path(),
+        "src/lib.rs",
+        &format!("pub const UNRELATED: u8 = 1;\n{TRUNCATE_AFTER}"),
+    );
+    let (after, moved) = sarif_of_a_run();
+    assert!(
+        before.as_object().is_some_and(|f| !f.is_empty()),
+        "{before}"
+    );
+    assert_eq!(before, after);
+    assert_eq!(moved.as_u64(), line.as_u64().map(|l| l + 1));
+}
+
 /// Microsoft's SARIF validator (installed by `.ci/install-consumers`) with GitHub's ingestion
 /// rules finds no error and no warning in the SARIF at `path`.
 fn assert_valid_sarif_for_github(path: &std::path::Path) {
