@@ -46,6 +46,17 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, String> {
         t.run_ms = t.run_ms.max(report.timing.run_ms);
         t.total_ms = t.total_ms.max(report.timing.total_ms);
     }
+    // A changed function one shard tested as a caller of its helper, and another as changed,
+    // is listed as changed, as the unsharded run lists it.
+    let changed: BTreeSet<String> = merged
+        .functions
+        .iter()
+        .filter(|f| f.caller_of.is_none())
+        .map(|f| f.function.clone())
+        .collect();
+    merged
+        .functions
+        .retain(|f| f.caller_of.is_none() || !changed.contains(&f.function));
     merged.settings.shard = None;
     merged
         .findings
