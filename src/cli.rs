@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::ids::Shard;
 use std::time::Duration;
 
+use clap::builder::RangedU64ValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 const ABOUT: &str = "Finds the edge cases a code change missed";
@@ -114,16 +115,17 @@ pub struct Cli {
     #[arg(long, value_name = "K/N", value_parser = Shard::parse, global = true)]
     pub shard: Option<Shard>,
 
-    /// Total time the engines may run, shared among the functions: `30s`, `2m`.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    /// Total time the engines may run, shared among the functions: `30s`, `2m` (at most a
+    /// week).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_budget)]
     pub budget: Duration,
 
-    /// Time one input may take before it counts as a hang.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    /// Time one input may take before it counts as a hang (at most an hour).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_timeout)]
     pub timeout: Duration,
 
-    /// Functions tested at once, and cargo build jobs [default: number of cores].
-    #[arg(short = 'j', long, value_name = "N")]
+    /// Functions tested at once, and cargo build jobs, 1 to 1024 [default: number of cores].
+    #[arg(short = 'j', long, value_name = "N", value_parser = RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub jobs: Option<usize>,
 
     /// Engines to run, in order.
@@ -145,8 +147,9 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
 
-    /// Memory a single input may use before it counts as out-of-memory, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 2048)]
+    /// Memory a single input may use before it counts as out-of-memory, in MiB (64 to
+    /// 1048576).
+    #[arg(long, value_name = "MIB", default_value_t = 2048, value_parser = RangedU64ValueParser::<u64>::new().range(64..=1 << 20))]
     pub memory_limit: u64,
 
     /// Which findings make the exit status 1: those the change introduced, any, or none.
@@ -355,11 +358,30 @@ pub enum ColorChoice {
     Never,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
+/// The longest `--budget`: past it, a typo (`99999h`) would fuzz for years.
+pub const MAX_BUDGET: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The longest `--timeout`.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// A `--budget`: more than zero, at most [`MAX_BUDGET`].
+pub fn parse_budget(s: &str) -> Result<Duration, String> {
+    parse_duration(s, MAX_BUDGET, "a week (168h)")
+}
+
+/// A `--timeout`: more than zero, at most [`MAX_TIMEOUT`].
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    parse_duration(s, MAX_TIMEOUT, "an hour")
+}
+
+fn parse_duration(s: &str, max: Duration, max_text: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s)
         .map_err(|e| format!("{e} (write e.g. `30s`, `2m`, `500ms`)"))?;
     if d.is_zero() {
         return Err("must be more than zero".into());
+    }
+    if d > max {
+        return Err(format!("must be at most {max_text}"));
     }
     Ok(d)
 }

@@ -2,7 +2,6 @@
 //! in Cargo.toml, applied under the command line (a flag given there wins).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
@@ -97,13 +96,15 @@ pub fn settle(cli: &Cli, ws: &Workspace) -> Result<Cli> {
 fn apply(cli: &mut Cli, table: Table, origin: &Origin) -> Result<()> {
     let given = |id: &str| cli.given.iter().any(|g| g == id);
     if let Some(text) = table.budget {
-        let d = duration(&text).map_err(|e| origin.error("budget", e))?;
+        let d = crate::cli::parse_budget(&text)
+            .map_err(|e| origin.error("budget", format!("`{text}`: {e}")))?;
         if !given("budget") {
             cli.budget = d;
         }
     }
     if let Some(text) = table.timeout {
-        let d = duration(&text).map_err(|e| origin.error("timeout", e))?;
+        let d = crate::cli::parse_timeout(&text)
+            .map_err(|e| origin.error("timeout", format!("`{text}`: {e}")))?;
         if !given("timeout") {
             cli.timeout = d;
         }
@@ -155,16 +156,6 @@ fn apply(cli: &mut Cli, table: Table, origin: &Origin) -> Result<()> {
         cli.ai_label = table.ai_label;
     }
     Ok(())
-}
-
-fn duration(text: &str) -> std::result::Result<Duration, String> {
-    match humantime::parse_duration(text) {
-        Ok(d) if d.is_zero() => Err("must be more than zero".into()),
-        Ok(d) => Ok(d),
-        Err(e) => Err(format!(
-            "`{text}` is not a duration: {e} (write e.g. \"30s\", \"2m\")"
-        )),
-    }
 }
 
 /// The functions and files a run leaves out: globs over function paths and over file paths

@@ -602,7 +602,45 @@ fn check_outputs(cli: &Cli) -> Result<()> {
     if let Some(dir) = &cli.output_dir {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io(format!("creating the output dir {}", dir.display()), e))?;
+        probe_writable(dir)?;
     }
+    if let Some(file) = &cli.output {
+        if file.is_dir() {
+            return Err(Error::Usage(format!(
+                "`--output {}` is a directory: name a file, or use `--output-dir`",
+                file.display()
+            )));
+        }
+        let parent = match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !parent.is_dir() {
+            return Err(Error::Usage(format!(
+                "`--output {}`: the directory {} does not exist; create it first",
+                file.display(),
+                parent.display()
+            )));
+        }
+        probe_writable(&parent)?;
+    }
+    Ok(())
+}
+
+/// Whether a file can be written in `dir`, found out before a long run rather than after it.
+fn probe_writable(dir: &Path) -> Result<()> {
+    let probe = dir.join(format!(".edgecheck-probe-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|e| {
+            Error::io(
+                format!("the report cannot be written in {}", dir.display()),
+                e,
+            )
+        })?;
+    let _ = std::fs::remove_file(&probe);
     Ok(())
 }
 

@@ -81,3 +81,47 @@ fn help_lists_the_main_options() {
         );
     }
 }
+
+/// Every numeric flag out of bounds, and a report path that cannot be written, is refused
+/// before any work starts (no build: each fails in well under a second), leaving the tree as
+/// it was.
+#[test]
+fn bad_flag_values_and_report_paths_are_refused_before_any_work() {
+    let repo = changed_crate(
+        "flags",
+        LIB,
+        &LIB.replace("saturating_mul(2)", "wrapping_mul(2)"),
+        false,
+    );
+    let before = file_list(repo.path(), &[]);
+    let missing = repo.path().join("no-such-dir/report.json");
+    let cases: Vec<(Vec<&str>, &[&str])> = vec![
+        (
+            vec!["--budget", "99999999999999h"],
+            &["--budget", "at most a week"],
+        ),
+        (vec!["--budget", "0s"], &["--budget", "more than zero"]),
+        (vec!["--timeout", "2h"], &["--timeout", "at most an hour"]),
+        (vec!["-j", "0"], &["--jobs", "1..=1024"]),
+        (
+            vec!["--memory-limit", "0"],
+            &["--memory-limit", "64..=1048576"],
+        ),
+        (vec!["--shard", "0/2"], &["--shard", "K/N"]),
+        (vec!["--output", "/"], &["is a directory"]),
+        (
+            vec!["--output", missing.to_str().unwrap()],
+            &["does not exist"],
+        ),
+    ];
+    for (args, words) in cases {
+        let started = std::time::Instant::now();
+        let run = edgecheck_raw(repo.path(), &args);
+        run.assert_error(words);
+        assert!(
+            started.elapsed().as_secs() < 5,
+            "{args:?} started work:\n{run}"
+        );
+    }
+    assert_eq!(file_list(repo.path(), &[]), before, "the tree changed");
+}

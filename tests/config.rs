@@ -102,7 +102,7 @@ fn an_unknown_key_or_a_wrong_value_is_an_error_naming_it_and_the_file() {
         ),
         (
             "[package.metadata.edgecheck]\nbudget = \"soon\"",
-            &["`budget`", "not a duration", "Cargo.toml"][..],
+            &["`budget`", "`soon`", "Cargo.toml"][..],
         ),
         (
             "[package.metadata.edgecheck]\nengines = [\"afl\"]",
