@@ -306,6 +306,7 @@ fn run_cargo(
     base: &Path,
     progress: &dyn Fn(&str),
 ) -> Result<CargoRun> {
+    crate::child::die_with_this_process(&mut command);
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -183,7 +183,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<(Report, FailOn)> {
     let build_ms = t_build.elapsed().as_millis() as u64;
 
     let t_run = Instant::now();
-    let runs = run_targets(cli, &ws, &paths, &selected, &harness, progress)?;
+    let runs = run_targets(cli, &ws, &selected, &harness, progress)?;
     let run_ms = t_run.elapsed().as_millis() as u64;
 
     let (functions, findings) = triage_all(&selected, &harness.dropped, &runs, &paths, &change);
@@ -452,7 +452,6 @@ fn build_until_clean(
 fn run_targets(
     cli: &Cli,
     ws: &workspace::Workspace,
-    paths: &PathMap,
     selected: &[Target],
     harness: &Harness,
     progress: &Progress,
@@ -466,7 +465,6 @@ fn run_targets(
         binary: harness.plain.clone(),
         fuzz_binary: harness.fuzz.clone(),
         corpus_root: ws.scratch.join("corpus"),
-        workdir: paths.copy_root.clone(),
         scratch: ws.work.join("runs"),
         timeout: cli.timeout,
         jobs: harness.jobs,

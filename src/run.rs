@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::child;
 use crate::error::{Error, Result};
 use crate::ids::TargetId;
 use crate::protocol::{Engine, Event, Kind, Options, Outcome, Recorded, ReplaySide, Side};
@@ -25,9 +26,7 @@ pub struct RunSpec {
     pub binary: Option<PathBuf>,
     /// The harness built with coverage instrumentation and libFuzzer.
     pub fuzz_binary: Option<PathBuf>,
-    /// The directory the harness runs in (the package's scratch copy), for code that reads files.
-    pub workdir: PathBuf,
-    /// Where results and logs of each process go.
+    /// Where results and logs of each process go, and each process's own empty working dir.
     pub scratch: PathBuf,
     /// Where libFuzzer keeps each function's corpus between runs.
     pub corpus_root: PathBuf,
@@ -240,6 +239,9 @@ struct JobFiles {
     artifacts: PathBuf,
     minimized: PathBuf,
     input_dump: PathBuf,
+    /// The process's working directory: fresh and empty, so the code under test writing a
+    /// relative path writes nowhere near the sources (or their scratch copies).
+    cwd: PathBuf,
 }
 
 impl JobFiles {
@@ -259,6 +261,7 @@ impl JobFiles {
             artifacts: scratch.join(format!("{stem}.artifacts")),
             minimized: scratch.join(format!("{stem}.minimized")),
             input_dump: scratch.join(format!("{stem}.input")),
+            cwd: scratch.join(format!("{stem}.{tag}.cwd")),
         }
     }
 }
@@ -384,13 +387,18 @@ fn spawn(spec: &RunSpec, job: Job) -> Result<Running> {
     };
     let err_file = std::fs::File::create(&files.stderr)
         .map_err(|e| Error::io(format!("creating {}", files.stderr.display()), e))?;
-    let child = Command::new(&binary)
+    let _ = std::fs::remove_dir_all(&files.cwd);
+    std::fs::create_dir_all(&files.cwd)
+        .map_err(|e| Error::io(format!("creating {}", files.cwd.display()), e))?;
+    let mut command = Command::new(&binary);
+    child::die_with_this_process(&mut command);
+    let child = command
         .args(&fuzzer_args)
         .env(
             "EDGECHECK_HARNESS_OPTS",
             serde_json::to_string(&options).unwrap_or_default(),
         )
-        .current_dir(&spec.workdir)
+        .current_dir(&files.cwd)
         .env("RUST_BACKTRACE", "0")
         .env("RUST_LIB_BACKTRACE", "0")
         .stdin(Stdio::null())
