@@ -88,8 +88,6 @@ pub fn settle(cli: &Cli, ws: &Workspace) -> Result<Cli> {
         })?;
         apply(&mut settled, table, &origin)?;
     }
-    // Every glob is checked before any work starts, the command line's too.
-    excluded(&settled.exclude)?;
     Ok(settled)
 }
 
@@ -148,9 +146,8 @@ fn apply(cli: &mut Cli, table: Table, origin: &Origin) -> Result<()> {
         Glob::new(glob).map_err(|e| origin.error("exclude", e))?;
     }
     cli.exclude.extend(table.exclude);
-    for pattern in &table.ai_patterns {
-        regex::Regex::new(pattern).map_err(|e| origin.error("ai-patterns", e))?;
-    }
+    crate::provenance::AiPatterns::new(&table.ai_patterns)
+        .map_err(|e| origin.error("ai-patterns", e))?;
     cli.ai_patterns.extend(table.ai_patterns);
     if cli.ai_label.is_none() {
         cli.ai_label = table.ai_label;

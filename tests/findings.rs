@@ -53,6 +53,24 @@ fn panic_on_multibyte_char_in_changed_function() {
     );
 }
 
+/// A short edge-engine run against the previous commit, in the shared target dir, with the
+/// report flags in `report_args`.
+fn quick_run(repo: &std::path::Path, report_args: &[&str]) -> Run {
+    let target_dir = shared_target_dir();
+    let common = [
+        "--base",
+        "HEAD~1",
+        "--budget",
+        "2s",
+        "--engines",
+        "edge",
+        "-q",
+        "--target-dir",
+        target_dir.to_str().unwrap(),
+    ];
+    edgecheck_raw(repo, &[&common[..], report_args].concat())
+}
+
 /// Every format of one run: the files in `--output-dir` and the annotations on standard
 /// output carry the same finding.
 #[test]
@@ -60,18 +78,9 @@ fn one_run_writes_every_report_format() {
     let repo = changed_crate("formats", TRUNCATE_BEFORE, TRUNCATE_AFTER, true);
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().join("reports");
-    let run = edgecheck_raw(
+    let run = quick_run(
         repo.path(),
         &[
-            "--base",
-            "HEAD~1",
-            "--budget",
-            "2s",
-            "--engines",
-            "edge",
-            "-q",
-            "--target-dir",
-            shared_target_dir().to_str().unwrap(),
             "--format",
             "json,markdown,github,human,junit,sarif",
             "--output-dir",
@@ -110,23 +119,9 @@ fn sarif_fingerprints_survive_an_unrelated_line_above() {
     let sarif_of_a_run = || {
         let out = tempfile::tempdir().unwrap();
         let path = out.path().join("edgecheck.sarif");
-        let run = edgecheck_raw(
+        let run = quick_run(
             repo.path(),
-            &[
-                "--base",
-                "HEAD~1",
-                "--budget",
-                "2s",
-                "--engines",
-                "edge",
-                "-q",
-                "--target-dir",
-                shared_target_dir().to_str().unwrap(),
-                "--format",
-                "sarif",
-                "--output",
-                path.to_str().unwrap(),
-            ],
+            &["--format", "sarif", "--output", path.to_str().unwrap()],
         );
         assert_eq!(run.code, 1, "{run}");
         let sarif: serde_json::Value =

@@ -68,7 +68,14 @@ pub(super) fn find_change(cli: &Cli, ws: &workspace::Workspace, cwd: &Path) -> R
     let (changes, ai) = match cli.ai_only {
         Some(which) => {
             let scope = ai_scope(cli, &repo, &sha, changes, which)?;
-            (ai_part(&repo, &sha, &scope)?, Some(scope))
+            let part = provenance::ai_changes(
+                &repo,
+                &sha,
+                &scope.whole,
+                &scope.commits,
+                scope.uncommitted,
+            )?;
+            (part, Some(scope))
         }
         None => (changes, None),
     };
@@ -100,11 +107,6 @@ fn ai_scope(
         uncommitted: which == AiOnly::IncludeUncommitted,
         whole,
     })
-}
-
-/// The part of the change the scope's commits wrote.
-fn ai_part(repo: &Path, base: &str, scope: &AiScope) -> Result<diff::ChangeSet> {
-    provenance::ai_changes(repo, base, &scope.whole, &scope.commits, scope.uncommitted)
 }
 
 /// The pull-request label that marks every commit of it as AI-assisted, unless configured.
