@@ -21,6 +21,6 @@ fn main() {
     let opts = runtime::Opts::from_args();
     if !targets::run(&opts) {
         eprintln!("edgecheck-harness: no target named `{}`", opts.target);
-        std::process::exit(2);
+        std::process::exit(crate::protocol::EXIT_HARNESS_ERROR);
     }
 }

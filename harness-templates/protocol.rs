@@ -68,8 +68,15 @@ pub enum Kind {
     Timeout,
     /// One call went past the memory limit.
     Oom,
-    /// The process ended on its own (an abort, a signal, `process::exit`).
+    /// The process ended in a way the runtime could not tell apart (a memory error found by
+    /// AddressSanitizer, libFuzzer's "deadly signal" before the replay says which).
     Crash,
+    /// The code called `process::exit` (with any status, 0 included).
+    Exit,
+    /// The process aborted: `process::abort`, a stack overflow, a panic while panicking.
+    Abort,
+    /// A signal other than SIGABRT ended the process (SIGSEGV, SIGBUS, SIGILL, SIGKILL, ...).
+    Signal,
 }
 
 impl Kind {
@@ -81,9 +88,24 @@ impl Kind {
             Kind::Timeout => "timeout",
             Kind::Oom => "oom",
             Kind::Crash => "crash",
+            Kind::Exit => "exit",
+            Kind::Abort => "abort",
+            Kind::Signal => "signal",
         }
     }
 }
+
+/// Exit status of a harness process that reported a hang itself.
+pub const EXIT_TIMEOUT: i32 = 70;
+/// Exit status of a harness process that reported an out-of-memory input itself.
+pub const EXIT_OOM: i32 = 71;
+/// The exit status libFuzzer is told to use for its own timeouts (the runtime's come first).
+pub const EXIT_FUZZER_TIMEOUT: i32 = 72;
+/// The harness could not start (bad options, an unwritable results file): the tool's fault,
+/// not the code under test's. Its stderr says why, on a line starting `edgecheck-harness:`.
+pub const EXIT_HARNESS_ERROR: i32 = 73;
+/// The exit status libFuzzer is told to use when it stops at a crash.
+pub const EXIT_FUZZER_CRASH: i32 = 77;
 
 /// The options of one harness process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -186,6 +208,9 @@ pub enum Event {
     BaseCheck {
         seq: u64,
         base: Option<Outcome>,
+        /// The input the base was called on, rendered: the tool checks it is the finding's.
+        #[serde(default)]
+        args: Option<Vec<String>>,
     },
     /// The arguments decoded from a replayed input file.
     Decoded {

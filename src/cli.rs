@@ -166,6 +166,13 @@ pub struct Cli {
     #[arg(long)]
     pub strict_floats: bool,
 
+    /// Run the code under test unconfined. By default each harness process is confined with
+    /// Landlock (Linux 5.13 and later): it may write only to the run's directories, the temp
+    /// dir and /dev, and may not open TCP connections. Use this for a function that must
+    /// write elsewhere; the report says whether the sandbox was active.
+    #[arg(long)]
+    pub no_sandbox: bool,
+
     /// Report formats, comma-separated: `human`, `json`, `markdown` (a review comment),
     /// `junit`, `sarif` (code scanning), `github` (workflow-command annotations, always on
     /// standard output). More than one (besides `github`) needs `--output-dir`.

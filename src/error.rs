@@ -28,6 +28,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("the harness failed to start: {0}; this is a cargo-edgecheck bug: please report it with the command line")]
+    Harness(String),
+    #[error("cannot contain the code under test: {0}; `--no-sandbox` runs it unconfined")]
+    Contain(String),
     #[error("no Cargo.toml at {0}: pass `--manifest-path` to the crate's manifest, or run inside the crate")]
     ManifestNotFound(PathBuf),
     #[error("cargo metadata failed: {0}")]

@@ -14,6 +14,7 @@ use crate::base::{self, BaseSource, BaseTree, NoBase};
 use crate::build;
 use crate::cli::{Cli, ColorChoice, Command, FailOn, Format, Sanitizer};
 use crate::config;
+use crate::contain::{self, Containment, SandboxStatus};
 use crate::diff;
 use crate::error::{exit_code, Error, Result};
 use crate::ids::TargetId;
@@ -183,7 +184,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<(Report, FailOn)> {
     let build_ms = t_build.elapsed().as_millis() as u64;
 
     let t_run = Instant::now();
-    let runs = run_targets(cli, &ws, &selected, &harness, progress)?;
+    let (runs, sandbox) = run_targets(cli, &ws, &selected, &harness, progress)?;
     let run_ms = t_run.elapsed().as_millis() as u64;
 
     let (functions, findings) = triage_all(&selected, &harness.dropped, &runs, &paths, &change);
@@ -202,6 +203,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<(Report, FailOn)> {
             engines: cli.engines.clone(),
             fail_on: cli.fail_on.name().to_string(),
             shard: cli.shard.map(|s| s.to_string()),
+            sandbox: sandbox.map(|s| s.describe()),
         },
         functions: functions.into_iter().chain(notes).collect(),
         findings,
@@ -455,12 +457,20 @@ fn run_targets(
     selected: &[Target],
     harness: &Harness,
     progress: &Progress,
-) -> Result<BTreeMap<TargetId, run::TargetRun>> {
+) -> Result<(BTreeMap<TargetId, run::TargetRun>, Option<SandboxStatus>)> {
     let mut runs = BTreeMap::new();
     if !harness.built() {
-        return Ok(runs);
+        return Ok((runs, None));
     }
     let callable = harness.callable(selected);
+    let containment = Containment {
+        sandbox: !cli.no_sandbox,
+        writable: vec![ws.work.join("runs"), ws.scratch.join("corpus")],
+    };
+    let sandbox = contain::probe(&containment);
+    if !sandbox.active() || cli.verbose > 0 {
+        progress.println(format!("edgecheck: sandbox {}", sandbox.describe()));
+    }
     let spec = run::RunSpec {
         binary: harness.plain.clone(),
         fuzz_binary: harness.fuzz.clone(),
@@ -471,6 +481,7 @@ fn run_targets(
         seed: cli.seed,
         malloc_limit_mb: cli.memory_limit,
         strict_floats: cli.strict_floats,
+        containment,
     };
     let targets: Vec<run::TargetInfo> = callable
         .iter()
@@ -490,7 +501,7 @@ fn run_targets(
     for r in run::run_all(&spec, run_jobs, &mut on_done)? {
         runs.insert(r.target, r);
     }
-    Ok(runs)
+    Ok((runs, Some(sandbox)))
 }
 
 /// Each selected function's entry in the report, and the findings, triaged: introduced

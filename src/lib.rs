@@ -7,6 +7,7 @@ pub mod build;
 mod child;
 pub mod cli;
 mod config;
+pub mod contain;
 mod diff;
 mod emit;
 pub mod error;

@@ -6,9 +6,13 @@ use std::process::ExitCode;
 
 use cargo_edgecheck::cli::{self, Cli, ColorChoice};
 use cargo_edgecheck::error::exit_code;
-use cargo_edgecheck::{build, lab};
+use cargo_edgecheck::{build, contain, lab};
 
 fn main() -> ExitCode {
+    // The tool is also the supervisor that contains each harness process.
+    if let Some(code) = contain::supervisor_mode() {
+        return ExitCode::from(u8::try_from(code).unwrap_or(exit_code::ERROR));
+    }
     // The tool is also its own rustc wrapper for the libFuzzer build.
     if let Some(code) = build::rustc_wrapper_mode() {
         return ExitCode::from(u8::try_from(code).unwrap_or(exit_code::FINDINGS));

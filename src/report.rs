@@ -180,6 +180,9 @@ pub struct Settings {
     /// With `--shard K/N`: the part of the selection this run tested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// Whether the code under test ran confined, and how (absent when nothing ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

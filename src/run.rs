@@ -3,19 +3,16 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::child;
+use crate::contain::{self, Containment};
 use crate::error::{Error, Result};
 use crate::ids::TargetId;
-use crate::protocol::{Engine, Event, Kind, Options, Outcome, Recorded, ReplaySide, Side};
-
-/// Exit codes the harness runtime uses after reporting a hang or an out-of-memory input itself.
-const EXIT_TIMEOUT: i32 = 70;
-const EXIT_OOM: i32 = 71;
-/// The exit code libFuzzer is told to use for its own timeouts (ours come first).
-const EXIT_FUZZER_TIMEOUT: i32 = 72;
+use crate::protocol::{
+    Engine, Event, Kind, Options, Outcome, Recorded, ReplaySide, Side, EXIT_FUZZER_CRASH,
+    EXIT_FUZZER_TIMEOUT, EXIT_HARNESS_ERROR, EXIT_OOM, EXIT_TIMEOUT,
+};
 /// How long libFuzzer may spend minimising a crash input.
 const MINIMIZE_SECS: u64 = 5;
 
@@ -35,6 +32,8 @@ pub struct RunSpec {
     pub seed: u64,
     pub malloc_limit_mb: u64,
     pub strict_floats: bool,
+    /// How each harness process is confined.
+    pub containment: Containment,
 }
 
 /// A target as the scheduler needs it.
@@ -174,8 +173,10 @@ pub enum BaseOutcome {
         message: String,
         location: Option<(String, u32, u32)>,
     },
-    /// It ended the process too: a timeout, out of memory, or a crash.
+    /// It ended the process too: a timeout, out of memory, an exit, abort or signal.
     Ended(Kind),
+    /// What it does on the input could not be established: why.
+    Unknown(String),
 }
 
 /// A finding as the harness reported it, before triage.
@@ -295,7 +296,7 @@ pub fn run_all(
             let status = match r.child.try_wait() {
                 Ok(Some(status)) => Some(status),
                 Ok(None) if r.started.elapsed() > hard_deadline => {
-                    kill_group(&mut r.child);
+                    contain::stop(&mut r.child);
                     r.child.wait().ok()
                 }
                 Ok(None) => None,
@@ -306,6 +307,13 @@ pub fn run_all(
                 continue;
             };
             let done = running.swap_remove(i);
+            if let Some(why) = containment_failure(status, &done.files.stderr) {
+                return Err(Error::Contain(why));
+            }
+            let stderr = std::fs::read_to_string(&done.files.stderr).unwrap_or_default();
+            if let Some(why) = harness_failure(status, &stderr) {
+                return Err(Error::Harness(why));
+            }
             let target = done.job.target.id;
             let run = runs.entry(target).or_insert_with(|| TargetRun {
                 target,
@@ -390,8 +398,11 @@ fn spawn(spec: &RunSpec, job: Job) -> Result<Running> {
     let _ = std::fs::remove_dir_all(&files.cwd);
     std::fs::create_dir_all(&files.cwd)
         .map_err(|e| Error::io(format!("creating {}", files.cwd.display()), e))?;
-    let mut command = Command::new(&binary);
-    child::die_with_this_process(&mut command);
+    let mut command =
+        contain::command(&spec.containment, &binary).map_err(|source| Error::Spawn {
+            program: binary.display().to_string(),
+            source,
+        })?;
     let child = command
         .args(&fuzzer_args)
         .env(
@@ -404,7 +415,7 @@ fn spawn(spec: &RunSpec, job: Job) -> Result<Running> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(err_file)
-        // Its own process group, so a hung target's children die with it.
+        // Its own process group, so nothing else gets the terminal's signals.
         .process_group(0)
         .spawn()
         .map_err(|source| Error::Spawn {
@@ -453,7 +464,7 @@ fn phase_settings(
                     spec.seed.wrapping_add(job.worker as u64) % (u32::MAX as u64) + 1
                 ),
                 "-print_final_stats=1".into(),
-                "-error_exitcode=77".into(),
+                format!("-error_exitcode={EXIT_FUZZER_CRASH}"),
                 format!("-timeout_exitcode={EXIT_FUZZER_TIMEOUT}"),
             ]);
             if job.target.has_literals {
@@ -487,7 +498,7 @@ fn phase_settings(
                 format!("-max_total_time={MINIMIZE_SECS}"),
                 format!("-exact_artifact_path={}", files.minimized.display()),
                 timeout_flag,
-                "-error_exitcode=77".into(),
+                format!("-error_exitcode={EXIT_FUZZER_CRASH}"),
                 artifact.display().to_string(),
             ]);
         }
@@ -499,22 +510,58 @@ fn phase_settings(
     Ok(fuzzer_args)
 }
 
-fn kill_group(child: &mut Child) {
-    // SAFETY: kill(2) with a negative pid signals the process group we created at spawn.
-    unsafe {
-        libc::kill(-(child.id() as i32), libc::SIGKILL);
+/// Why the supervisor could not confine or start a harness process, when that is how it
+/// ended: not a finding, the run cannot go on.
+fn containment_failure(status: ExitStatus, stderr: &Path) -> Option<String> {
+    if status.code() != Some(contain::EXIT_CONTAIN_FAILED) {
+        return None;
     }
-    let _ = child.kill();
+    let text = std::fs::read_to_string(stderr).unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(contain::FAILURE_PREFIX))
+        .map(|why| why.trim().to_string())
 }
 
-/// How a process ended, as the runtime signals it.
-fn ended(status: ExitStatus) -> Option<Kind> {
-    match status.code() {
-        Some(0) => None,
-        Some(EXIT_TIMEOUT | EXIT_FUZZER_TIMEOUT) => Some(Kind::Timeout),
-        Some(EXIT_OOM) => Some(Kind::Oom),
-        _ => Some(Kind::Crash),
+/// How a process ended: `None` when it did its work (`completed`: it wrote the event its
+/// phase ends with), otherwise what ended it. A status of 0 without that last event is the
+/// code under test calling `process::exit(0)`.
+fn ended(status: ExitStatus, completed: bool, stderr: &str) -> Option<Kind> {
+    match (status.code(), status.signal()) {
+        (Some(0), _) if completed => None,
+        (Some(EXIT_TIMEOUT | EXIT_FUZZER_TIMEOUT), _) => Some(Kind::Timeout),
+        (Some(EXIT_OOM), _) => Some(Kind::Oom),
+        // libFuzzer (or AddressSanitizer under it) stopped the process; its stderr says why.
+        (Some(_), _) if stderr.contains("ERROR: libFuzzer: fuzz target exited") => Some(Kind::Exit),
+        (Some(_), _) if stderr.contains("ERROR: AddressSanitizer") => Some(Kind::Crash),
+        (Some(EXIT_FUZZER_CRASH), _) if stderr.contains("ERROR: libFuzzer") => Some(Kind::Crash),
+        (Some(_), _) => Some(Kind::Exit),
+        (None, Some(libc::SIGABRT)) => Some(Kind::Abort),
+        (None, _) => Some(Kind::Signal),
     }
+}
+
+/// Whether a process wrote the event its phase ends with.
+fn completed(job: &Job, results: &Results) -> bool {
+    match &job.phase {
+        // libFuzzer's own exit handler turns an exit of the code under test into a crash.
+        Phase::Run if job.engine == Engine::Libfuzzer => true,
+        Phase::Minimize { .. } => true,
+        Phase::Run | Phase::Record { .. } => results.execs.contains_key(&job.engine),
+        Phase::BaseCheck { .. } => results.base_check.is_some(),
+        Phase::Decode { .. } => results.decoded.is_some() || !results.findings.is_empty(),
+    }
+}
+
+/// Why the harness itself failed to start, when that is how the process ended.
+fn harness_failure(status: ExitStatus, stderr: &str) -> Option<String> {
+    (status.code() == Some(EXIT_HARNESS_ERROR))
+        .then(|| {
+            stderr
+                .lines()
+                .find(|l| l.starts_with("edgecheck-harness:"))
+                .map(str::to_string)
+        })
+        .flatten()
 }
 
 /// The newest crash input libFuzzer saved in `dir`.
@@ -575,13 +622,16 @@ fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instan
     let results = read_results(&done.files.results, offset);
     let job = done.job;
     let elapsed = done.started.elapsed();
+    let stderr = std::fs::read_to_string(&done.files.stderr).unwrap_or_default();
+    let end = ended(status, completed(&job, &results), &stderr);
     match job.phase.clone() {
         Phase::Record {
             mut crash,
             edge_execs,
         } => {
             // The replay ran the same inputs in the same order, writing each before the call.
-            let recorded = (ended(status) == Some(Kind::Crash))
+            let recorded = end
+                .is_some()
                 .then(|| std::fs::read_to_string(&done.files.record).ok())
                 .flatten()
                 .and_then(|s| serde_json::from_str::<Recorded>(&s).ok());
@@ -608,7 +658,16 @@ fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instan
             None
         }
         Phase::BaseCheck { mut finding, .. } => {
-            finding.base = match (ended(status), results.base_check) {
+            let same_input = match (&finding.args, &results.base_check_args) {
+                (Some(found), Some(replayed)) => found == replayed,
+                _ => true,
+            };
+            finding.base = match (end, results.base_check) {
+                // The replay reached another input than the finding's (an engine whose
+                // sequence depends on timing): what the base did there is not the answer.
+                _ if !same_input => Some(BaseOutcome::Unknown(
+                    "the replay did not reach the same input again".into(),
+                )),
                 (None, Some(b)) => b,
                 (Some(kind), _) => Some(BaseOutcome::Ended(kind)),
                 (None, None) => None,
@@ -627,6 +686,26 @@ fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instan
             };
             Some(follow_up(&job, elapsed, Phase::Decode { finding, input }))
         }
+        Phase::Decode { mut finding, input } if finding.key.is_none() => {
+            // An input that ended libFuzzer's process, run again on its own: how it ends now
+            // is the finding's kind; then the base is tried on it.
+            if let Some(kind) = end.filter(|_| finding.kind == Kind::Crash) {
+                if kind != Kind::Crash {
+                    finding.kind = kind;
+                    finding.message = crash_message(status, &stderr);
+                }
+            }
+            match base_check(&job, elapsed, finding.clone(), ReplayAt::Input(input)) {
+                Some(j) => Some(j),
+                None => {
+                    if finding.args.is_none() {
+                        finding.args = results.decoded;
+                    }
+                    run.findings.push(finding);
+                    None
+                }
+            }
+        }
         Phase::Decode { finding, .. } => {
             // The minimised input, run again on both versions; if it no longer fails the same
             // way, the input as first found stands.
@@ -644,7 +723,15 @@ fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instan
             });
             None
         }
-        Phase::Run => finish_run(&job, &done.files, status, results, run, offset, elapsed),
+        Phase::Run => finish_run(
+            &job,
+            &done.files,
+            (status, end, &stderr),
+            results,
+            run,
+            offset,
+            elapsed,
+        ),
     }
 }
 
@@ -671,7 +758,7 @@ fn base_check(job: &Job, elapsed: Duration, finding: RawFinding, at: ReplayAt) -
 fn finish_run(
     job: &Job,
     files: &JobFiles,
-    status: ExitStatus,
+    (status, end, stderr): (ExitStatus, Option<Kind>, &str),
     results: Results,
     run: &mut TargetRun,
     offset: u64,
@@ -683,8 +770,7 @@ fn finish_run(
         *run.execs.entry(*engine).or_default() += n;
     }
     if fuzzing {
-        let stderr = std::fs::read_to_string(&files.stderr).unwrap_or_default();
-        *run.execs.entry(Engine::Libfuzzer).or_default() += fuzzer_execs(&stderr);
+        *run.execs.entry(Engine::Libfuzzer).or_default() += fuzzer_execs(stderr);
     }
     let mut next_step = None;
     // A hang or out-of-memory the runtime reported explains the process's end (libFuzzer
@@ -722,15 +808,18 @@ fn finish_run(
         }
         run.findings.push(f);
     }
-    if next_step.is_some() || explained || ended(status) != Some(Kind::Crash) {
+    let Some(end) = end.filter(|_| next_step.is_none() && !explained) else {
         return next_step;
-    }
-    // Died without a word: a crash (stack overflow, abort) the runtime could not report.
-    let stderr = std::fs::read_to_string(&files.stderr).unwrap_or_default();
+    };
+    // Ended without a word: an exit, abort or signal the runtime could not report.
     let crash = RawFinding {
         engine: job.engine,
-        kind: crash_kind(&stderr),
-        message: crash_message(status, &stderr),
+        kind: if end == Kind::Crash {
+            crash_kind(stderr)
+        } else {
+            end
+        },
+        message: crash_message(status, stderr),
         location: None,
         args: None,
         elapsed_ms: offset + elapsed.as_millis() as u64,
@@ -748,13 +837,14 @@ fn finish_run(
         };
         let mut crash = crash;
         crash.input_file = Some(artifact.clone());
-        // The replay decodes the input, and tries the base when there is one.
+        // Run the input again outside libFuzzer, whose "deadly signal" does not say what
+        // ended the process; then on the base.
         return Some(follow_up(
             job,
             elapsed,
-            Phase::BaseCheck {
+            Phase::Decode {
                 finding: crash,
-                at: ReplayAt::Input(artifact),
+                input: artifact,
             },
         ));
     }
@@ -777,6 +867,8 @@ struct Results {
     execs: BTreeMap<Engine, u64>,
     /// A base check's answer: `Some(None)` when there was no base to call.
     base_check: Option<Option<BaseOutcome>>,
+    /// The input a base check called the base on.
+    base_check_args: Option<Vec<String>>,
     /// The arguments of a replayed libFuzzer input.
     decoded: Option<Vec<String>>,
 }
@@ -793,7 +885,10 @@ fn read_results(path: &Path, offset_ms: u64) -> Results {
     {
         match event {
             Event::Stats { engine, execs } => *out.execs.entry(engine).or_default() += execs,
-            Event::BaseCheck { base, .. } => out.base_check = Some(base.map(base_outcome)),
+            Event::BaseCheck { base, args, .. } => {
+                out.base_check = Some(base.map(base_outcome));
+                out.base_check_args = args;
+            }
             Event::Decoded { args } => out.decoded = Some(args),
             Event::Finding(f) if f.side == Side::Base => {}
             Event::Finding(f) => {
@@ -878,7 +973,7 @@ fn crash_message(status: ExitStatus, stderr: &str) -> String {
         .collect();
     let last_words: Vec<&str> = last_words.into_iter().rev().collect();
     let how = match (status.signal(), status.code()) {
-        (Some(sig), _) => format!("killed by signal {sig} ({})", signal_name(sig)),
+        (Some(sig), _) => format!("was killed by signal {sig} ({})", signal_name(sig)),
         (None, Some(code)) => format!("exited with status {code}"),
         _ => "ended abnormally".to_string(),
     };

@@ -50,7 +50,30 @@ pub enum FindingKind {
     Divergence,
     Timeout,
     Oom,
+    /// The process ended in a way only AddressSanitizer or libFuzzer saw (a memory error).
     Crash,
+    /// The code ended the process with `process::exit`.
+    Exit,
+    /// The process aborted (`process::abort`, a stack overflow, a panic while panicking).
+    Abort,
+    /// A signal ended the process.
+    Signal,
+}
+
+impl FindingKind {
+    /// Whether the finding ended the harness process: its base outcome comes only from
+    /// running the base on the same input in a process of its own.
+    pub fn ends_process(self) -> bool {
+        matches!(
+            self,
+            FindingKind::Timeout
+                | FindingKind::Oom
+                | FindingKind::Crash
+                | FindingKind::Exit
+                | FindingKind::Abort
+                | FindingKind::Signal
+        )
+    }
 }
 
 impl std::fmt::Display for FindingKind {
@@ -62,6 +85,9 @@ impl std::fmt::Display for FindingKind {
             FindingKind::Timeout => "timeout",
             FindingKind::Oom => "oom",
             FindingKind::Crash => "crash",
+            FindingKind::Exit => "exit",
+            FindingKind::Abort => "abort",
+            FindingKind::Signal => "signal",
         })
     }
 }
@@ -77,6 +103,9 @@ pub enum Label {
     PreExisting,
     /// A panic the doc comment announces under `# Panics`, shared with the code before.
     Expected,
+    /// What the code before the change does on the input could not be established (a hang,
+    /// out-of-memory or end of the process whose input could not be run on the base).
+    Unknown,
 }
 
 impl std::fmt::Display for Label {
@@ -85,6 +114,7 @@ impl std::fmt::Display for Label {
             Label::Introduced => "introduced",
             Label::PreExisting => "pre-existing",
             Label::Expected => "expected",
+            Label::Unknown => "unknown",
         })
     }
 }
@@ -258,6 +288,14 @@ fn judge(func: &ChangedFn, kind: FindingKind, r: &RawFinding, no_base: Option<&s
         base,
     };
     let Some(outcome) = &r.base else {
+        if no_base.is_none() && kind.ends_process() {
+            // The function has a base, but it could not be run on this input.
+            return Verdict {
+                label: Label::Unknown,
+                base: "unknown: the code before the change could not be run on this input"
+                    .to_string(),
+            };
+        }
         return introduced(no_base.unwrap_or("no comparable base").to_string());
     };
     match outcome {
@@ -286,6 +324,10 @@ fn judge(func: &ChangedFn, kind: FindingKind, r: &RawFinding, no_base: Option<&s
             base: format!("{} as well", base_kind.name()),
         },
         BaseOutcome::Ended(base_kind) => introduced(base_kind.name().to_string()),
+        BaseOutcome::Unknown(why) => Verdict {
+            label: Label::Unknown,
+            base: format!("unknown: {why}"),
+        },
     }
 }
 
@@ -297,6 +339,9 @@ fn head_text(kind: FindingKind, r: &RawFinding) -> String {
         FindingKind::Timeout => "did not return (timeout)".into(),
         FindingKind::Oom => "ran out of memory".into(),
         FindingKind::Crash => "crashed the process".into(),
+        FindingKind::Exit => "ended the process (process::exit)".into(),
+        FindingKind::Abort => "aborted the process".into(),
+        FindingKind::Signal => "was killed by a signal".into(),
         FindingKind::Panic | FindingKind::Overflow => format!("{kind}: {}", r.message),
     }
 }
@@ -312,6 +357,9 @@ pub fn classify(raw_kind: Kind, message: &str) -> FindingKind {
         Kind::Timeout => FindingKind::Timeout,
         Kind::Oom => FindingKind::Oom,
         Kind::Crash => FindingKind::Crash,
+        Kind::Exit => FindingKind::Exit,
+        Kind::Abort => FindingKind::Abort,
+        Kind::Signal => FindingKind::Signal,
     }
 }
 
@@ -378,6 +426,9 @@ fn regression_test(
         FindingKind::Timeout => format!("hangs ({short})"),
         FindingKind::Oom => format!("runs out of memory ({short})"),
         FindingKind::Crash => format!("crashes the process ({short})"),
+        FindingKind::Exit => format!("ends the process ({short})"),
+        FindingKind::Abort => format!("aborts the process ({short})"),
+        FindingKind::Signal => format!("is killed by a signal ({short})"),
         FindingKind::Overflow => format!("overflows: {short}{at}"),
         FindingKind::Divergence => short.clone(),
         FindingKind::Panic => format!("panics: {short}{at}"),

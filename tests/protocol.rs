@@ -97,7 +97,11 @@ fn every_event_reads_back_as_written() {
             engine: Engine::Edge,
             execs: 60_000,
         },
-        Event::BaseCheck { seq: 9, base: None },
+        Event::BaseCheck {
+            seq: 9,
+            base: None,
+            args: Some(vec!["7".into()]),
+        },
         Event::Decoded {
             args: vec!["&[]".into()],
         },
@@ -139,6 +143,9 @@ fn names_are_the_wire_names() {
         Kind::Timeout,
         Kind::Oom,
         Kind::Crash,
+        Kind::Exit,
+        Kind::Abort,
+        Kind::Signal,
     ] {
         assert_eq!(
             serde_json::to_value(kind).unwrap(),

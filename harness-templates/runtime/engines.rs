@@ -99,7 +99,11 @@ pub(crate) fn exec<A: Gen>(a: &A, t: &Target<A>, opts: &Opts) -> Option<Hit> {
     }
     if opts.base_at == Some(seq) {
         let base = t.base.map(|_| call_side(a, t, Side::Base, seq, false));
-        emit(&Event::BaseCheck { seq, base });
+        emit(&Event::BaseCheck {
+            seq,
+            base,
+            args: Some((t.render)(a)),
+        });
         std::process::exit(0);
     }
     let compare = t.base.is_some();
@@ -171,7 +175,7 @@ pub fn run<A: Gen>(opts: &Opts, lits: &Lits, target: Target<A>) {
                 "edgecheck-harness: cannot open {}: {e}",
                 opts.results.display()
             );
-            std::process::exit(2)
+            std::process::exit(crate::protocol::EXIT_HARNESS_ERROR)
         });
     let _ = RESULTS.set(Mutex::new(file));
     install_panic_hook();

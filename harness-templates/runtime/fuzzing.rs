@@ -19,7 +19,11 @@ pub(crate) fn replay_bytes<A: Gen>(opts: &Opts, t: &Target<A>, path: &std::path:
         ReplaySide::Base => {
             emit(&decoded());
             let base = t.base.map(|_| call_side(&a, t, Side::Base, 0, false));
-            emit(&Event::BaseCheck { seq: 0, base });
+            emit(&Event::BaseCheck {
+                seq: 0,
+                base,
+                args: None,
+            });
         }
         ReplaySide::Head => match exec(&a, t, opts) {
             Some(hit) => emit_hit(Engine::Libfuzzer, &hit, &a, t, 0),
@@ -110,7 +114,7 @@ pub(crate) fn run_libfuzzer<A: Gen>(opts: &Opts, lits: &Lits, t: Target<A>) {
 #[cfg(not(feature = "libfuzzer"))]
 pub(crate) fn run_libfuzzer<A: Gen>(_opts: &Opts, _lits: &Lits, _t: Target<A>) {
     eprintln!("edgecheck-harness: this build has no libFuzzer engine");
-    std::process::exit(2)
+    std::process::exit(crate::protocol::EXIT_HARNESS_ERROR)
 }
 
 #[cfg(feature = "libfuzzer")]

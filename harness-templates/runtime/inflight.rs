@@ -89,7 +89,7 @@ pub(crate) fn start_watchdog(timeout: Duration) {
             report_in_flight_and_exit(
                 Kind::Timeout,
                 format!("the call did not return within {} ms", timeout.as_millis()),
-                70,
+                crate::protocol::EXIT_TIMEOUT,
             );
         }
     });
@@ -116,7 +116,7 @@ impl LimitAlloc {
                     "allocation of {size} bytes with {live} bytes live exceeds the memory limit of {} MiB",
                     limit >> 20
                 ),
-                71,
+                crate::protocol::EXIT_OOM,
             );
         }
     }

@@ -38,14 +38,14 @@ impl Opts {
             Err(_) => (
                 args.get(1).cloned().unwrap_or_else(|| {
                     eprintln!("usage: edgecheck-harness '<json options>' (this binary is run by cargo-edgecheck)");
-                    std::process::exit(2)
+                    std::process::exit(crate::protocol::EXIT_HARNESS_ERROR)
                 }),
                 Vec::new(),
             ),
         };
         let options: Options = serde_json::from_str(&json).unwrap_or_else(|e| {
             eprintln!("edgecheck-harness: bad options: {e}");
-            std::process::exit(2)
+            std::process::exit(crate::protocol::EXIT_HARNESS_ERROR)
         });
         STRICT_FLOATS.store(options.strict_floats, Ordering::Relaxed);
         Opts {

@@ -15,13 +15,16 @@ use crate::ids::stable_id;
 use crate::triage::{Finding, FindingKind};
 
 /// The finding kinds, in rule order.
-const KINDS: [FindingKind; 6] = [
+const KINDS: [FindingKind; 9] = [
     FindingKind::Panic,
     FindingKind::Overflow,
     FindingKind::Divergence,
     FindingKind::Timeout,
     FindingKind::Oom,
     FindingKind::Crash,
+    FindingKind::Exit,
+    FindingKind::Abort,
+    FindingKind::Signal,
 ];
 
 /// What the report's paths are relative to: the repository root, as code scanning expects.
@@ -121,8 +124,23 @@ fn rule(kind: FindingKind) -> ReportingDescriptor {
         ),
         FindingKind::Crash => (
             "Crash",
+            "The changed code crashes the process on an input",
+            "AddressSanitizer or libFuzzer stopped the process while the changed function ran (a memory error in unsafe code, a deadly signal).",
+        ),
+        FindingKind::Exit => (
+            "ProcessExit",
             "The changed code ends the process on an input",
-            "The process ended while the changed function ran (an abort, a stack overflow, a signal, process::exit).",
+            "The changed function called process::exit (with any status) on an input, ending the program that called it.",
+        ),
+        FindingKind::Abort => (
+            "Abort",
+            "The changed code aborts the process on an input",
+            "The process aborted while the changed function ran (process::abort, a stack overflow, a panic while panicking).",
+        ),
+        FindingKind::Signal => (
+            "FatalSignal",
+            "The changed code is killed by a signal on an input",
+            "A signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE, ...) ended the process while the changed function ran.",
         ),
     };
     ReportingDescriptor::builder()
