@@ -49,7 +49,8 @@ fn processes_under(dir: &Path) -> Vec<u32> {
 #[cfg(target_os = "linux")]
 fn killing_the_tool_with_sigkill_leaves_no_harness_process() {
     let before = "pub fn spin(n: u32) -> u32 {\n    n\n}\n";
-    let after = "pub fn spin(n: u32) -> u32 {\n    n.wrapping_mul(3) / 3\n}\n";
+    // It also starts a daemonised grandchild once, outside the harness's process group.
+    let after = "pub fn spin(n: u32) -> u32 {\n    static ONCE: std::sync::Once = std::sync::Once::new();\n    ONCE.call_once(|| {\n        let _ = std::process::Command::new(\"sh\").args([\"-c\", \"setsid sleep 2741.5 &\"]).status();\n    });\n    n.wrapping_mul(3) / 3\n}\n";
     let repo = changed_crate("spinner", before, after, false);
     let mut tool = Command::new(BIN)
         .args([
@@ -100,4 +101,121 @@ fn killing_the_tool_with_sigkill_leaves_no_harness_process() {
         Vec::<u32>::new(),
         "harness processes outlived the tool"
     );
+    assert_eq!(
+        processes_running("2741.5"),
+        Vec::<u32>::new(),
+        "a process the code under test started outlived the tool"
+    );
+}
+
+/// The pids of processes whose command line contains `marker`.
+fn processes_running(marker: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
+        })
+        .collect()
+}
+
+/// Every file of the user's tree (without `target/` and `.git/`), with its bytes.
+fn tree_bytes(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let skip = [root.join("target"), root.join(".git")];
+    let mut files: Vec<PathBuf> = file_list(root, &[skip[0].as_path(), skip[1].as_path()])
+        .into_iter()
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|rel| {
+            let bytes = std::fs::read(root.join(&rel)).unwrap_or_default();
+            (rel, bytes)
+        })
+        .collect()
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn ending_the_process_is_a_finding_compared_with_the_base_and_spawned_processes_die() {
+    let before = "pub fn quits(n: u8) -> u8 {\n    n\n}\n\
+                  pub fn aborts(n: u8) -> u8 {\n    n\n}\n\
+                  pub fn both_quit(n: u8) -> u8 {\n    if n == 200 {\n        std::process::exit(3);\n    }\n    n\n}\n\
+                  pub fn spawns(n: u8) -> u8 {\n    n\n}\n";
+    // `spawns` leaves a daemonised grandchild behind, outside the harness's process group.
+    let after = "pub fn quits(n: u8) -> u8 {\n    if n == 0 {\n        std::process::exit(0);\n    }\n    n\n}\n\
+                 pub fn aborts(n: u8) -> u8 {\n    if n == 255 {\n        std::process::abort();\n    }\n    n\n}\n\
+                 pub fn both_quit(n: u8) -> u8 {\n    if n == 200 {\n        std::process::exit(3);\n    }\n    n + 0\n}\n\
+                 pub fn spawns(n: u8) -> u8 {\n    if n == 7 {\n        let _ = std::process::Command::new(\"sh\")\n            .args([\"-c\", \"setsid sleep 3917.25 &\"])\n            .status();\n    }\n    n\n}\n";
+    let repo = changed_crate("enders", before, after, false);
+    let tree = tree_bytes(repo.path());
+    let run = edgecheck(
+        repo.path(),
+        &["--engines", "edge,proptest", "--budget", "3s"],
+    );
+    run.assert_code(1);
+    let quits = run.finding("enders::quits", "exit");
+    assert_eq!(str_of(quits, "label"), "introduced", "{run}");
+    assert_eq!(str_of(quits, "input"), "quits(0)", "{run}");
+    assert!(
+        str_of(quits, "message").contains("exited with status 0"),
+        "{run}"
+    );
+    let aborts = run.finding("enders::aborts", "abort");
+    assert_eq!(str_of(aborts, "label"), "introduced", "{run}");
+    assert!(str_of(aborts, "message").contains("SIGABRT"), "{run}");
+    // The code before the change exits on that input too.
+    let both = run.finding("enders::both_quit", "exit");
+    assert_eq!(str_of(both, "label"), "pre-existing", "{run}");
+    assert!(
+        run.findings_of("enders::spawns", "exit").is_empty(),
+        "{run}"
+    );
+    run.assert_tested("enders::spawns");
+    assert_eq!(
+        processes_running("3917.25"),
+        Vec::<u32>::new(),
+        "a process the code under test started outlived the run"
+    );
+    assert_eq!(tree_bytes(repo.path()), tree, "the user's tree changed");
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn the_sandbox_keeps_the_code_under_test_from_writing_outside_the_run() {
+    // Outside the temp dir, the user's tree and the run's directories.
+    let escape = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sandbox-escape.txt");
+    let _ = std::fs::remove_file(&escape);
+    let before = "pub fn save(n: u8) -> u8 {\n    n\n}\n";
+    let after = format!(
+        "pub fn save(n: u8) -> u8 {{\n    let _ = std::fs::write({:?}, [n]);\n    n\n}}\n",
+        escape.display().to_string()
+    );
+    let repo = changed_crate("boxed", before, &after, false);
+    let tree = tree_bytes(repo.path());
+    let run = edgecheck(repo.path(), &["--engines", "edge", "--budget", "2s"]);
+    run.assert_code(0);
+    run.assert_tested("boxed::save");
+    let sandbox = str_of(&run.report()["settings"], "sandbox");
+    assert!(sandbox.starts_with("active"), "{run}");
+    assert!(
+        !escape.exists(),
+        "the code under test wrote outside the run"
+    );
+
+    let run = edgecheck(
+        repo.path(),
+        &["--engines", "edge", "--budget", "2s", "--no-sandbox"],
+    );
+    run.assert_code(0);
+    assert!(
+        str_of(&run.report()["settings"], "sandbox").starts_with("off"),
+        "{run}"
+    );
+    assert!(escape.exists(), "--no-sandbox lets the function write");
+    let _ = std::fs::remove_file(&escape);
+    assert_eq!(tree_bytes(repo.path()), tree, "the user's tree changed");
 }
