@@ -216,6 +216,12 @@ pub enum Event {
     Decoded {
         args: Vec<String>,
     },
+    /// A version returned different values when called again on the same input (beyond the
+    /// order of a sequence): results are no longer compared for this target.
+    Nondeterministic {
+        side: Side,
+        args: Vec<String>,
+    },
 }
 
 /// The record file of a crash replay: the input about to be called, rewritten before each call.

@@ -561,7 +561,18 @@ fn triage_all(
             status,
             reason,
             base: match (&s.base, status) {
-                (Ok(_), Status::Tested) => Some("compared with the code before the change".into()),
+                (Ok(_), Status::Tested) => Some(match runs.get(&i).and_then(|r| r.nondeterministic.as_ref()) {
+                    Some((side, args)) => format!(
+                        "compared with the code before the change for panics only: {} returned different values when called twice on {}({}), so results are not compared",
+                        match side {
+                            crate::protocol::Side::Head => "the changed code",
+                            crate::protocol::Side::Base => "the code before the change",
+                        },
+                        triage::call_name(&s.func),
+                        args.join(", ")
+                    ),
+                    None => "compared with the code before the change".into(),
+                }),
                 (Err(why), Status::Tested) if change.base.is_some() && !engines.is_empty() => {
                     Some(why.to_string())
                 }

@@ -223,6 +223,9 @@ pub struct TargetRun {
     /// Inputs tried per engine.
     pub execs: BTreeMap<Engine, u64>,
     pub findings: Vec<RawFinding>,
+    /// A version whose result differed between two calls on the same input (its arguments
+    /// rendered): results were not compared from then on.
+    pub nondeterministic: Option<(Side, Vec<String>)>,
 }
 
 struct Running {
@@ -319,6 +322,7 @@ pub fn run_all(
                 target,
                 execs: BTreeMap::new(),
                 findings: Vec::new(),
+                nondeterministic: None,
             });
             let next = finish(done, status, run, t0);
             if !next.is_empty() {
@@ -766,6 +770,9 @@ fn finish_run(
 ) -> Option<Job> {
     let fuzzing = job.engine == Engine::Libfuzzer;
     let edge_execs = results.execs.get(&Engine::Edge).copied();
+    if run.nondeterministic.is_none() {
+        run.nondeterministic = results.nondeterministic.clone();
+    }
     for (engine, n) in &results.execs {
         *run.execs.entry(*engine).or_default() += n;
     }
@@ -869,6 +876,8 @@ struct Results {
     base_check: Option<Option<BaseOutcome>>,
     /// The input a base check called the base on.
     base_check_args: Option<Vec<String>>,
+    /// A version that returned different values on the same input, and that input.
+    nondeterministic: Option<(Side, Vec<String>)>,
     /// The arguments of a replayed libFuzzer input.
     decoded: Option<Vec<String>>,
 }
@@ -890,6 +899,7 @@ fn read_results(path: &Path, offset_ms: u64) -> Results {
                 out.base_check_args = args;
             }
             Event::Decoded { args } => out.decoded = Some(args),
+            Event::Nondeterministic { side, args } => out.nondeterministic = Some((side, args)),
             Event::Finding(f) if f.side == Side::Base => {}
             Event::Finding(f) => {
                 let f = *f;

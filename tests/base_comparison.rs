@@ -400,3 +400,52 @@ fn a_result_type_declared_differently_is_not_compared() {
     let f = run.finding("rows::row", "overflow");
     assert_eq!(f["introduced"], true, "{run}");
 }
+
+#[test]
+fn results_that_vary_between_calls_are_not_called_divergences() {
+    // A correct refactor whose pairs come from a map, in no particular order: compared
+    // order-free. A seeded hash is not a function of its input at all: not compared.
+    let before = r#"use std::collections::HashMap;
+
+/// How often each char occurs, in no particular order.
+pub fn counts(s: &str) -> Vec<(char, usize)> {
+    let mut m = HashMap::new();
+    for c in s.chars() {
+        *m.entry(c).or_insert(0) += 1;
+    }
+    m.into_iter().collect()
+}
+
+/// A hash of `s`, seeded at random.
+pub fn token(s: &str) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write(s.as_bytes());
+    h.finish()
+}
+"#;
+    let after = r#"use std::collections::HashMap;
+
+/// How often each char occurs, in no particular order.
+pub fn counts(s: &str) -> Vec<(char, usize)> {
+    let mut m: HashMap<char, usize> = HashMap::new();
+    s.chars().for_each(|c| *m.entry(c).or_default() += 1);
+    m.into_iter().collect()
+}
+
+/// A hash of `s`, seeded at random.
+pub fn token(s: &str) -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(s)
+}
+"#;
+    let repo = changed_crate("unordered", before, after);
+    let run = edgecheck(repo.path(), &["--engines", "edge,proptest"]);
+    run.assert_code(0);
+    assert!(run.findings().is_empty(), "no finding expected:\n{run}");
+    run.assert_function_base(
+        "unordered::counts",
+        "compared with the code before the change",
+    );
+    run.assert_function_base("unordered::token", "results are not compared");
+}

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fs::OpenOptions;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -106,13 +106,9 @@ pub(crate) fn exec<A: Gen>(a: &A, t: &Target<A>, opts: &Opts) -> Option<Hit> {
         });
         std::process::exit(0);
     }
-    let compare = t.base.is_some();
+    let compare = t.base.is_some() && !RESULTS_UNCOMPARABLE.load(Ordering::Relaxed);
     let head = call_side(a, t, Side::Head, seq, compare);
-    let base = if compare {
-        Some(call_side(a, t, Side::Base, seq, true))
-    } else {
-        None
-    };
+    let base = t.base.map(|_| call_side(a, t, Side::Base, seq, compare));
     match (&head, &base) {
         (Outcome::Panicked(c), _) if c.message == REJECTED => None,
         (_, Some(Outcome::Panicked(c))) if c.message == REJECTED => None,
@@ -121,12 +117,71 @@ pub(crate) fn exec<A: Gen>(a: &A, t: &Target<A>, opts: &Opts) -> Option<Hit> {
             head,
             base,
         }),
-        (Outcome::Returned(Some(h)), Some(Outcome::Returned(Some(b)))) if h != b => Some(Hit {
-            key: "divergence".into(),
-            head,
-            base,
-        }),
+        (Outcome::Returned(Some(h)), Some(Outcome::Returned(Some(b))))
+            if h != b && diverges(a, t, seq, h, b) =>
+        {
+            Some(Hit {
+                key: "divergence".into(),
+                head,
+                base,
+            })
+        }
         _ => None,
+    }
+}
+
+/// Set when a version's result is not a function of its input: results are then not
+/// compared (panics still are).
+pub(crate) static RESULTS_UNCOMPARABLE: AtomicBool = AtomicBool::new(false);
+/// Set when results vary only in the order of their sequences: they compare order-free.
+pub(crate) static ORDER_FREE: AtomicBool = AtomicBool::new(false);
+/// Set once a divergence was confirmed with many calls: later ones need fewer.
+static DIVERGENCE_CONFIRMED: AtomicBool = AtomicBool::new(false);
+
+/// Whether head's `h` and base's `b` on input `a` are a divergence, not nondeterminism: each
+/// version is called again on the same input (several times the first time, as a map of two
+/// keys keeps its order by chance half the time). A version that disagrees with itself only in
+/// the order of its sequences (a `Vec` built from a `HashMap`) is compared order-free from then
+/// on; one that disagrees otherwise stops the comparison of results for the target.
+fn diverges<A: Gen>(a: &A, t: &Target<A>, seq: u64, h: &str, b: &str) -> bool {
+    if ORDER_FREE.load(Ordering::Relaxed) && order_free(h) == order_free(b) {
+        return false;
+    }
+    let again = if DIVERGENCE_CONFIRMED.load(Ordering::Relaxed) {
+        1
+    } else {
+        8
+    };
+    let mut varies = None;
+    let mut order_only = true;
+    for _ in 0..again {
+        for (side, first) in [(Side::Head, h), (Side::Base, b)] {
+            if let Outcome::Returned(Some(v)) = call_side(a, t, side, seq, true) {
+                if v != first {
+                    varies.get_or_insert(side);
+                    order_only &= order_free(&v) == order_free(first);
+                }
+            }
+        }
+    }
+    match varies {
+        None => {
+            DIVERGENCE_CONFIRMED.store(true, Ordering::Relaxed);
+            true
+        }
+        Some(_) if order_only => {
+            ORDER_FREE.store(true, Ordering::Relaxed);
+            order_free(h) != order_free(b)
+        }
+        Some(side) => {
+            if !RESULTS_UNCOMPARABLE.swap(true, Ordering::Relaxed) {
+                emit(&Event::Nondeterministic {
+                    side,
+                    args: (t.render)(a),
+                });
+            }
+            false
+        }
     }
 }
 

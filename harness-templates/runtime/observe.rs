@@ -187,3 +187,81 @@ pub fn join_obs(parts: Vec<Option<String>>) -> Option<String> {
         shown.join("; then the `&mut` argument is ")
     })
 }
+
+/// `text` (a canonical observation) with the items of every `[…]` sequence in it sorted, so
+/// two results that differ only in the order of their sequences have the same order-free text.
+pub(crate) fn order_free(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut pos = 0;
+    let mut out = String::new();
+    while pos < chars.len() {
+        out.push_str(&order_free_item(&chars, &mut pos, &[]));
+        if pos < chars.len() {
+            // A closing bracket without its opening one: keep it as it is.
+            out.push(chars[pos]);
+            pos += 1;
+        }
+    }
+    out
+}
+
+/// Reads from `pos` up to one of `stops` at this nesting level (or the end), sorting the items
+/// of the sequences inside.
+fn order_free_item(chars: &[char], pos: &mut usize, stops: &[char]) -> String {
+    let mut out = String::new();
+    while *pos < chars.len() {
+        let c = chars[*pos];
+        if stops.contains(&c) {
+            break;
+        }
+        *pos += 1;
+        match c {
+            '"' | '\'' => {
+                // A string or char literal: copied as is, escapes included.
+                out.push(c);
+                while *pos < chars.len() {
+                    let d = chars[*pos];
+                    *pos += 1;
+                    out.push(d);
+                    if d == '\\' && *pos < chars.len() {
+                        out.push(chars[*pos]);
+                        *pos += 1;
+                    } else if d == c {
+                        break;
+                    }
+                }
+            }
+            '[' => {
+                let mut items = Vec::new();
+                loop {
+                    let item = order_free_item(chars, pos, &[',', ']']);
+                    items.push(item.trim().to_string());
+                    match chars.get(*pos) {
+                        Some(',') => *pos += 1,
+                        Some(']') => {
+                            *pos += 1;
+                            break;
+                        }
+                        _ => break,
+                    }
+                }
+                items.retain(|i| !i.is_empty());
+                items.sort();
+                out.push('[');
+                out.push_str(&items.join(", "));
+                out.push(']');
+            }
+            '(' | '{' => {
+                let close = if c == '(' { ')' } else { '}' };
+                out.push(c);
+                out.push_str(&order_free_item(chars, pos, &[close]));
+                if *pos < chars.len() {
+                    out.push(chars[*pos]);
+                    *pos += 1;
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
