@@ -31,6 +31,9 @@ pub struct BaseSide {
     /// Results are compared: false when a crate type in the result is declared differently
     /// before the change (its values print differently whatever the code does).
     pub compare_result: bool,
+    /// The signature changed (a parameter generalised, a lifetime or defaulted generic added):
+    /// the base is called with the head's arguments, and the build says whether it takes them.
+    pub generalised: bool,
 }
 
 /// The base copy of the workspace, ready for injection: manifests rewritten and the packages
@@ -243,7 +246,22 @@ fn counterpart(
         Plan::Skip(_) => return Err(NoBase::SignatureChanged),
     };
     if signature(&base_plan) != signature(head_plan) {
-        return Err(NoBase::SignatureChanged);
+        // The old function may still take the new call's values (`&String` generalised to
+        // `impl AsRef<str>`, an added lifetime): call it with the head's arguments and let the
+        // compiler decide; a build error drops this base side only.
+        let same_shape = base_plan.args.len() == head_plan.args.len()
+            && without_lifetimes(&base_plan.ret) == without_lifetimes(&head_plan.ret);
+        if !same_shape {
+            return Err(NoBase::SignatureChanged);
+        }
+        let mut plan = head_plan.clone();
+        plan.callee = base_plan.callee.clone();
+        return Ok(BaseSide {
+            func: base_fn.clone(),
+            plan,
+            compare_result: true,
+            generalised: true,
+        });
     }
     let tys = |p: &CallPlan| p.args.iter().map(|a| a.ty.clone()).collect::<Vec<_>>();
     if tys(&base_plan) != tys(head_plan) {
@@ -253,6 +271,7 @@ fn counterpart(
         func: base_fn.clone(),
         plan: *base_plan,
         compare_result: true,
+        generalised: false,
     })
 }
 
@@ -273,6 +292,29 @@ fn same_kind(a: &FnKind, b: &FnKind) -> bool {
         }
     };
     ty(a) == ty(b)
+}
+
+/// The tokens of `ret` without its lifetimes: `-> &'a str` and `-> &str` return the same.
+fn without_lifetimes(ret: &syn::ReturnType) -> String {
+    let mut out = Vec::new();
+    let mut tokens = ret.to_token_stream().into_iter().peekable();
+    while let Some(t) = tokens.next() {
+        match &t {
+            // A lifetime is a `'` punct followed by its name.
+            proc_macro2::TokenTree::Punct(p) if p.as_char() == '\'' => {
+                tokens.next();
+            }
+            proc_macro2::TokenTree::Group(g) => {
+                let inner = syn::ReturnType::Type(
+                    Default::default(),
+                    Box::new(syn::Type::Verbatim(g.stream())),
+                );
+                out.push(format!("{:?}{}", g.delimiter(), without_lifetimes(&inner)));
+            }
+            other => out.push(other.to_string()),
+        }
+    }
+    out.join(" ")
 }
 
 /// The argument and return types as written: equal signatures can be called the same way.

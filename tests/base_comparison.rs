@@ -449,3 +449,61 @@ pub fn token(s: &str) -> u64 {
     );
     run.assert_function_base("unordered::token", "results are not compared");
 }
+
+#[test]
+fn a_generalised_signature_is_compared_when_the_old_function_takes_the_same_call() {
+    let before = r#"/// The first byte.
+///
+/// # Panics
+/// On an empty slice.
+pub fn lead(v: &[u8]) -> u8 {
+    v[0]
+}
+
+/// The sum.
+pub fn total(v: Vec<u32>) -> u32 {
+    v.iter().sum()
+}
+
+/// The first char.
+pub fn initial(s: &str) -> char {
+    s.chars().next().unwrap_or(' ')
+}
+"#;
+    // An added lifetime and a parameter generalised to a bound the old type meets: the old
+    // function takes the new call. `initial`'s new call passes a `String`, which it does not.
+    let after = r#"/// The first byte.
+///
+/// # Panics
+/// On an empty slice.
+pub fn lead<'a>(v: &'a [u8]) -> u8 {
+    *v.first().expect("an empty slice has no first byte")
+}
+
+/// The sum.
+pub fn total<I: IntoIterator<Item = u32>>(v: I) -> u32 {
+    v.into_iter().sum()
+}
+
+/// The first char.
+pub fn initial<S: AsRef<str>>(s: S) -> char {
+    s.as_ref().chars().next().unwrap_or(' ')
+}
+"#;
+    let repo = changed_crate("generalised", before, after);
+    let run = edgecheck(repo.path(), &["--engines", "edge,proptest"]);
+    run.assert_code(0);
+    run.assert_function_base(
+        "generalised::lead",
+        "compared with the code before the change",
+    );
+    run.assert_function_base(
+        "generalised::total",
+        "compared with the code before the change",
+    );
+    run.assert_function_base("generalised::initial", "does not take the same arguments");
+    let lead = run.finding("generalised::lead", "panic");
+    assert_not_introduced(&run, lead, "expected");
+    let total = run.finding("generalised::total", "overflow");
+    assert_not_introduced(&run, total, "pre-existing");
+}

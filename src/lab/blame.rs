@@ -78,7 +78,13 @@ pub(super) fn blame(
                 // A type it takes, declared behind a `#[cfg]` the configuration leaves out.
                 let type_compiled_out = first_line.contains("cannot find type")
                     && first_line.contains("in module `super`");
-                let reason = if missing && !cfgs.is_empty() {
+                let generalised = selected
+                    .get(t.0)
+                    .and_then(|s| s.base.as_ref().ok())
+                    .is_some_and(|b| b.generalised);
+                let reason = if generalised && in_base {
+                    generalised_reason(&first_line)
+                } else if missing && !cfgs.is_empty() {
                     compiled_out_reason(&cfgs)
                 } else if type_compiled_out {
                     let ty = first_line.split('`').nth(1).unwrap_or("a type it takes");
@@ -145,6 +151,11 @@ pub(super) fn blame(
     Blame::Targets(out)
 }
 
+/// Why a base called with the head's arguments after a signature change is not compared.
+fn generalised_reason(first_line: &str) -> String {
+    format!("its signature changed, and the code before the change does not take the same arguments ({first_line})")
+}
+
 /// An error in target `t`'s generated module: which side of it to drop, and why.
 fn blame_generated_module(t: TargetId, first_line: &str, selected: &[Target]) -> (Side, String) {
     // A generated module that fails with a base side may fail because of it: drop that first.
@@ -158,7 +169,13 @@ fn blame_generated_module(t: TargetId, first_line: &str, selected: &[Target]) ->
     let compiled_out = (first_line.contains("cannot find")
         || first_line.contains("could not find"))
         && (first_line.contains(generate::ENTRY_MODULE) || first_line.contains("`m_"));
-    let reason = if compiled_out {
+    let generalised = selected
+        .get(t.0)
+        .and_then(|s| s.base.as_ref().ok())
+        .is_some_and(|b| b.generalised);
+    let reason = if generalised && side == Side::Base && !compiled_out {
+        generalised_reason(first_line)
+    } else if compiled_out {
         let cfgs = selected
             .get(t.0)
             .map(|s| s.func.cfg_attrs.join(" "))
@@ -277,6 +294,7 @@ mod tests {
                         func: func.clone(),
                         plan: (**p).clone(),
                         compare_result: true,
+                        generalised: false,
                     }),
                     _ => Err(NoBase::NoRevision),
                 };
