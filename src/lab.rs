@@ -187,7 +187,10 @@ fn run(cli: &Cli, progress: &Progress) -> Result<(Report, FailOn)> {
     let (runs, sandbox) = run_targets(cli, &ws, &selected, &harness, progress)?;
     let run_ms = t_run.elapsed().as_millis() as u64;
 
-    let (functions, findings) = triage_all(&selected, &harness.dropped, &runs, &paths, &change);
+    let (functions, mut findings) = triage_all(&selected, &harness.dropped, &runs, &paths, &change);
+    if sandbox.as_ref().is_some_and(SandboxStatus::active) {
+        explain_sandbox_refusals(&mut findings);
+    }
     let report = Report {
         schema: report::SCHEMA.into(),
         base: change.changes.as_ref().and_then(|c| c.base.clone()),
@@ -585,6 +588,18 @@ fn triage_all(
     }
     findings.sort_by_key(|f| (!f.introduced, f.elapsed_ms));
     (functions, findings)
+}
+
+/// A finding that is a write (or connection) the sandbox refused says so: the code may work
+/// where it runs for real, and `--no-sandbox` tells.
+fn explain_sandbox_refusals(findings: &mut [triage::Finding]) {
+    for f in findings {
+        if f.message.contains("PermissionDenied") || f.message.contains("Permission denied") {
+            f.message.push_str(
+                " (the sandbox refused it: the code under test may write only to the run's directories and the temp dir; rerun with --no-sandbox if it must write there)",
+            );
+        }
+    }
 }
 
 /// Holds this workspace's scratch dir for the run: a second run on the same workspace waits
