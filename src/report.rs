@@ -267,7 +267,7 @@ impl Report {
                 s,
                 "{} {} in {}  {}",
                 style(format!("{}.", i + 1)).bold(),
-                style(&f.kind).red().bold(),
+                style(f.kind_name()).red().bold(),
                 style(&f.function).bold(),
                 style(format!(
                     "[{} engine, after {:.1}s]",
@@ -308,7 +308,7 @@ impl Report {
                     s,
                     "   {} {} in {}: {}  {}",
                     f.label,
-                    f.kind,
+                    f.kind_name(),
                     f.function,
                     f.input,
                     style(&f.message).dim()
@@ -558,6 +558,7 @@ mod tests {
             id: "0123456789abcdef".into(),
             function: function.into(),
             kind,
+            ending: None,
             introduced: label == Label::Introduced,
             label,
             engine: Engine::Edge,

@@ -16,6 +16,9 @@ pub struct Finding {
     pub id: String,
     pub function: String,
     pub kind: FindingKind,
+    /// For a `crash`: how it ended the process (`exit`, `abort` or `signal`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ending: Option<Ending>,
     /// Whether the change introduced it: the code before the change did not fail the same way
     /// on the same input (or there is no code before it to compare with).
     pub introduced: bool,
@@ -40,6 +43,16 @@ pub struct Finding {
     pub through: Option<String>,
 }
 
+impl Finding {
+    /// The kind as people read it: a `crash` says how it ended the process.
+    pub fn kind_name(&self) -> String {
+        match self.ending {
+            Some(e) => e.name().to_string(),
+            None => self.kind.to_string(),
+        }
+    }
+}
+
 /// What went wrong, as reported: the harness's kinds, with overflow panics told apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -50,14 +63,8 @@ pub enum FindingKind {
     Divergence,
     Timeout,
     Oom,
-    /// The process ended in a way only AddressSanitizer or libFuzzer saw (a memory error).
+    /// The process ended while the function ran: how is the finding's [`Ending`].
     Crash,
-    /// The code ended the process with `process::exit`.
-    Exit,
-    /// The process aborted (`process::abort`, a stack overflow, a panic while panicking).
-    Abort,
-    /// A signal ended the process.
-    Signal,
 }
 
 impl FindingKind {
@@ -66,13 +73,42 @@ impl FindingKind {
     pub fn ends_process(self) -> bool {
         matches!(
             self,
-            FindingKind::Timeout
-                | FindingKind::Oom
-                | FindingKind::Crash
-                | FindingKind::Exit
-                | FindingKind::Abort
-                | FindingKind::Signal
+            FindingKind::Timeout | FindingKind::Oom | FindingKind::Crash
         )
+    }
+}
+
+/// How a `crash` ended the process. Each is a finding of its own (its own id, and compared
+/// with the base on its own: a base that exits where the head aborts did not fail the same
+/// way), while the report's `kind` stays `crash`, as the report schema has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ending {
+    /// `process::exit`, with any status (0 included).
+    Exit,
+    /// `process::abort`, a stack overflow, a panic while panicking or in an `extern "C"` fn.
+    Abort,
+    /// A signal other than SIGABRT (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGKILL, ...).
+    Signal,
+}
+
+impl Ending {
+    /// How the harness's kind of failure ended the process, when it did in one of these ways.
+    pub fn of(kind: Kind) -> Option<Ending> {
+        match kind {
+            Kind::Exit => Some(Ending::Exit),
+            Kind::Abort => Some(Ending::Abort),
+            Kind::Signal => Some(Ending::Signal),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Ending::Exit => "exit",
+            Ending::Abort => "abort",
+            Ending::Signal => "signal",
+        }
     }
 }
 
@@ -85,9 +121,6 @@ impl std::fmt::Display for FindingKind {
             FindingKind::Timeout => "timeout",
             FindingKind::Oom => "oom",
             FindingKind::Crash => "crash",
-            FindingKind::Exit => "exit",
-            FindingKind::Abort => "abort",
-            FindingKind::Signal => "signal",
         })
     }
 }
@@ -206,7 +239,12 @@ pub fn triage(
             .as_ref()
             .map(|l| format!("{}:{}:{}", l.file, l.line, l.column))
             .unwrap_or_default();
-        let id = stable_id(&format!("{}|{}|{}", func.display_path, kind, key_loc));
+        // An exit, an abort and a signal in one function are three findings.
+        let kind_key = match Ending::of(r.kind) {
+            Some(e) => format!("{kind}:{}", e.name()),
+            None => kind.to_string(),
+        };
+        let id = stable_id(&format!("{}|{}|{}", func.display_path, kind_key, key_loc));
         if out.iter().any(|f| f.id == id) {
             continue;
         }
@@ -227,9 +265,10 @@ pub fn triage(
         let expect = (kind == FindingKind::Divergence)
             .then(|| r.base_value())
             .flatten();
+        let ending = Ending::of(r.kind);
         let regression_test = regression_test(
             func,
-            kind,
+            (kind, ending),
             &message,
             location.as_ref(),
             r.args.as_deref(),
@@ -240,6 +279,7 @@ pub fn triage(
             id,
             function: func.display_path.clone(),
             kind,
+            ending,
             introduced: verdict.label == Label::Introduced,
             label: verdict.label,
             engine: r.engine,
@@ -319,10 +359,14 @@ fn judge(func: &ChangedFn, kind: FindingKind, r: &RawFinding, no_base: Option<&s
                 base: format!("{base_kind}: {message}"),
             }
         }
-        BaseOutcome::Ended(base_kind) if classify(*base_kind, "") == kind => Verdict {
-            label: Label::PreExisting,
-            base: format!("{} as well", base_kind.name()),
-        },
+        BaseOutcome::Ended(base_kind)
+            if classify(*base_kind, "") == kind && Ending::of(*base_kind) == Ending::of(r.kind) =>
+        {
+            Verdict {
+                label: Label::PreExisting,
+                base: format!("{} as well", base_kind.name()),
+            }
+        }
         BaseOutcome::Ended(base_kind) => introduced(base_kind.name().to_string()),
         BaseOutcome::Unknown(why) => Verdict {
             label: Label::Unknown,
@@ -338,10 +382,12 @@ fn head_text(kind: FindingKind, r: &RawFinding) -> String {
         }
         FindingKind::Timeout => "did not return (timeout)".into(),
         FindingKind::Oom => "ran out of memory".into(),
-        FindingKind::Crash => "crashed the process".into(),
-        FindingKind::Exit => "ended the process (process::exit)".into(),
-        FindingKind::Abort => "aborted the process".into(),
-        FindingKind::Signal => "was killed by a signal".into(),
+        FindingKind::Crash => match Ending::of(r.kind) {
+            Some(Ending::Exit) => "ended the process (process::exit)".into(),
+            Some(Ending::Abort) => "aborted the process".into(),
+            Some(Ending::Signal) => "was killed by a signal".into(),
+            None => "crashed the process".into(),
+        },
         FindingKind::Panic | FindingKind::Overflow => format!("{kind}: {}", r.message),
     }
 }
@@ -356,10 +402,7 @@ pub fn classify(raw_kind: Kind, message: &str) -> FindingKind {
         Kind::Divergence => FindingKind::Divergence,
         Kind::Timeout => FindingKind::Timeout,
         Kind::Oom => FindingKind::Oom,
-        Kind::Crash => FindingKind::Crash,
-        Kind::Exit => FindingKind::Exit,
-        Kind::Abort => FindingKind::Abort,
-        Kind::Signal => FindingKind::Signal,
+        Kind::Crash | Kind::Exit | Kind::Abort | Kind::Signal => FindingKind::Crash,
     }
 }
 
@@ -407,7 +450,7 @@ fn type_name(ty: &syn::Type) -> String {
 /// A `#[test]` that reproduces the finding; it fails until the edge case is handled.
 fn regression_test(
     func: &ChangedFn,
-    kind: FindingKind,
+    (kind, ending): (FindingKind, Option<Ending>),
     message: &str,
     location: Option<&Location>,
     args: Option<&[String]>,
@@ -425,10 +468,12 @@ fn regression_test(
     let what = match kind {
         FindingKind::Timeout => format!("hangs ({short})"),
         FindingKind::Oom => format!("runs out of memory ({short})"),
-        FindingKind::Crash => format!("crashes the process ({short})"),
-        FindingKind::Exit => format!("ends the process ({short})"),
-        FindingKind::Abort => format!("aborts the process ({short})"),
-        FindingKind::Signal => format!("is killed by a signal ({short})"),
+        FindingKind::Crash => match ending {
+            Some(Ending::Exit) => format!("ends the process ({short})"),
+            Some(Ending::Abort) => format!("aborts the process ({short})"),
+            Some(Ending::Signal) => format!("is killed by a signal ({short})"),
+            None => format!("crashes the process ({short})"),
+        },
         FindingKind::Overflow => format!("overflows: {short}{at}"),
         FindingKind::Divergence => short.clone(),
         FindingKind::Panic => format!("panics: {short}{at}"),

@@ -157,18 +157,22 @@ fn ending_the_process_is_a_finding_compared_with_the_base_and_spawned_processes_
         &["--engines", "edge,proptest", "--budget", "3s"],
     );
     run.assert_code(1);
-    let quits = run.finding("enders::quits", "exit");
+    // The report's kind stays the schema's `crash`; `ending` says how.
+    let quits = run.finding("enders::quits", "crash");
+    assert_eq!(str_of(quits, "ending"), "exit", "{run}");
     assert_eq!(str_of(quits, "label"), "introduced", "{run}");
     assert_eq!(str_of(quits, "input"), "quits(0)", "{run}");
     assert!(
         str_of(quits, "message").contains("exited with status 0"),
         "{run}"
     );
-    let aborts = run.finding("enders::aborts", "abort");
+    let aborts = run.finding("enders::aborts", "crash");
+    assert_eq!(str_of(aborts, "ending"), "abort", "{run}");
     assert_eq!(str_of(aborts, "label"), "introduced", "{run}");
     assert!(str_of(aborts, "message").contains("SIGABRT"), "{run}");
     // The code before the change exits on that input too.
-    let both = run.finding("enders::both_quit", "exit");
+    let both = run.finding("enders::both_quit", "crash");
+    assert_eq!(str_of(both, "ending"), "exit", "{run}");
     assert_eq!(str_of(both, "label"), "pre-existing", "{run}");
     assert!(
         run.findings_of("enders::spawns", "exit").is_empty(),

@@ -59,7 +59,7 @@ fn annotation(level: &str, f: &Finding) -> String {
     };
     props.push(format!(
         "title={}",
-        escape_property(&format!("{} in {}{label}", f.kind, f.function))
+        escape_property(&format!("{} in {}{label}", f.kind_name(), f.function))
     ));
     let mut message = format!("{}\ninput: {}", f.message, f.input);
     if let Some(base) = &f.base {

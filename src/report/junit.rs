@@ -50,7 +50,11 @@ fn status(f: &FunctionReport, introduced: &[&Finding]) -> TestCaseStatus {
         return TestCaseStatus::success();
     };
     let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-    status.set_message(format!("{} introduced: {}", first.kind, first.message));
+    status.set_message(format!(
+        "{} introduced: {}",
+        first.kind_name(),
+        first.message
+    ));
     let details: Vec<String> = introduced
         .iter()
         .map(|x| {
@@ -61,7 +65,10 @@ fn status(f: &FunctionReport, introduced: &[&Finding]) -> TestCaseStatus {
                 .unwrap_or_default();
             format!(
                 "{}: {}{at}\ninput: {}\n\n{}",
-                x.kind, x.message, x.input, x.regression_test
+                x.kind_name(),
+                x.message,
+                x.input,
+                x.regression_test
             )
         })
         .collect();

@@ -48,7 +48,7 @@ pub fn to_markdown(report: &Report) -> String {
             let row = format!(
                 "| {} | {} | {} | {} |\n",
                 code(&f.function),
-                f.kind,
+                f.kind_name(),
                 code(&f.input),
                 f.label
             );
@@ -88,7 +88,7 @@ fn summary_line(report: &Report) -> String {
 fn finding_section(n: usize, f: &Finding) -> String {
     let mut s = format!(
         "#### {n}. {} in {} ({})\n\n",
-        f.kind,
+        f.kind_name(),
         code(&f.function),
         f.label
     );

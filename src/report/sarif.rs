@@ -15,16 +15,13 @@ use crate::ids::stable_id;
 use crate::triage::{Finding, FindingKind};
 
 /// The finding kinds, in rule order.
-const KINDS: [FindingKind; 9] = [
+const KINDS: [FindingKind; 6] = [
     FindingKind::Panic,
     FindingKind::Overflow,
     FindingKind::Divergence,
     FindingKind::Timeout,
     FindingKind::Oom,
     FindingKind::Crash,
-    FindingKind::Exit,
-    FindingKind::Abort,
-    FindingKind::Signal,
 ];
 
 /// What the report's paths are relative to: the repository root, as code scanning expects.
@@ -124,23 +121,8 @@ fn rule(kind: FindingKind) -> ReportingDescriptor {
         ),
         FindingKind::Crash => (
             "Crash",
-            "The changed code crashes the process on an input",
-            "AddressSanitizer or libFuzzer stopped the process while the changed function ran (a memory error in unsafe code, a deadly signal).",
-        ),
-        FindingKind::Exit => (
-            "ProcessExit",
             "The changed code ends the process on an input",
-            "The changed function called process::exit (with any status) on an input, ending the program that called it.",
-        ),
-        FindingKind::Abort => (
-            "Abort",
-            "The changed code aborts the process on an input",
-            "The process aborted while the changed function ran (process::abort, a stack overflow, a panic while panicking).",
-        ),
-        FindingKind::Signal => (
-            "FatalSignal",
-            "The changed code is killed by a signal on an input",
-            "A signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE, ...) ended the process while the changed function ran.",
+            "The process ended while the changed function ran: process::exit (with any status), an abort (process::abort, a stack overflow), a fatal signal, or a memory error AddressSanitizer found. The message says which.",
         ),
     };
     ReportingDescriptor::builder()
@@ -166,14 +148,17 @@ fn result(f: &Finding, declared: Option<(&str, usize)>) -> SarifResult {
     let rule_index = KINDS.iter().position(|k| *k == f.kind).unwrap_or(0);
     let mut text = format!(
         "{} in {}: {} (input: {})",
-        f.kind, f.function, f.message, f.input
+        f.kind_name(),
+        f.function,
+        f.message,
+        f.input
     );
     if let Some(base) = &f.base {
         text.push_str(&format!("; before the change: {base}"));
     }
     let markdown = format!(
         "**{}** in `{}` ({})\n\n- input: `{}`\n- message: {}\n- before the change: {}\n- now: {}\n\nRegression test:\n\n```rust\n{}\n```",
-        f.kind,
+        f.kind_name(),
         f.function,
         f.label,
         f.input,
@@ -215,7 +200,7 @@ fn result(f: &Finding, declared: Option<(&str, usize)>) -> SarifResult {
     let fingerprint = stable_id(&format!(
         "{}|{}|{}",
         f.function,
-        f.kind,
+        f.kind_name(),
         f.message
             .chars()
             .map(|c| if c.is_ascii_digit() { '0' } else { c })
