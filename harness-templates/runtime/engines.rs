@@ -162,7 +162,8 @@ pub(crate) fn set_engine(engine: Engine) {
 /// Runs the selected engines on one target within its budget.
 pub fn run<A: Gen>(opts: &Opts, lits: &Lits, target: Target<A>) {
     START.get_or_init(Instant::now);
-    let file = OpenOptions::new()
+    // Created here, to fail early; `emit` opens it again for each event.
+    OpenOptions::new()
         .create(true)
         .append(true)
         .open(&opts.results)
@@ -173,7 +174,7 @@ pub fn run<A: Gen>(opts: &Opts, lits: &Lits, target: Target<A>) {
             );
             std::process::exit(2)
         });
-    let _ = RESULTS.set(Mutex::new(file));
+    let _ = RESULTS.set(Mutex::new(opts.results.clone()));
     install_panic_hook();
     LIMIT_BYTES.store(opts.malloc_limit_mb << 20, Ordering::Relaxed);
     start_watchdog(opts.timeout);

@@ -3,9 +3,10 @@
 use super::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::io::Write;
 use std::panic::{self};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -58,7 +59,9 @@ impl Opts {
 }
 
 pub(crate) static START: OnceLock<Instant> = OnceLock::new();
-pub(crate) static RESULTS: OnceLock<Mutex<File>> = OnceLock::new();
+/// The results file, opened for each event and closed after it: the code under test may write
+/// to every file descriptor it finds open, and must not find this one.
+pub(crate) static RESULTS: OnceLock<Mutex<PathBuf>> = OnceLock::new();
 /// Inputs tried by the current engine.
 pub(crate) static EXECS: AtomicU64 = AtomicU64::new(0);
 /// Inputs tried by the process, across engines: the replay position of every input.
@@ -74,11 +77,13 @@ pub(crate) fn elapsed_ms() -> u64 {
 
 /// Appends one JSON line to the results file, which the tool reads when the process ends.
 pub(crate) fn emit(event: &Event) {
-    if let Some(f) = RESULTS.get() {
-        let line = serde_json::to_string(event).unwrap_or_default();
-        let mut f = f.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = writeln!(f, "{line}");
-        let _ = f.flush();
+    if let Some(path) = RESULTS.get() {
+        // A leading newline ends any partial line someone else wrote; one write per event.
+        let line = format!("\n{}\n", serde_json::to_string(event).unwrap_or_default());
+        let path = path.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok(mut f) = OpenOptions::new().append(true).open(&*path) {
+            let _ = f.write_all(line.as_bytes());
+        }
     }
 }
 
