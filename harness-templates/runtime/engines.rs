@@ -60,14 +60,17 @@ pub(crate) fn call_side<A: Gen>(
         Ok(v) => Outcome::Returned(v),
         Err(payload) => {
             let caught = LAST_PANIC.with(|p| p.borrow_mut().take());
-            drop(payload);
-            Outcome::Panicked(caught.unwrap_or_else(|| Caught {
-                message: "panicked (no message)".into(),
+            // No capture: the code under test replaced the panic hook (`panic::set_hook`). The
+            // payload still has the message; the location went with the hook.
+            let caught = caught.unwrap_or_else(|| Caught {
+                message: payload_message(&*payload),
                 file: String::new(),
                 line: 0,
                 column: 0,
                 origin: None,
-            }))
+            });
+            drop(payload);
+            Outcome::Panicked(caught)
         }
     }
 }

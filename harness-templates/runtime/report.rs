@@ -112,14 +112,7 @@ thread_local! {
 /// A quiet hook: remember what panicked where, print nothing, capture no backtrace.
 pub(crate) fn install_panic_hook() {
     panic::set_hook(Box::new(|info| {
-        let payload = info.payload();
-        let message = if let Some(s) = payload.downcast_ref::<&str>() {
-            s.to_string()
-        } else if let Some(s) = payload.downcast_ref::<String>() {
-            s.clone()
-        } else {
-            "Box<dyn Any>".to_string()
-        };
+        let message = payload_message(info.payload());
         let (file, line, column) = info
             .location()
             .map(|l| (l.file().to_string(), l.line(), l.column()))
@@ -147,6 +140,17 @@ pub(crate) fn install_panic_hook() {
         };
         LAST_PANIC.with(|p| *p.borrow_mut() = Some(caught));
     }));
+}
+
+/// A panic's message, from its payload (`panic!` with a literal or with format arguments).
+pub(crate) fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_string()
+    }
 }
 
 /// Code that is not the user's: the standard library and registry dependencies.
