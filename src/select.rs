@@ -243,6 +243,80 @@ pub fn unparsed_changed(
     Ok(out)
 }
 
+/// A macro the change touched: a `macro_rules!` definition, or a macro called where items go.
+/// The functions it generates are not read, since the source is read without expanding macros.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedMacro {
+    /// `name!`, after the module path from the crate root (`text::make!`).
+    pub path: String,
+    pub file: PathBuf,
+    /// 1-based line of the definition or the call.
+    pub line: usize,
+    /// A `macro_rules!` definition, not a call.
+    pub definition: bool,
+}
+
+impl ChangedMacro {
+    /// Why what it generates is not tested.
+    pub fn reason(&self) -> String {
+        let name = self.path.rsplit("::").next().unwrap_or(&self.path);
+        let what = match self.definition {
+            true => format!(
+                "the change is in the macro definition `macro_rules! {}`",
+                name.trim_end_matches('!')
+            ),
+            false => format!("the change is in a call of `{name}` where items go"),
+        };
+        format!("{what}: functions a macro generates are not tested (the source is read as written, macros unexpanded)")
+    }
+}
+
+/// The macro definitions and item-position macro calls, outside test code, whose span meets a
+/// changed line.
+pub fn changed_macros(
+    modules: &[Module],
+    changes: &ChangeSet,
+    repo_root: &Path,
+) -> Result<Vec<ChangedMacro>> {
+    let changed = changed_files(changes, repo_root)?;
+    let mut out = Vec::new();
+    for module in readable(modules) {
+        let Some(change) = changed.get(&canonical(&module.file)) else {
+            continue;
+        };
+        for item in &module.items {
+            let Item::Macro(m) = item else { continue };
+            let (start, end) = (first_line(m), m.span().end().line);
+            if is_test_code(&m.attrs) || !change.touches(start, end) {
+                continue;
+            }
+            let name = match &m.ident {
+                Some(ident) => ident.to_string(),
+                None => m
+                    .mac
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default(),
+            };
+            let path = module
+                .path
+                .iter()
+                .cloned()
+                .chain([format!("{name}!")])
+                .collect::<Vec<_>>();
+            out.push(ChangedMacro {
+                path: path.join("::"),
+                file: module.file.clone(),
+                line: start,
+                definition: m.ident.is_some(),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// The functions whose span meets a changed line. `repo_root` is what the paths in `changes`
 /// are relative to.
 pub fn select_changed(
