@@ -471,10 +471,23 @@ pub struct Background {
 
 impl Background {
     pub fn start(dir: &Path, args: &[&str]) -> Background {
+        Self::spawn(dir, args, Command::new(BIN))
+    }
+
+    /// Started as the leader of a process group of its own, as a shell starts a job: a signal
+    /// to the group reaches it and the cargo it runs, as Ctrl-C in a terminal does.
+    pub fn start_in_own_group(dir: &Path, args: &[&str]) -> Background {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(BIN);
+        command.process_group(0);
+        Self::spawn(dir, args, command)
+    }
+
+    fn spawn(dir: &Path, args: &[&str], mut command: Command) -> Background {
         use std::io::BufRead;
         let out_dir = tempfile::tempdir().expect("a temporary directory");
         let report_path = out_dir.path().join("report.json");
-        let mut child = Command::new(BIN)
+        let mut child = command
             .arg("edgecheck")
             .args(args)
             .args(["-v", "--format", "json", "--output"])
