@@ -2011,6 +2011,44 @@ mk!();
         assert_eq!(names(&fns), ["demo::outer"]);
     }
 
+    /// A changed macro definition or item-position call is named, in its module, as what it
+    /// is; an unchanged one, a call inside a function and test code are not.
+    #[test]
+    fn changed_macro_definitions_and_calls_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let lib = "\
+macro_rules! mk {
+    ($n:ident) => { pub fn $n() {} };
+}
+mk!(one);
+mk!(two);
+pub mod inner {
+    thread_local! { static X: u8 = 0; }
+}
+#[cfg(test)]
+mk!(three);
+fn body() { mk!(four); }
+";
+        write(root, "src/lib.rs", lib);
+        let src = demo(root);
+        let modules = scan_modules(&src);
+        let changes = change("src/lib.rs", &[(2, 2), (5, 5), (7, 7), (10, 11)], &[]);
+        let found: Vec<(String, usize, bool)> = changed_macros(&modules, &changes, root)
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.path, m.line, m.definition))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("mk!".to_string(), 1, true),
+                ("mk!".to_string(), 5, false),
+                ("inner::thread_local!".to_string(), 7, false),
+            ]
+        );
+    }
+
     /// Functions of inline modules (even two of one name) belong to those modules.
     #[test]
     fn inline_modules_own_their_functions() {
