@@ -20,6 +20,8 @@ pub enum Error {
     NotAGitRepo(PathBuf),
     #[error("unknown base revision `{0}`: give a commit, branch or tag that exists (`git log --oneline` lists them)")]
     UnknownBase(String),
+    #[error("{0}: fetch the whole history (`git fetch --unshallow`, or `fetch-depth: 0` in GitHub's actions/checkout) and run again")]
+    ShallowClone(String),
     #[error("git failed: `git {args}`: {stderr}")]
     Git { args: String, stderr: String },
     #[error("cannot run `{program}`: {source}; is it installed and on PATH?")]

@@ -46,7 +46,13 @@ pub fn resolve_base(repo: &Path, base: Option<&str>) -> Result<String> {
             if rev.is_empty() || rev.starts_with('-') {
                 return Err(Error::UnknownBase(rev.to_string()));
             }
-            verify_commit(repo, rev)?.ok_or_else(|| Error::UnknownBase(rev.to_string()))
+            match verify_commit(repo, rev)? {
+                Some(sha) => Ok(sha),
+                None if is_shallow(repo)? => Err(Error::ShallowClone(format!(
+                    "the base revision `{rev}` is not in this shallow clone"
+                ))),
+                None => Err(Error::UnknownBase(rev.to_string())),
+            }
         }
         None => default_base(repo),
     }
@@ -62,6 +68,7 @@ fn default_base(repo: &Path) -> Result<String> {
             repo.display()
         )));
     };
+    let mut no_common_commit = Vec::new();
     for candidate in [
         "origin/HEAD",
         "main",
@@ -72,13 +79,29 @@ fn default_base(repo: &Path) -> Result<String> {
         if verify_commit(repo, candidate)?.is_none() {
             continue;
         }
+        no_common_commit.push(candidate);
         // No common ancestor (unrelated histories, or a shallow clone) means this ref cannot
         // serve as the base; the next one might.
         if let Some(sha) = ok(repo, &["merge-base", "HEAD", candidate])? {
             return Ok(String::from_utf8_lossy(&sha).trim().to_string());
         }
     }
+    // A default branch is there but shares no commit with HEAD: in a shallow clone, that is
+    // the cut history, and comparing HEAD with itself would silently test nothing.
+    if let Some(branch) = no_common_commit.first() {
+        if is_shallow(repo)? {
+            return Err(Error::ShallowClone(format!(
+                "no commit of `{branch}` is in the history of HEAD in this shallow clone, so there is no base to compare with"
+            )));
+        }
+    }
     Ok(head)
+}
+
+/// Whether the repository is a shallow clone (`git rev-parse --is-shallow-repository`).
+fn is_shallow(repo: &Path) -> Result<bool> {
+    let out = ok(repo, &["rev-parse", "--is-shallow-repository"])?;
+    Ok(out.is_some_and(|o| o.starts_with(b"true")))
 }
 
 /// The full sha of the commit `rev` names, or None when it names no commit.

@@ -243,6 +243,80 @@ pub fn unparsed_changed(
     Ok(out)
 }
 
+/// A macro the change touched: a `macro_rules!` definition, or a macro called where items go.
+/// The functions it generates are not read, since the source is read without expanding macros.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedMacro {
+    /// `name!`, after the module path from the crate root (`text::make!`).
+    pub path: String,
+    pub file: PathBuf,
+    /// 1-based line of the definition or the call.
+    pub line: usize,
+    /// A `macro_rules!` definition, not a call.
+    pub definition: bool,
+}
+
+impl ChangedMacro {
+    /// Why what it generates is not tested.
+    pub fn reason(&self) -> String {
+        let name = self.path.rsplit("::").next().unwrap_or(&self.path);
+        let what = match self.definition {
+            true => format!(
+                "the change is in the macro definition `macro_rules! {}`",
+                name.trim_end_matches('!')
+            ),
+            false => format!("the change is in a call of `{name}` where items go"),
+        };
+        format!("{what}: functions a macro generates are not tested (the source is read as written, macros unexpanded)")
+    }
+}
+
+/// The macro definitions and item-position macro calls, outside test code, whose span meets a
+/// changed line.
+pub fn changed_macros(
+    modules: &[Module],
+    changes: &ChangeSet,
+    repo_root: &Path,
+) -> Result<Vec<ChangedMacro>> {
+    let changed = changed_files(changes, repo_root)?;
+    let mut out = Vec::new();
+    for module in readable(modules) {
+        let Some(change) = changed.get(&canonical(&module.file)) else {
+            continue;
+        };
+        for item in &module.items {
+            let Item::Macro(m) = item else { continue };
+            let (start, end) = (first_line(m), m.span().end().line);
+            if is_test_code(&m.attrs) || !change.touches(start, end) {
+                continue;
+            }
+            let name = match &m.ident {
+                Some(ident) => ident.to_string(),
+                None => m
+                    .mac
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default(),
+            };
+            let path = module
+                .path
+                .iter()
+                .cloned()
+                .chain([format!("{name}!")])
+                .collect::<Vec<_>>();
+            out.push(ChangedMacro {
+                path: path.join("::"),
+                file: module.file.clone(),
+                line: start,
+                definition: m.ident.is_some(),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// The functions whose span meets a changed line. `repo_root` is what the paths in `changes`
 /// are relative to.
 pub fn select_changed(
@@ -1935,6 +2009,44 @@ mk!();
         write(root, "src/lib.rs", lib);
         let fns = select(root, &change("src/lib.rs", &[(1, 20)], &[]));
         assert_eq!(names(&fns), ["demo::outer"]);
+    }
+
+    /// A changed macro definition or item-position call is named, in its module, as what it
+    /// is; an unchanged one, a call inside a function and test code are not.
+    #[test]
+    fn changed_macro_definitions_and_calls_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let lib = "\
+macro_rules! mk {
+    ($n:ident) => { pub fn $n() {} };
+}
+mk!(one);
+mk!(two);
+pub mod inner {
+    thread_local! { static X: u8 = 0; }
+}
+#[cfg(test)]
+mk!(three);
+fn body() { mk!(four); }
+";
+        write(root, "src/lib.rs", lib);
+        let src = demo(root);
+        let modules = scan_modules(&src);
+        let changes = change("src/lib.rs", &[(2, 2), (5, 5), (7, 7), (10, 11)], &[]);
+        let found: Vec<(String, usize, bool)> = changed_macros(&modules, &changes, root)
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.path, m.line, m.definition))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("mk!".to_string(), 1, true),
+                ("mk!".to_string(), 5, false),
+                ("inner::thread_local!".to_string(), 7, false),
+            ]
+        );
     }
 
     /// Functions of inline modules (even two of one name) belong to those modules.

@@ -60,14 +60,17 @@ pub(crate) fn call_side<A: Gen>(
         Ok(v) => Outcome::Returned(v),
         Err(payload) => {
             let caught = LAST_PANIC.with(|p| p.borrow_mut().take());
-            drop(payload);
-            Outcome::Panicked(caught.unwrap_or_else(|| Caught {
-                message: "panicked (no message)".into(),
+            // No capture: the code under test replaced the panic hook (`panic::set_hook`). The
+            // payload still has the message; the location went with the hook.
+            let caught = caught.unwrap_or_else(|| Caught {
+                message: payload_message(&*payload),
                 file: String::new(),
                 line: 0,
                 column: 0,
                 origin: None,
-            }))
+            });
+            drop(payload);
+            Outcome::Panicked(caught)
         }
     }
 }
@@ -221,7 +224,8 @@ pub(crate) fn set_engine(engine: Engine) {
 /// Runs the selected engines on one target within its budget.
 pub fn run<A: Gen>(opts: &Opts, lits: &Lits, target: Target<A>) {
     START.get_or_init(Instant::now);
-    let file = OpenOptions::new()
+    // Created here, to fail early; `emit` opens it again for each event.
+    OpenOptions::new()
         .create(true)
         .append(true)
         .open(&opts.results)
@@ -232,7 +236,7 @@ pub fn run<A: Gen>(opts: &Opts, lits: &Lits, target: Target<A>) {
             );
             std::process::exit(crate::protocol::EXIT_HARNESS_ERROR)
         });
-    let _ = RESULTS.set(Mutex::new(file));
+    let _ = RESULTS.set(Mutex::new(opts.results.clone()));
     install_panic_hook();
     LIMIT_BYTES.store(opts.malloc_limit_mb << 20, Ordering::Relaxed);
     start_watchdog(opts.timeout);

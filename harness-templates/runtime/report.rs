@@ -3,9 +3,10 @@
 use super::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::io::Write;
 use std::panic::{self};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -58,7 +59,9 @@ impl Opts {
 }
 
 pub(crate) static START: OnceLock<Instant> = OnceLock::new();
-pub(crate) static RESULTS: OnceLock<Mutex<File>> = OnceLock::new();
+/// The results file, opened for each event and closed after it: the code under test may write
+/// to every file descriptor it finds open, and must not find this one.
+pub(crate) static RESULTS: OnceLock<Mutex<PathBuf>> = OnceLock::new();
 /// Inputs tried by the current engine.
 pub(crate) static EXECS: AtomicU64 = AtomicU64::new(0);
 /// Inputs tried by the process, across engines: the replay position of every input.
@@ -74,11 +77,13 @@ pub(crate) fn elapsed_ms() -> u64 {
 
 /// Appends one JSON line to the results file, which the tool reads when the process ends.
 pub(crate) fn emit(event: &Event) {
-    if let Some(f) = RESULTS.get() {
-        let line = serde_json::to_string(event).unwrap_or_default();
-        let mut f = f.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = writeln!(f, "{line}");
-        let _ = f.flush();
+    if let Some(path) = RESULTS.get() {
+        // A leading newline ends any partial line someone else wrote; one write per event.
+        let line = format!("\n{}\n", serde_json::to_string(event).unwrap_or_default());
+        let path = path.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok(mut f) = OpenOptions::new().append(true).open(&*path) {
+            let _ = f.write_all(line.as_bytes());
+        }
     }
 }
 
@@ -107,14 +112,7 @@ thread_local! {
 /// A quiet hook: remember what panicked where, print nothing, capture no backtrace.
 pub(crate) fn install_panic_hook() {
     panic::set_hook(Box::new(|info| {
-        let payload = info.payload();
-        let message = if let Some(s) = payload.downcast_ref::<&str>() {
-            s.to_string()
-        } else if let Some(s) = payload.downcast_ref::<String>() {
-            s.clone()
-        } else {
-            "Box<dyn Any>".to_string()
-        };
+        let message = payload_message(info.payload());
         let (file, line, column) = info
             .location()
             .map(|l| (l.file().to_string(), l.line(), l.column()))
@@ -142,6 +140,17 @@ pub(crate) fn install_panic_hook() {
         };
         LAST_PANIC.with(|p| *p.borrow_mut() = Some(caught));
     }));
+}
+
+/// A panic's message, from its payload (`panic!` with a literal or with format arguments).
+pub(crate) fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_string()
+    }
 }
 
 /// Code that is not the user's: the standard library and registry dependencies.

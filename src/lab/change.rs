@@ -184,6 +184,14 @@ pub(super) fn select_functions(
                         format!("its file could not be parsed: {why}"),
                     ));
                 }
+                for m in select::changed_macros(&modules, ch, &change.report_root)? {
+                    notes.push(FunctionReport::skipped(
+                        format!("{}::{}", lib.name, m.path),
+                        PathMap::relative(&change.report_root, &m.file),
+                        m.line,
+                        m.reason(),
+                    ));
+                }
                 let funcs = select::select_changed(lib, &modules, ch, &change.report_root)?;
                 match &change.ai {
                     // Of the whole change, only what an AI-assisted commit touched: a later

@@ -366,3 +366,211 @@ pub fn file_list(root: &Path, except: &[&Path]) -> BTreeSet<PathBuf> {
     walk(root, root, except, &mut out);
     out
 }
+
+/// Every file under `root` with its bytes (a symlink: its target), except under `.git` and
+/// `target` directories: what a run must leave exactly as it was.
+pub fn tree_snapshot(root: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(dir: &Path, root: &Path, out: &mut std::collections::BTreeMap<PathBuf, Vec<u8>>) {
+        let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().to_path_buf();
+            let kind = std::fs::symlink_metadata(&path).unwrap().file_type();
+            if kind.is_dir() {
+                if path
+                    .file_name()
+                    .is_some_and(|n| n == ".git" || n == "target")
+                {
+                    continue;
+                }
+                walk(&path, root, out);
+            } else if kind.is_symlink() {
+                let target = std::fs::read_link(&path).unwrap();
+                out.insert(rel, target.into_os_string().into_encoded_bytes());
+            } else {
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// Asserts that the files under `root` are byte for byte what `before` recorded.
+pub fn assert_tree_unchanged(root: &Path, before: &std::collections::BTreeMap<PathBuf, Vec<u8>>) {
+    let after = tree_snapshot(root);
+    let changed: Vec<&PathBuf> = before
+        .keys()
+        .chain(after.keys())
+        .filter(|p| before.get(*p) != after.get(*p))
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "the run changed, created or removed files in the user's tree: {changed:?}"
+    );
+}
+
+/// The processes (other than this one) whose working directory, executable or command line
+/// lies under `dir`.
+pub fn processes_under(dir: &Path) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let needle = dir.as_os_str().as_encoded_bytes().to_vec();
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != std::process::id())
+        .filter(|pid| {
+            let under = |link: &str| {
+                std::fs::read_link(format!("/proc/{pid}/{link}")).is_ok_and(|p| p.starts_with(dir))
+            };
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            under("cwd")
+                || under("exe")
+                || cmdline
+                    .windows(needle.len())
+                    .any(|w| w == needle.as_slice())
+        })
+        .collect()
+}
+
+/// Waits 2 s for the tool's processes to go, then asserts that none under `dir` is left.
+pub fn assert_no_process_left(dir: &Path) {
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let left = processes_under(dir);
+    let described: Vec<String> = left
+        .iter()
+        .map(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            format!(
+                "{pid}: {}",
+                String::from_utf8_lossy(&cmd).replace('\0', " ")
+            )
+        })
+        .collect();
+    assert!(
+        left.is_empty(),
+        "processes of the run outlived it under {}:\n{}",
+        dir.display(),
+        described.join("\n")
+    );
+}
+
+/// The tool started in the background with `-v` (and `args`, the shared target dir, a JSON
+/// report to a file), its stdin an open pipe that is never written, its stderr read line by line.
+pub struct Background {
+    pub child: std::process::Child,
+    /// The lines of its stderr, as they come.
+    pub lines: std::sync::mpsc::Receiver<String>,
+    /// Every line read so far.
+    pub seen: Vec<String>,
+    pub report_path: PathBuf,
+    _out_dir: tempfile::TempDir,
+}
+
+impl Background {
+    pub fn start(dir: &Path, args: &[&str]) -> Background {
+        Self::spawn(dir, args, Command::new(BIN))
+    }
+
+    /// Started as the leader of a process group of its own, as a shell starts a job: a signal
+    /// to the group reaches it and the cargo it runs, as Ctrl-C in a terminal does.
+    pub fn start_in_own_group(dir: &Path, args: &[&str]) -> Background {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(BIN);
+        command.process_group(0);
+        Self::spawn(dir, args, command)
+    }
+
+    fn spawn(dir: &Path, args: &[&str], mut command: Command) -> Background {
+        use std::io::BufRead;
+        let out_dir = tempfile::tempdir().expect("a temporary directory");
+        let report_path = out_dir.path().join("report.json");
+        let mut child = command
+            .arg("edgecheck")
+            .args(args)
+            .args(["-v", "--format", "json", "--output"])
+            .arg(&report_path)
+            .arg("--target-dir")
+            .arg(shared_target_dir())
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("RUST_BACKTRACE")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("cargo-edgecheck starts");
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let (tx, lines) = std::sync::mpsc::channel();
+        // Read to the end, so the tool never writes into a closed pipe.
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Background {
+            child,
+            lines,
+            seen: Vec::new(),
+            report_path,
+            _out_dir: out_dir,
+        }
+    }
+
+    /// Waits (at most `limit`) for a stderr line for which `pick` gives something, and returns it.
+    pub fn wait_for<T>(
+        &mut self,
+        limit: std::time::Duration,
+        mut pick: impl FnMut(&str) -> Option<T>,
+    ) -> T {
+        let until = std::time::Instant::now() + limit;
+        loop {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let got = pick(&line);
+                    self.seen.push(line);
+                    if let Some(v) = got {
+                        return v;
+                    }
+                }
+                Err(_) => panic!(
+                    "the tool did not print the line waited for in {limit:?}; it printed:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// The scratch dir `-v` names: every copy, build and harness process of the run is under it.
+    pub fn scratch_dir(&mut self) -> PathBuf {
+        self.wait_for(std::time::Duration::from_secs(120), |line| {
+            line.split_once("scratch dir ")
+                .map(|(_, dir)| PathBuf::from(dir.trim()))
+        })
+    }
+
+    /// Waits for the tool to end and gives what it did, its report included. A death by a
+    /// signal is exit status 128 + the signal's number, as a shell shows it.
+    pub fn finish(mut self) -> Run {
+        use std::os::unix::process::ExitStatusExt;
+        let status = self.child.wait().expect("the tool runs");
+        self.seen.extend(self.lines.iter());
+        let report = std::fs::read_to_string(&self.report_path)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok());
+        Run {
+            code: status
+                .code()
+                .or(status.signal().map(|sig| 128 + sig))
+                .unwrap_or(-1),
+            stdout: String::new(),
+            stderr: self.seen.join("\n"),
+            report,
+        }
+    }
+}
