@@ -32,19 +32,6 @@ fn a_function_writing_a_relative_path_leaves_the_sources_and_their_copies_alone(
     );
 }
 
-/// The processes whose working directory is under `dir`.
-fn processes_under(dir: &Path) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
-        })
-        .collect()
-}
-
 #[test]
 #[cfg(target_os = "linux")]
 fn killing_the_tool_with_sigkill_leaves_no_harness_process() {
@@ -122,22 +109,6 @@ fn processes_running(marker: &str) -> Vec<u32> {
         .collect()
 }
 
-/// Every file of the user's tree (without `target/` and `.git/`), with its bytes.
-fn tree_bytes(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let skip = [root.join("target"), root.join(".git")];
-    let mut files: Vec<PathBuf> = file_list(root, &[skip[0].as_path(), skip[1].as_path()])
-        .into_iter()
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|rel| {
-            let bytes = std::fs::read(root.join(&rel)).unwrap_or_default();
-            (rel, bytes)
-        })
-        .collect()
-}
-
 #[test]
 #[cfg(target_os = "linux")]
 fn ending_the_process_is_a_finding_compared_with_the_base_and_spawned_processes_die() {
@@ -151,7 +122,7 @@ fn ending_the_process_is_a_finding_compared_with_the_base_and_spawned_processes_
                  pub fn both_quit(n: u8) -> u8 {\n    if n == 200 {\n        std::process::exit(3);\n    }\n    n + 0\n}\n\
                  pub fn spawns(n: u8) -> u8 {\n    if n == 7 {\n        let _ = std::process::Command::new(\"sh\")\n            .args([\"-c\", \"setsid sleep 3917.25 &\"])\n            .status();\n    }\n    n\n}\n";
     let repo = changed_crate("enders", before, after, false);
-    let tree = tree_bytes(repo.path());
+    let tree = tree_snapshot(repo.path());
     let run = edgecheck(
         repo.path(),
         &["--engines", "edge,proptest", "--budget", "3s"],
@@ -184,7 +155,7 @@ fn ending_the_process_is_a_finding_compared_with_the_base_and_spawned_processes_
         Vec::<u32>::new(),
         "a process the code under test started outlived the run"
     );
-    assert_eq!(tree_bytes(repo.path()), tree, "the user's tree changed");
+    assert_tree_unchanged(repo.path(), &tree);
 }
 
 #[test]
@@ -199,7 +170,7 @@ fn the_sandbox_keeps_the_code_under_test_from_writing_outside_the_run() {
         escape.display().to_string()
     );
     let repo = changed_crate("boxed", before, &after, false);
-    let tree = tree_bytes(repo.path());
+    let tree = tree_snapshot(repo.path());
     let run = edgecheck(repo.path(), &["--engines", "edge", "--budget", "2s"]);
     run.assert_code(0);
     run.assert_tested("boxed::save");
@@ -221,5 +192,5 @@ fn the_sandbox_keeps_the_code_under_test_from_writing_outside_the_run() {
     );
     assert!(escape.exists(), "--no-sandbox lets the function write");
     let _ = std::fs::remove_file(&escape);
-    assert_eq!(tree_bytes(repo.path()), tree, "the user's tree changed");
+    assert_tree_unchanged(repo.path(), &tree);
 }
