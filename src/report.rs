@@ -503,6 +503,14 @@ impl Progress {
             .set_message(humantime::format_duration(budget).to_string());
     }
 
+    /// Back from the bar over targets to steps, for the work after the runs (`--verify`).
+    pub fn end_targets(&self) {
+        self.with_log(|_, state| state.running = None);
+        self.bar.set_style(
+            ProgressStyle::with_template("{spinner:.cyan} {msg}").expect("valid template"),
+        );
+    }
+
     /// One target finished, with `findings` failing inputs.
     pub fn target_done(&self, findings: usize) {
         self.with_log(|_, state| {
@@ -571,6 +579,8 @@ mod tests {
             elapsed_ms: 1500,
             regression_test: "#[test]\nfn edgecheck_truncate_panic_012345() {\n    let _ = truncate(\"é\", 1);\n}".into(),
             through: None,
+            verified: None,
+            verification: None,
         }
     }
 
