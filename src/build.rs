@@ -308,8 +308,13 @@ pub struct TestBuildSpec {
 #[derive(Debug)]
 pub enum TestOutcome {
     /// The library test executables, each with its crate root file.
-    Built { executables: Vec<(PathBuf, PathBuf)> },
-    Failed { errors: Vec<Diag>, stderr: String },
+    Built {
+        executables: Vec<(PathBuf, PathBuf)>,
+    },
+    Failed {
+        errors: Vec<Diag>,
+        stderr: String,
+    },
 }
 
 /// `cargo test --no-run --lib` of the packages of a scratch copy, with the user's rustflags,

@@ -189,8 +189,7 @@ fn run(cli: &Cli, progress: &Progress) -> Result<(Report, FailOn)> {
     let run_ms = t_run.elapsed().as_millis() as u64;
 
     let (functions, found) = triage_all(&selected, &harness.dropped, &runs, &paths, &change);
-    let (found_by, mut findings): (Vec<TargetId>, Vec<triage::Finding>) =
-        found.into_iter().unzip();
+    let (found_by, mut findings): (Vec<TargetId>, Vec<triage::Finding>) = found.into_iter().unzip();
     if cli.verify && !findings.is_empty() {
         prove_findings(
             cli,

@@ -139,7 +139,9 @@ pub fn verify(
         _ => wanted_bases
             .iter()
             .map(|b| {
-                b.map(|_| TestRun::NotRun("the run has no copy of the code before the change".into()))
+                b.map(|_| {
+                    TestRun::NotRun("the run has no copy of the code before the change".into())
+                })
             })
             .collect(),
     };
@@ -179,6 +181,9 @@ pub fn decide(head: &TestRun, base: Option<&TestRun>) -> (bool, Option<String>) 
     }
 }
 
+/// A module in a copy: its file, and the closing brace of an inline one.
+type ModuleAt = (PathBuf, Option<(usize, usize)>);
+
 /// A test placed in a copy: the finding it proves, where, and its function's name.
 struct Placed<'p> {
     finding: usize,
@@ -201,9 +206,9 @@ fn run_side(
         .map(|p| p.map(|_| TestRun::NotRun(String::new())))
         .collect();
     let mut placed = Vec::new();
-    // Per place in a file: the tests pasted there, each once.
-    let mut modules: BTreeMap<(PathBuf, Option<(usize, usize)>), Vec<(String, &str)>> =
-        BTreeMap::new();
+    // Per module (its file and, for an inline one, its closing brace): the tests pasted
+    // there, each once, by name.
+    let mut modules: BTreeMap<ModuleAt, Vec<(String, &str)>> = BTreeMap::new();
     for (i, place) in places.iter().enumerate() {
         let Some(place) = place else { continue };
         let code = &findings[i].regression_test;
@@ -415,8 +420,18 @@ fn run_test(exe: &Path, path: &str, dir: &Path, limits: &Limits) -> Result<TestR
             String::from_utf8_lossy(&bytes).into_owned()
         })
     };
-    let stdout = read(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let stderr = read(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stdout = read(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = read(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     let started = Instant::now();
     let (status, timed_out) = loop {
         match child.try_wait() {
@@ -437,7 +452,9 @@ fn run_test(exe: &Path, path: &str, dir: &Path, limits: &Limits) -> Result<TestR
         None => child.wait().ok(),
     };
     let stdout = stdout.join().unwrap_or_default();
-    let _stderr = stderr.join().unwrap_or_default();
+    // Read only so a test writing much to stderr never blocks on a full pipe; libtest's
+    // verdict is on stdout.
+    let _ = stderr.join();
     Ok(judge(
         status.as_ref().map(exit_of),
         &stdout,
@@ -585,14 +602,18 @@ mod tests {
                 Some("the test also fails on the base (panicked)".into())
             )
         );
-        let (ok, why) = decide(&TestRun::NotRun("the test does not compile: x".into()), None);
+        let (ok, why) = decide(
+            &TestRun::NotRun("the test does not compile: x".into()),
+            None,
+        );
         assert!(!ok);
         assert_eq!(why.as_deref(), Some("the test does not compile: x"));
     }
 
     #[test]
     fn tests_are_named_by_module_path() {
-        let test = "#[test]\nfn edgecheck_truncate_panic_1a2b3c() {\n    let _ = truncate(\"é\", 1);\n}\n";
+        let test =
+            "#[test]\nfn edgecheck_truncate_panic_1a2b3c() {\n    let _ = truncate(\"é\", 1);\n}\n";
         assert_eq!(test_fn_name(test), Some("edgecheck_truncate_panic_1a2b3c"));
         assert_eq!(
             test_path(&["text".into()], "t"),

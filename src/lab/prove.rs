@@ -151,10 +151,9 @@ fn relative(p: &Path, root: &Path) -> PathBuf {
 /// The workspace's lock file in a copy that has none (it is often not committed), so the tests
 /// build with the dependency versions the user's own build uses.
 fn with_lock_file(files: &mut BTreeMap<PathBuf, Vec<u8>>, ws: &Workspace) {
-    let key = PathBuf::from("Cargo.lock");
-    if !files.contains_key(&key) {
+    if let std::collections::btree_map::Entry::Vacant(slot) = files.entry("Cargo.lock".into()) {
         if let Ok(lock) = std::fs::read(ws.root.join("Cargo.lock")) {
-            files.insert(key, lock);
+            slot.insert(lock);
         }
     }
 }
