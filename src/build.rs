@@ -145,6 +145,9 @@ pub struct Diag {
     pub column: usize,
     /// The error as rustc prints it.
     pub rendered: String,
+    /// When the primary span is inside a macro's definition (`assert_eq!` in core): the file
+    /// and line of each call site that expanded it, innermost first.
+    pub macro_sites: Vec<(PathBuf, usize)>,
 }
 
 /// What a build gave.
@@ -455,15 +458,28 @@ fn run_cargo(
 fn diag(d: &cargo_metadata::diagnostic::Diagnostic, base: &Path) -> Diag {
     let primary = d.spans.iter().find(|s| s.is_primary).or(d.spans.first());
     let rendered = d.rendered.clone().unwrap_or_else(|| d.message.clone());
+    let path = |name: &str| {
+        let p = PathBuf::from(name);
+        if p.is_absolute() {
+            p
+        } else {
+            base.join(p)
+        }
+    };
     match primary {
         Some(s) => {
-            let p = PathBuf::from(&s.file_name);
-            let file = if p.is_absolute() { p } else { base.join(p) };
+            let mut macro_sites = Vec::new();
+            let mut expansion = s.expansion.as_deref();
+            while let Some(e) = expansion {
+                macro_sites.push((path(&e.span.file_name), e.span.line_start));
+                expansion = e.span.expansion.as_deref();
+            }
             Diag {
-                file: Some(file),
+                file: Some(path(&s.file_name)),
                 line: s.line_start,
                 column: s.column_start,
                 rendered,
+                macro_sites,
             }
         }
         None => Diag {
@@ -471,6 +487,7 @@ fn diag(d: &cargo_metadata::diagnostic::Diagnostic, base: &Path) -> Diag {
             line: 0,
             column: 0,
             rendered,
+            macro_sites: Vec::new(),
         },
     }
 }

@@ -192,7 +192,9 @@ struct Placed<'p> {
 }
 
 /// Pastes the tests of the findings with a place on this side into one copy, builds it once and
-/// runs each test. `None` for the findings with no place here.
+/// runs each test. `None` for the findings with no place here. A test a compile error is
+/// pinned on is taken out (unverified, with its error) and the copy built again without it; an
+/// error in no pasted test leaves every test of the copy unverified.
 fn run_side(
     spec: &VerifySpec,
     copy: &CopySpec,
@@ -206,88 +208,63 @@ fn run_side(
         .map(|p| p.map(|_| TestRun::NotRun(String::new())))
         .collect();
     let mut placed = Vec::new();
-    // Per module (its file and, for an inline one, its closing brace): the tests pasted
-    // there, each once, by name.
-    let mut modules: BTreeMap<ModuleAt, Vec<(String, &str)>> = BTreeMap::new();
     for (i, place) in places.iter().enumerate() {
         let Some(place) = place else { continue };
-        let code = &findings[i].regression_test;
-        let Some(name) = test_fn_name(code) else {
-            out[i] = Some(TestRun::NotRun(
-                "the regression test has no function name".into(),
-            ));
-            continue;
-        };
-        let tests = modules
-            .entry((place.file.clone(), place.inline_close))
-            .or_default();
-        if !tests.iter().any(|(n, _)| *n == name) {
-            tests.push((name.to_string(), code));
+        match test_fn_name(&findings[i].regression_test) {
+            Some(name) => placed.push(Placed {
+                finding: i,
+                place,
+                name: name.to_string(),
+            }),
+            None => {
+                out[i] = Some(TestRun::NotRun(
+                    "the regression test has no function name".into(),
+                ))
+            }
         }
-        placed.push(Placed {
-            finding: i,
-            place,
-            name: name.to_string(),
-        });
     }
-    if placed.is_empty() {
-        return Ok(out);
-    }
-    let total = placed.len();
     let phase = format!(
         "verifying {} finding{}",
         findings.len(),
         if findings.len() == 1 { "" } else { "s" }
     );
-    progress(&format!("{phase}: building the tests on the {side}"));
-    let mut files = copy.files.clone();
-    let mut insertions: BTreeMap<PathBuf, Vec<Insertion>> = BTreeMap::new();
-    for ((file, at), tests) in modules {
-        let code: String = tests.iter().map(|(_, code)| *code).collect();
-        insertions.entry(file).or_default().push(Insertion {
-            at,
-            pieces: vec![Piece::plumbing(test_module(&code))],
-        });
-    }
-    shadow::splice(&mut files, &copy.root, insertions)?;
-    shadow::sync_tree(&copy.root, &files)?;
-    let packages: Vec<&CopyPackage> = {
-        let mut ps: Vec<usize> = placed.iter().map(|p| p.place.package).collect();
-        ps.sort();
-        ps.dedup();
-        ps.iter().map(|&p| &copy.packages[p]).collect()
+    let does_not_compile = |error: &str| match side {
+        "head" => format!("the test does not compile: {error}"),
+        _ => format!("the test does not compile on the base: {error}"),
     };
-    let build_spec = TestBuildSpec {
-        manifest: copy.root.join("Cargo.toml"),
-        packages: packages.iter().map(|p| p.name.clone()).collect(),
-        features: packages
-            .iter()
-            .flat_map(|p| p.features.iter().map(move |f| format!("{}/{f}", p.name)))
-            .collect(),
-        all_features: spec.all_features,
-        no_default_features: spec.no_default_features,
-        target_dir: spec.target_dir.clone(),
-        jobs: spec.jobs,
-        config_dir: spec.config_dir.clone(),
-    };
-    let executables = match build::build_tests(&build_spec)? {
-        TestOutcome::Built { executables } => executables,
-        TestOutcome::Failed { errors, stderr } => {
-            let first = first_error(&errors, &stderr, &copy.root);
-            let why = match side {
-                "head" => format!("the test does not compile: {first}"),
-                _ => format!("the test does not compile on the base: {first}"),
-            };
-            for p in &placed {
-                out[p.finding] = Some(TestRun::NotRun(why.clone()));
-            }
+    let executables = loop {
+        if placed.is_empty() {
             return Ok(out);
+        }
+        progress(&format!("{phase}: building the tests on the {side}"));
+        write_copy(copy, &placed, findings)?;
+        let (errors, stderr) = match build::build_tests(&build_spec(spec, copy, &placed))? {
+            TestOutcome::Built { executables } => break executables,
+            TestOutcome::Failed { errors, stderr } => (errors, stderr),
+        };
+        let names: Vec<&str> = placed.iter().map(|p| p.name.as_str()).collect();
+        match pin_errors(&errors, &copy.root, &names) {
+            Some(pinned) if !pinned.is_empty() => placed.retain(|p| match pinned.get(&p.name) {
+                Some(why) => {
+                    out[p.finding] = Some(TestRun::NotRun(does_not_compile(why)));
+                    false
+                }
+                None => true,
+            }),
+            _ => {
+                let why = does_not_compile(&first_error(&errors, &stderr, &copy.root));
+                for p in &placed {
+                    out[p.finding] = Some(TestRun::NotRun(why.clone()));
+                }
+                return Ok(out);
+            }
         }
     };
     let limits = Limits {
         time: (spec.timeout * TIMEOUT_MARGIN).max(MIN_TEST_TIME),
         address_space: (spec.memory_limit_mib + ADDRESS_SPACE_HEADROOM_MIB) << 20,
     };
+    let total = placed.len();
     for (n, p) in placed.iter().enumerate() {
         progress(&format!(
             "{phase}: running {} of {total} on the {side}",
@@ -314,6 +291,94 @@ fn run_side(
         out[p.finding] = Some(run_test(exe, &path, &dir, &limits)?);
     }
     Ok(out)
+}
+
+/// Writes the copy with the `placed` tests pasted in, one test module per module, each test
+/// once.
+fn write_copy(copy: &CopySpec, placed: &[Placed], findings: &[Finding]) -> Result<()> {
+    let mut modules: BTreeMap<ModuleAt, Vec<(&str, &str)>> = BTreeMap::new();
+    for p in placed {
+        let tests = modules
+            .entry((p.place.file.clone(), p.place.inline_close))
+            .or_default();
+        if !tests.iter().any(|(n, _)| *n == p.name) {
+            tests.push((&p.name, &findings[p.finding].regression_test));
+        }
+    }
+    let mut insertions: BTreeMap<PathBuf, Vec<Insertion>> = BTreeMap::new();
+    for ((file, at), tests) in modules {
+        let code: String = tests.iter().map(|(_, code)| *code).collect();
+        insertions.entry(file).or_default().push(Insertion {
+            at,
+            pieces: vec![Piece::plumbing(test_module(&code))],
+        });
+    }
+    let mut files = copy.files.clone();
+    shadow::splice(&mut files, &copy.root, insertions)?;
+    shadow::sync_tree(&copy.root, &files)
+}
+
+/// `cargo test --no-run` of the packages the `placed` tests are in.
+fn build_spec(spec: &VerifySpec, copy: &CopySpec, placed: &[Placed]) -> TestBuildSpec {
+    let mut ps: Vec<usize> = placed.iter().map(|p| p.place.package).collect();
+    ps.sort();
+    ps.dedup();
+    let packages: Vec<&CopyPackage> = ps.iter().map(|&p| &copy.packages[p]).collect();
+    TestBuildSpec {
+        manifest: copy.root.join("Cargo.toml"),
+        packages: packages.iter().map(|p| p.name.clone()).collect(),
+        features: packages
+            .iter()
+            .flat_map(|p| p.features.iter().map(move |f| format!("{}/{f}", p.name)))
+            .collect(),
+        all_features: spec.all_features,
+        no_default_features: spec.no_default_features,
+        target_dir: spec.target_dir.clone(),
+        jobs: spec.jobs,
+        config_dir: spec.config_dir.clone(),
+    }
+}
+
+/// The pasted test each compile error is in, by test name, with its first error; `None` when
+/// an error is in none of them (the copy itself does not build).
+fn pin_errors(
+    errors: &[build::Diag],
+    root: &Path,
+    names: &[&str],
+) -> Option<BTreeMap<String, String>> {
+    let mut pinned = BTreeMap::new();
+    for e in errors {
+        // An error inside a macro's definition (`assert_eq!`) is where the macro was called.
+        let (file, line) = e
+            .file
+            .iter()
+            .map(|f| (f, e.line))
+            .chain(e.macro_sites.iter().map(|(f, l)| (f, *l)))
+            .find(|(f, _)| f.starts_with(root))?;
+        let text = std::fs::read_to_string(file).ok()?;
+        let lines: Vec<&str> = text.lines().collect();
+        let name = enclosing_test(&lines, line, names)?;
+        pinned
+            .entry(name.to_string())
+            .or_insert_with(|| first_error(std::slice::from_ref(e), "", root));
+    }
+    Some(pinned)
+}
+
+/// The pasted test whose body holds 1-based line `line`. A pasted test starts with
+/// `fn <name>(` and ends with `}` at the start of a line, and its body is indented: walking up
+/// from the line, a `}` or another `fn` at the start of a line first means it is not in one.
+fn enclosing_test<'n>(lines: &[&str], line: usize, names: &[&'n str]) -> Option<&'n str> {
+    for l in lines.get(..line)?.iter().rev() {
+        if let Some(rest) = l.strip_prefix("fn ") {
+            let name = rest.split('(').next().unwrap_or_default().trim();
+            return names.iter().copied().find(|n| *n == name);
+        }
+        if l.starts_with('}') {
+            return None;
+        }
+    }
+    None
 }
 
 /// The `#[cfg(test)]` module holding `tests`, with the module's own items in scope as a test
@@ -355,11 +420,17 @@ fn first_error(errors: &[build::Diag], stderr: &str, root: &Path) -> String {
         Some(d) => {
             let text = build::strip_ansi(&d.rendered);
             let line = text.lines().next().unwrap_or_default().trim().to_string();
-            match &d.file {
-                Some(file) => format!(
-                    "{line} ({}:{})",
-                    file.strip_prefix(root).unwrap_or(file).display(),
-                    d.line
+            // Where in the copy: the span itself, or the macro call that led to it.
+            let site = d
+                .file
+                .iter()
+                .map(|f| (f, d.line))
+                .chain(d.macro_sites.iter().map(|(f, l)| (f, *l)))
+                .find(|(f, _)| f.starts_with(root));
+            match site {
+                Some((file, at)) => format!(
+                    "{line} ({}:{at})",
+                    file.strip_prefix(root).unwrap_or(file).display()
                 ),
                 None => line,
             }
@@ -608,6 +679,23 @@ mod tests {
         );
         assert!(!ok);
         assert_eq!(why.as_deref(), Some("the test does not compile: x"));
+    }
+
+    /// A compile error is pinned on the pasted test whose body it is in, never on the user's
+    /// code around the test module.
+    #[test]
+    fn compile_errors_are_pinned_on_the_pasted_test_they_are_in() {
+        let file = "pub fn f() {\n    1\n}\n\n#[cfg(test)]\nmod edgecheck_verify {\nuse super::*;\n\n#[test]\nfn t1() {\n    // a comment\n    let _ = f();\n}\n#[test]\nfn t2() {\n    assert_eq!(f(), Level(2));\n}\n}\n";
+        let lines: Vec<&str> = file.lines().collect();
+        let names = ["t1", "t2"];
+        assert_eq!(enclosing_test(&lines, 12, &names), Some("t1"));
+        assert_eq!(enclosing_test(&lines, 16, &names), Some("t2"));
+        assert_eq!(enclosing_test(&lines, 15, &names), Some("t2"));
+        // In the user's function, and past the end of the file.
+        assert_eq!(enclosing_test(&lines, 2, &names), None);
+        assert_eq!(enclosing_test(&lines, 99, &names), None);
+        // The closing brace of the test module.
+        assert_eq!(enclosing_test(&lines, 18, &names), None);
     }
 
     #[test]

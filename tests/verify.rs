@@ -80,7 +80,15 @@ fn every_kind_of_finding_is_proven() {
     );
 }
 
-const LEVEL_BEFORE: &str = r#"/// A level, shown but not comparable.
+const LEVEL_BEFORE: &str = r#"/// The first `max` characters of `s`.
+pub fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((end, _)) => &s[..end],
+        None => s,
+    }
+}
+
+/// A level, shown but not comparable.
 #[derive(Debug)]
 pub struct Level(pub u8);
 
@@ -90,7 +98,15 @@ pub fn level(x: u8) -> Level {
 }
 "#;
 
-const LEVEL_AFTER: &str = r#"/// A level, shown but not comparable.
+const LEVEL_AFTER: &str = r#"/// The first `max` characters of `s`.
+pub fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    &s[..max]
+}
+
+/// A level, shown but not comparable.
 #[derive(Debug)]
 pub struct Level(pub u8);
 
@@ -101,7 +117,8 @@ pub fn level(x: u8) -> Level {
 "#;
 
 /// A divergence whose test cannot compile (the result type has no `PartialEq` for its
-/// `assert_eq!`) is kept, marked unverified with the compiler's error; the run goes on.
+/// `assert_eq!`) is kept, marked unverified with the compiler's error; the other finding of the
+/// same copy is still proven, and the run goes on.
 #[test]
 fn a_finding_whose_test_does_not_compile_is_unverified_not_dropped() {
     let repo = changed_crate("unproven", LEVEL_BEFORE, LEVEL_AFTER, true);
@@ -114,4 +131,6 @@ fn a_finding_whose_test_does_not_compile_is_unverified_not_dropped() {
         why.starts_with("the test does not compile: ") && why.contains("=="),
         "{why}"
     );
+    let panic = run.finding("unproven::truncate", "panic");
+    assert_eq!(panic["verified"], true, "{run}");
 }
