@@ -452,19 +452,25 @@ struct Limits {
 }
 
 /// Runs one test by its exact name in a fresh empty dir, in its own process group (killed with
-/// it on timeout), under the limits; it dies with the tool.
+/// it on timeout), under the limits; it dies with the tool. Its output goes to files beside the
+/// dir, not pipes, so a process it leaves behind holding them cannot keep the verdict waiting.
 fn run_test(exe: &Path, path: &str, dir: &Path, limits: &Limits) -> Result<TestRun> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    let out_path = dir.with_extension("stdout");
+    let err_path = dir.with_extension("stderr");
+    let create = |p: &Path| {
+        std::fs::File::create(p).map_err(|e| Error::io(format!("creating {}", p.display()), e))
+    };
     let mut command = Command::new(exe);
     command
         .args([path, "--exact", "--test-threads=1", "--color=never"])
         .current_dir(dir)
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stdout(create(&out_path)?)
+        .stderr(create(&err_path)?);
     limit_memory(&mut command, limits.address_space);
     crate::child::die_with_this_process(&mut command);
     {
@@ -480,29 +486,6 @@ fn run_test(exe: &Path, path: &str, dir: &Path, limits: &Limits) -> Result<TestR
             )))
         }
     };
-    let read = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut p) = pipe {
-                // A test may print without end: keep what a verdict needs.
-                let _ = p.by_ref().take(1 << 20).read_to_end(&mut bytes);
-                let _ = std::io::copy(&mut p, &mut std::io::sink());
-            }
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = read(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = read(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
     let started = Instant::now();
     let (status, timed_out) = loop {
         match child.try_wait() {
@@ -512,8 +495,7 @@ fn run_test(exe: &Path, path: &str, dir: &Path, limits: &Limits) -> Result<TestR
             Err(e) => return Err(Error::io("waiting for a test process", e)),
         }
     };
-    // The group goes in every case: a child the test spawned must not outlive it (nor hold
-    // the pipes open).
+    // The group goes in every case: a child the test spawned must not outlive it.
     // SAFETY: kill(2) with a negative pid signals the process group made at spawn.
     unsafe {
         libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
@@ -522,13 +504,14 @@ fn run_test(exe: &Path, path: &str, dir: &Path, limits: &Limits) -> Result<TestR
         Some(s) => Some(s),
         None => child.wait().ok(),
     };
-    let stdout = stdout.join().unwrap_or_default();
-    // Read only so a test writing much to stderr never blocks on a full pipe; libtest's
-    // verdict is on stdout.
-    let _ = stderr.join();
+    // A test may print without end: the start holds libtest's verdict on a test that ended.
+    let mut stdout = Vec::new();
+    if let Ok(f) = std::fs::File::open(&out_path) {
+        let _ = f.take(1 << 20).read_to_end(&mut stdout);
+    }
     Ok(judge(
         status.as_ref().map(exit_of),
-        &stdout,
+        &String::from_utf8_lossy(&stdout),
         timed_out.then_some(limits.time),
     ))
 }
@@ -696,6 +679,49 @@ mod tests {
         assert_eq!(enclosing_test(&lines, 99, &names), None);
         // The closing brace of the test module.
         assert_eq!(enclosing_test(&lines, 18, &names), None);
+    }
+
+    /// A stand-in test binary: a shell script with `body`.
+    fn script(dir: &Path, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt as _;
+        let path = dir.join("fake-test");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    /// The real process handling: libtest's summary read from stdout, the exit status, and a
+    /// test that hangs (with a child of its own) killed with its group on time.
+    #[test]
+    fn test_processes_are_judged_and_a_hang_is_killed_with_its_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            time: Duration::from_millis(500),
+            address_space: 4 << 30,
+        };
+        let run = |body: &str| {
+            let exe = script(dir.path(), body);
+            run_test(&exe, "m::t", &dir.path().join("run"), &limits).unwrap()
+        };
+        assert_eq!(
+            run("echo 'running 1 test'; echo 'test result: ok. 1 passed; 0 failed;'"),
+            TestRun::Passed
+        );
+        assert!(matches!(
+            run("echo 'running 1 test'; exit 0"),
+            TestRun::Failed(_)
+        ));
+        let started = Instant::now();
+        assert!(matches!(
+            run("sleep 30 & sleep 30"),
+            TestRun::Failed(why) if why.contains("did not finish")
+        ));
+        assert!(started.elapsed() < Duration::from_secs(10));
+        // It ran in its own fresh directory, given the test's exact name.
+        assert_eq!(
+            run("[ \"$1 $2\" = 'm::t --exact' ] && [ -z \"$(ls -A)\" ] && echo 'test result: ok. 1 passed;'"),
+            TestRun::Passed
+        );
     }
 
     #[test]
