@@ -358,9 +358,10 @@ fn pin_errors(
         let text = std::fs::read_to_string(file).ok()?;
         let lines: Vec<&str> = text.lines().collect();
         let name = enclosing_test(&lines, line, names)?;
+        // The line in the copy would mean nothing to the user: the error is in their test.
         pinned
             .entry(name.to_string())
-            .or_insert_with(|| first_error(std::slice::from_ref(e), "", root));
+            .or_insert_with(|| error_line(e));
     }
     Some(pinned)
 }
@@ -414,12 +415,17 @@ fn same_file(a: &Path, b: &Path) -> bool {
         )
 }
 
+/// A compiler error's first line: `error[E0369]: binary operation `==` cannot be applied …`.
+fn error_line(d: &build::Diag) -> String {
+    let text = build::strip_ansi(&d.rendered);
+    text.lines().next().unwrap_or_default().trim().to_string()
+}
+
 /// The compiler's first error as one line, with where it points in the copy.
 fn first_error(errors: &[build::Diag], stderr: &str, root: &Path) -> String {
     match errors.first() {
         Some(d) => {
-            let text = build::strip_ansi(&d.rendered);
-            let line = text.lines().next().unwrap_or_default().trim().to_string();
+            let line = error_line(d);
             // Where in the copy: the span itself, or the macro call that led to it.
             let site = d
                 .file
