@@ -228,10 +228,8 @@ fn run_side(
         findings.len(),
         if findings.len() == 1 { "" } else { "s" }
     );
-    let does_not_compile = |error: &str| match side {
-        "head" => format!("the test does not compile: {error}"),
-        _ => format!("the test does not compile on the base: {error}"),
-    };
+    // The side is said by `decide`, which prefixes the base's reasons.
+    let does_not_compile = |error: &str| format!("the test does not compile: {error}");
     let executables = loop {
         if placed.is_empty() {
             return Ok(out);
