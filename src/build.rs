@@ -145,6 +145,9 @@ pub struct Diag {
     pub column: usize,
     /// The error as rustc prints it.
     pub rendered: String,
+    /// When the primary span is inside a macro's definition (`assert_eq!` in core): the file
+    /// and line of each call site that expanded it, innermost first.
+    pub macro_sites: Vec<(PathBuf, usize)>,
 }
 
 /// What a build gave.
@@ -287,6 +290,92 @@ pub fn check_library(
     Ok((outcome, run.out_dirs))
 }
 
+/// How to build the unit tests of packages in a scratch copy of the workspace.
+#[derive(Debug, Clone)]
+pub struct TestBuildSpec {
+    /// The copy's root manifest.
+    pub manifest: PathBuf,
+    /// The packages whose library tests are built, by their names in the copy.
+    pub packages: Vec<String>,
+    /// Features to enable, as `package/feature`.
+    pub features: Vec<String>,
+    pub all_features: bool,
+    pub no_default_features: bool,
+    pub target_dir: PathBuf,
+    pub jobs: usize,
+    /// Where cargo runs, for the user's `.cargo/config.toml` (the workspace root).
+    pub config_dir: PathBuf,
+}
+
+/// What `cargo test --no-run` gave.
+#[derive(Debug)]
+pub enum TestOutcome {
+    /// The library test executables, each with its crate root file.
+    Built {
+        executables: Vec<(PathBuf, PathBuf)>,
+    },
+    Failed {
+        errors: Vec<Diag>,
+        stderr: String,
+    },
+}
+
+/// `cargo test --no-run --lib` of the packages of a scratch copy, with the user's rustflags,
+/// lints capped (so a `#![deny(warnings)]` crate still takes a pasted test) and overflow checks
+/// and debug assertions on, as in the harness that found the edge cases.
+pub fn build_tests(spec: &TestBuildSpec) -> Result<TestOutcome> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let host = host_triple()?;
+    let mut rustflags =
+        rustflags::user_rustflags(&spec.config_dir, &host, crate::source::host_cfgs());
+    rustflags.push("--cap-lints=warn".to_string());
+    let mut command = Command::new(&cargo);
+    command
+        .args([
+            "test",
+            "--no-run",
+            "--lib",
+            "--message-format=json-diagnostic-rendered-ansi",
+        ])
+        .arg("--manifest-path")
+        .arg(&spec.manifest)
+        .arg("--target-dir")
+        .arg(&spec.target_dir)
+        .arg("-j")
+        .arg(spec.jobs.to_string());
+    for p in &spec.packages {
+        command.args(["-p", p]);
+    }
+    if !spec.features.is_empty() {
+        command.arg("--features").arg(spec.features.join(","));
+    }
+    if spec.all_features {
+        command.arg("--all-features");
+    }
+    if spec.no_default_features {
+        command.arg("--no-default-features");
+    }
+    command
+        .env("CARGO_ENCODED_RUSTFLAGS", rustflags.join("\x1f"))
+        .env("CARGO_PROFILE_TEST_OVERFLOW_CHECKS", "true")
+        .env("CARGO_PROFILE_TEST_DEBUG_ASSERTIONS", "true")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .current_dir(&spec.config_dir);
+    let dir = spec.manifest.parent().unwrap_or(Path::new("."));
+    let run = run_cargo(command, &cargo, dir, &|_| {})?;
+    match (run.success, run.test_executables.is_empty()) {
+        (true, false) => Ok(TestOutcome::Built {
+            executables: run.test_executables,
+        }),
+        _ => Ok(TestOutcome::Failed {
+            errors: run.errors,
+            stderr: run.stderr,
+        }),
+    }
+}
+
 /// What one cargo invocation with JSON messages gave.
 struct CargoRun {
     success: bool,
@@ -294,6 +383,8 @@ struct CargoRun {
     stderr: String,
     /// Each compiled target's name and executable.
     artifacts: Vec<(String, Option<PathBuf>)>,
+    /// Each test executable built (`cargo test --no-run`), with its target's root source file.
+    test_executables: Vec<(PathBuf, PathBuf)>,
     /// Each build script run: its package id and `OUT_DIR`.
     out_dirs: Vec<(String, PathBuf)>,
 }
@@ -324,6 +415,7 @@ fn run_cargo(
     let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
     let mut errors = Vec::new();
     let mut artifacts = Vec::new();
+    let mut test_executables = Vec::new();
     let mut out_dirs = Vec::new();
     for message in Message::parse_stream(stdout).flatten() {
         match message {
@@ -332,6 +424,12 @@ fn run_cargo(
             }
             Message::CompilerArtifact(a) => {
                 progress(&a.target.name);
+                if let (true, Some(exe)) = (a.profile.test, &a.executable) {
+                    test_executables.push((
+                        a.target.src_path.clone().into_std_path_buf(),
+                        exe.clone().into_std_path_buf(),
+                    ));
+                }
                 artifacts.push((
                     a.target.name.clone(),
                     a.executable.map(|p| p.into_std_path_buf()),
@@ -352,6 +450,7 @@ fn run_cargo(
         errors,
         stderr,
         artifacts,
+        test_executables,
         out_dirs,
     })
 }
@@ -359,15 +458,28 @@ fn run_cargo(
 fn diag(d: &cargo_metadata::diagnostic::Diagnostic, base: &Path) -> Diag {
     let primary = d.spans.iter().find(|s| s.is_primary).or(d.spans.first());
     let rendered = d.rendered.clone().unwrap_or_else(|| d.message.clone());
+    let path = |name: &str| {
+        let p = PathBuf::from(name);
+        if p.is_absolute() {
+            p
+        } else {
+            base.join(p)
+        }
+    };
     match primary {
         Some(s) => {
-            let p = PathBuf::from(&s.file_name);
-            let file = if p.is_absolute() { p } else { base.join(p) };
+            let mut macro_sites = Vec::new();
+            let mut expansion = s.expansion.as_deref();
+            while let Some(e) = expansion {
+                macro_sites.push((path(&e.span.file_name), e.span.line_start));
+                expansion = e.span.expansion.as_deref();
+            }
             Diag {
-                file: Some(file),
+                file: Some(path(&s.file_name)),
                 line: s.line_start,
                 column: s.column_start,
                 rendered,
+                macro_sites,
             }
         }
         None => Diag {
@@ -375,6 +487,7 @@ fn diag(d: &cargo_metadata::diagnostic::Diagnostic, base: &Path) -> Diag {
             line: 0,
             column: 0,
             rendered,
+            macro_sites: Vec::new(),
         },
     }
 }

@@ -173,6 +173,13 @@ pub struct Cli {
     #[arg(long)]
     pub no_sandbox: bool,
 
+    /// Prove each finding: paste its regression test next to the function in a scratch copy,
+    /// build it with `cargo test`, and check that it fails on the code after the change and,
+    /// for an introduced finding, passes on the code before it. The report marks each finding
+    /// verified or not, with the reason; no finding is dropped.
+    #[arg(long)]
+    pub verify: bool,
+
     /// Report formats, comma-separated: `human`, `json`, `markdown` (a review comment),
     /// `junit`, `sarif` (code scanning), `github` (workflow-command annotations, always on
     /// standard output). More than one (besides `github`) needs `--output-dir`.

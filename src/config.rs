@@ -26,10 +26,12 @@ struct Table {
     #[serde(default)]
     ai_patterns: Vec<String>,
     ai_label: Option<String>,
+    /// Prove every finding, as `--verify` does.
+    verify: Option<bool>,
 }
 
 /// The keys a table may have, for the error about one it may not.
-const KEYS: &str = "budget, timeout, engines, fail-on, exclude, ai-patterns, ai-label";
+const KEYS: &str = "budget, timeout, engines, fail-on, exclude, ai-patterns, ai-label, verify";
 
 /// Where a table was read from, for errors: `[package.metadata.edgecheck] in /x/Cargo.toml`.
 struct Origin {
@@ -152,6 +154,8 @@ fn apply(cli: &mut Cli, table: Table, origin: &Origin) -> Result<()> {
     if cli.ai_label.is_none() {
         cli.ai_label = table.ai_label;
     }
+    // `--verify` has no negation on the command line: the configuration can only turn it on.
+    cli.verify |= table.verify.unwrap_or(false);
     Ok(())
 }
 

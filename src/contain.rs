@@ -32,6 +32,28 @@ pub struct Containment {
     pub sandbox: bool,
     /// Where the code under test may write (besides the temp dir and `/dev`).
     pub writable: Vec<PathBuf>,
+    /// The supervisor's program: this binary (`None` runs the program as a plain child, as
+    /// the library's unit tests do, whose binary is no supervisor).
+    #[serde(skip)]
+    pub supervisor: Option<PathBuf>,
+}
+
+impl Containment {
+    /// Harness processes under this binary as supervisor, confined unless `sandbox` is off.
+    pub fn new(sandbox: bool, writable: Vec<PathBuf>) -> Containment {
+        Containment {
+            sandbox,
+            writable,
+            supervisor: std::env::current_exe().ok(),
+        }
+    }
+
+    /// The same, also letting the code under test write beneath `dir`.
+    pub fn writing_to(&self, dir: &Path) -> Containment {
+        let mut c = self.clone();
+        c.writable.push(dir.to_path_buf());
+        c
+    }
 }
 
 /// Whether the Landlock sandbox holds, as the report says it.
@@ -77,15 +99,18 @@ struct Order {
 /// The command that runs `program` contained; add its arguments, environment and stdio as
 /// for the program itself. The caller puts it in a process group of its own and stops it
 /// with [`stop`].
-pub fn command(containment: &Containment, program: &Path) -> std::io::Result<Command> {
-    if !cfg!(target_os = "linux") {
-        return Ok(Command::new(program));
-    }
-    let mut cmd = Command::new(std::env::current_exe()?);
-    cmd.arg(program)
-        .env(CONTAIN_ENV, order_json(containment, false));
+pub fn command(containment: &Containment, program: &Path) -> Command {
+    let mut cmd = match &containment.supervisor {
+        Some(supervisor) if cfg!(target_os = "linux") => {
+            let mut cmd = Command::new(supervisor);
+            cmd.arg(program)
+                .env(CONTAIN_ENV, order_json(containment, false));
+            cmd
+        }
+        _ => Command::new(program),
+    };
     crate::child::die_with_this_process(&mut cmd);
-    Ok(cmd)
+    cmd
 }
 
 /// Whether the sandbox holds on this machine: a supervisor confines itself and says.
@@ -96,9 +121,8 @@ pub fn probe(containment: &Containment) -> SandboxStatus {
     if !cfg!(target_os = "linux") {
         return SandboxStatus::Unavailable("Landlock is Linux's".into());
     }
-    let exe = match std::env::current_exe() {
-        Ok(exe) => exe,
-        Err(e) => return SandboxStatus::Unavailable(format!("cannot find this program: {e}")),
+    let Some(exe) = &containment.supervisor else {
+        return SandboxStatus::Unavailable("no supervisor".into());
     };
     let out = Command::new(exe)
         .env(CONTAIN_ENV, order_json(containment, true))
@@ -122,7 +146,8 @@ pub fn probe(containment: &Containment) -> SandboxStatus {
 }
 
 /// Asks a supervisor started by [`command`] to kill everything under it and end, then makes
-/// sure it has ended (SIGKILL to its process group after a grace period).
+/// sure it has ended (SIGKILL to its process group after a grace period). A plain child in a
+/// process group of its own gets the SIGTERM, then the SIGKILL, with its group.
 pub fn stop(child: &mut std::process::Child) {
     let pid = child.id() as libc::pid_t;
     // SAFETY: kill(2) on the supervisor we started, then on the process group it leads.

@@ -4,6 +4,7 @@
 mod blame;
 mod change;
 mod commands;
+mod prove;
 mod scratch;
 
 use std::collections::BTreeMap;
@@ -34,6 +35,7 @@ use blame::{blame, build_failure, unexplained_build_failure, Blame, Side};
 use change::{check_unparsed_changes, find_change, select_functions, Selection};
 pub use commands::generated_code;
 use commands::{emit_harnesses, list_functions};
+use prove::prove_findings;
 use scratch::write_scratch;
 
 /// Runs the command `cli` names. Returns the exit status of a run that ended normally:
@@ -187,9 +189,22 @@ fn run(cli: &Cli, progress: &Progress) -> Result<(Report, FailOn)> {
     let (runs, sandbox) = run_targets(cli, &ws, &selected, &harness, progress)?;
     let run_ms = t_run.elapsed().as_millis() as u64;
 
-    let (functions, mut findings) = triage_all(&selected, &harness.dropped, &runs, &paths, &change);
+    let (functions, found) = triage_all(&selected, &harness.dropped, &runs, &paths, &change);
+    let (found_by, mut findings): (Vec<TargetId>, Vec<triage::Finding>) = found.into_iter().unzip();
     if sandbox.as_ref().is_some_and(SandboxStatus::active) {
         explain_sandbox_refusals(&mut findings);
+    }
+    if cli.verify && !findings.is_empty() {
+        prove_findings(
+            cli,
+            &ws,
+            &head,
+            base_tree.as_ref(),
+            &selected,
+            &found_by,
+            &mut findings,
+            progress,
+        )?;
     }
     let report = Report {
         schema: report::SCHEMA.into(),
@@ -466,10 +481,10 @@ fn run_targets(
         return Ok((runs, None));
     }
     let callable = harness.callable(selected);
-    let containment = Containment {
-        sandbox: !cli.no_sandbox,
-        writable: vec![ws.work.join("runs"), ws.scratch.join("corpus")],
-    };
+    let containment = Containment::new(
+        !cli.no_sandbox,
+        vec![ws.work.join("runs"), ws.scratch.join("corpus")],
+    );
     let sandbox = contain::probe(&containment);
     if !sandbox.active() || cli.verbose > 0 {
         progress.println(format!("edgecheck: sandbox {}", sandbox.describe()));
@@ -507,15 +522,16 @@ fn run_targets(
     Ok((runs, Some(sandbox)))
 }
 
-/// Each selected function's entry in the report, and the findings, triaged: introduced
-/// findings first, then the rest, each group in the order found.
+/// Each selected function's entry in the report, and the findings, triaged, each with the
+/// target whose run found it: introduced findings first, then the rest, each group in the
+/// order found.
 fn triage_all(
     selected: &[Target],
     dropped: &BTreeMap<TargetId, String>,
     runs: &BTreeMap<TargetId, run::TargetRun>,
     paths: &PathMap,
     change: &Change,
-) -> (Vec<FunctionReport>, Vec<triage::Finding>) {
+) -> (Vec<FunctionReport>, Vec<(TargetId, triage::Finding)>) {
     let mut findings = Vec::new();
     let mut functions = Vec::new();
     let tested_callers = |h: TargetId| -> Vec<String> {
@@ -546,7 +562,7 @@ fn triage_all(
                     let file = paths.report_path(&helper.file);
                     triage::attribute_to_helper(&mut found, &s.func, helper, &file);
                 }
-                findings.extend(found);
+                findings.extend(found.into_iter().map(|f| (i, f)));
                 let execs = r.execs.iter().map(|(e, n)| (e.name().to_string(), *n));
                 (Status::Tested, None, execs.collect())
             }
@@ -586,7 +602,7 @@ fn triage_all(
             tested_through: through,
         });
     }
-    findings.sort_by_key(|f| (!f.introduced, f.elapsed_ms));
+    findings.sort_by_key(|(_, f)| (!f.introduced, f.elapsed_ms));
     (functions, findings)
 }
 

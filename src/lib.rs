@@ -27,5 +27,6 @@ mod source;
 mod target;
 mod triage;
 mod types;
+mod verify;
 mod vocab;
 mod workspace;

@@ -290,6 +290,9 @@ impl Report {
             if let Some(b) = &f.base {
                 let _ = writeln!(s, "   before:   {b}");
             }
+            if let Some(proof) = verification_text(f) {
+                let _ = writeln!(s, "   proof:    {proof}");
+            }
             let _ = writeln!(s, "   regression test:");
             for line in f.regression_test.lines() {
                 let _ = writeln!(s, "     {}", style(line).dim());
@@ -304,9 +307,12 @@ impl Report {
                     .bold()
             );
             for f in &others {
+                let proof = verification_text(f)
+                    .map(|p| format!(" [{p}]"))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     s,
-                    "   {} {} in {}: {}  {}",
+                    "   {} {} in {}: {}{proof}  {}",
                     f.label,
                     f.kind_name(),
                     f.function,
@@ -365,6 +371,15 @@ impl Report {
             self.timing.run_ms as f64 / 1000.0,
         );
         s
+    }
+}
+
+/// With `--verify`: `verified`, or `unverified: <why>`; `None` when the run did not verify.
+pub fn verification_text(f: &Finding) -> Option<String> {
+    match (f.verified?, &f.verification) {
+        (true, _) => Some("verified".into()),
+        (false, Some(why)) => Some(format!("unverified: {why}")),
+        (false, None) => Some("unverified".into()),
     }
 }
 
@@ -506,6 +521,14 @@ impl Progress {
             .set_message(humantime::format_duration(budget).to_string());
     }
 
+    /// Back from the bar over targets to steps, for the work after the runs (`--verify`).
+    pub fn end_targets(&self) {
+        self.with_log(|_, state| state.running = None);
+        self.bar.set_style(
+            ProgressStyle::with_template("{spinner:.cyan} {msg}").expect("valid template"),
+        );
+    }
+
     /// One target finished, with `findings` failing inputs.
     pub fn target_done(&self, findings: usize) {
         self.with_log(|_, state| {
@@ -575,6 +598,8 @@ mod tests {
             elapsed_ms: 1500,
             regression_test: "#[test]\nfn edgecheck_truncate_panic_012345() {\n    let _ = truncate(\"é\", 1);\n}".into(),
             through: None,
+            verified: None,
+            verification: None,
         }
     }
 
@@ -863,6 +888,31 @@ print(len(suites), len(cases), ",".join(failed), ",".join(skipped))
         assert_eq!(
             console::strip_ansi_codes(&report.to_human()),
             "no edge case introduced: tested 1 of 1 changed functions with 2040 inputs (build 0.0s, run 0.0s)\n"
+        );
+    }
+
+    /// `--verify`'s marks: absent from the JSON without it, a word (and the reason) in the text
+    /// formats with it.
+    #[test]
+    fn verification_is_shown_only_when_the_run_verified() {
+        let mut f = finding("demo::truncate", FindingKind::Panic, Label::Introduced);
+        let json = serde_json::to_value(&f).unwrap();
+        assert!(json.get("verified").is_none() && json.get("verification").is_none());
+        assert_eq!(verification_text(&f), None);
+        f.verified = Some(true);
+        assert_eq!(verification_text(&f).as_deref(), Some("verified"));
+        assert_eq!(serde_json::to_value(&f).unwrap()["verified"], true);
+        f.verified = Some(false);
+        f.verification = Some("the test passed on head".into());
+        assert_eq!(
+            verification_text(&f).as_deref(),
+            Some("unverified: the test passed on head")
+        );
+        let sarif = serde_json::to_value(sarif::result(&f, None)).unwrap();
+        assert_eq!(sarif["properties"]["verified"], false);
+        assert_eq!(
+            sarif["properties"]["verification"],
+            "the test passed on head"
         );
     }
 }

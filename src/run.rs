@@ -402,11 +402,7 @@ fn spawn(spec: &RunSpec, job: Job) -> Result<Running> {
     let _ = std::fs::remove_dir_all(&files.cwd);
     std::fs::create_dir_all(&files.cwd)
         .map_err(|e| Error::io(format!("creating {}", files.cwd.display()), e))?;
-    let mut command =
-        contain::command(&spec.containment, &binary).map_err(|source| Error::Spawn {
-            program: binary.display().to_string(),
-            source,
-        })?;
+    let mut command = contain::command(&spec.containment, &binary);
     let child = command
         .args(&fuzzer_args)
         .env(

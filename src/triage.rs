@@ -41,6 +41,13 @@ pub struct Finding {
     /// A finding in a changed helper, reached through this caller (which `input` calls).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub through: Option<String>,
+    /// With `--verify`: whether `regression_test`, pasted next to the function, failed on the
+    /// head and (for an introduced finding) passed on the base. Absent without `--verify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    /// Why the finding is not verified, when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<String>,
 }
 
 impl Finding {
@@ -292,6 +299,8 @@ pub fn triage(
             elapsed_ms: first_found(r).unwrap_or(r.elapsed_ms),
             regression_test,
             through: None,
+            verified: None,
+            verification: None,
         });
     }
     out

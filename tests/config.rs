@@ -39,13 +39,14 @@ fn configured(table: &str) -> tempfile::TempDir {
 }
 
 #[test]
-fn the_configuration_sets_the_budget_and_fail_on_and_excludes_a_function() {
+fn the_configuration_sets_the_budget_fail_on_and_verify_and_excludes_a_function() {
     let dir = configured(
         r#"[package.metadata.edgecheck]
 budget = "3s"
 engines = ["edge"]
 fail-on = "never"
-exclude = ["cfgdemo::generated_*"]"#,
+exclude = ["cfgdemo::generated_*"]
+verify = true"#,
     );
     let run = edgecheck(dir.path(), &[]);
     // The finding stays in the report; `fail-on = "never"` keeps the exit status 0.
@@ -54,7 +55,12 @@ exclude = ["cfgdemo::generated_*"]"#,
     assert_eq!(settings["budget_ms"], 3000, "{run}");
     assert_eq!(settings["engines"], serde_json::json!(["edge"]), "{run}");
     assert_eq!(settings["fail_on"], "never", "{run}");
-    run.finding("cfgdemo::first_byte", "panic");
+    // `verify = true` proves it, as `--verify` does.
+    assert_eq!(
+        run.finding("cfgdemo::first_byte", "panic")["verified"],
+        true,
+        "{run}"
+    );
     run.assert_skipped(
         "cfgdemo::generated_first",
         &["excluded by", "cfgdemo::generated_*"],

@@ -317,6 +317,7 @@ mod tests {
             line,
             column,
             rendered: format!("{first_line}\n  --> somewhere\n"),
+            macro_sites: Vec::new(),
         }
     }
 
@@ -441,6 +442,7 @@ mod tests {
             line: 0,
             column: 0,
             rendered: "error: linking with `cc` failed".into(),
+            macro_sites: Vec::new(),
         };
         let blamed = blame(
             &[no_file],

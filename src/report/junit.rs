@@ -63,8 +63,11 @@ fn status(f: &FunctionReport, introduced: &[&Finding]) -> TestCaseStatus {
                 .as_ref()
                 .map(|l| format!(" at {}:{}:{}", l.file, l.line, l.column))
                 .unwrap_or_default();
+            let proof = super::verification_text(x)
+                .map(|p| format!("\n{p}"))
+                .unwrap_or_default();
             format!(
-                "{}: {}{at}\ninput: {}\n\n{}",
+                "{}: {}{at}\ninput: {}{proof}\n\n{}",
                 x.kind_name(),
                 x.message,
                 x.input,

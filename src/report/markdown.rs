@@ -106,6 +106,9 @@ fn finding_section(n: usize, f: &Finding) -> String {
     if let Some(head) = &f.head {
         s.push_str(&format!("- **Now:** {}\n", one_line(head)));
     }
+    if let Some(proof) = super::verification_text(f) {
+        s.push_str(&format!("- **Proof:** {}\n", one_line(&proof)));
+    }
     s.push_str("\n<details><summary>Regression test</summary>\n\n```rust\n");
     s.push_str(f.regression_test.trim_end());
     s.push_str("\n```\n\n</details>\n\n");

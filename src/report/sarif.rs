@@ -144,7 +144,7 @@ fn rule(kind: FindingKind) -> ReportingDescriptor {
         .build()
 }
 
-fn result(f: &Finding, declared: Option<(&str, usize)>) -> SarifResult {
+pub(super) fn result(f: &Finding, declared: Option<(&str, usize)>) -> SarifResult {
     let rule_index = KINDS.iter().position(|k| *k == f.kind).unwrap_or(0);
     let mut text = format!(
         "{} in {}: {} (input: {})",
@@ -218,8 +218,22 @@ fn result(f: &Finding, declared: Option<(&str, usize)>) -> SarifResult {
             "edgecheckFinding/v1".to_string(),
             fingerprint,
         )]));
-    match builder_locations.is_empty() {
+    let mut result = match builder_locations.is_empty() {
         true => result.build(),
         false => result.locations(builder_locations).build(),
+    };
+    // With `--verify`: whether the regression test proved the finding, as result properties.
+    if let Some(verified) = f.verified {
+        let mut properties =
+            BTreeMap::from([("verified".to_string(), serde_json::json!(verified))]);
+        if let Some(why) = &f.verification {
+            properties.insert("verification".to_string(), serde_json::json!(why));
+        }
+        result.properties = Some(
+            PropertyBag::builder()
+                .additional_properties(properties)
+                .build(),
+        );
     }
+    result
 }
