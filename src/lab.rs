@@ -556,7 +556,16 @@ fn triage_all(
             (_, Some(why), _) => (Status::Skipped, Some(why.clone()), BTreeMap::new()),
             (_, None, Some(r)) => {
                 let no_base = s.base.as_ref().err().map(NoBase::to_string);
-                let mut found = triage::triage(&s.func, &r.findings, paths, no_base.as_deref());
+                let type_args: Vec<String> = match &s.plan {
+                    Plan::Call(p) => p
+                        .type_args
+                        .iter()
+                        .map(|t| tidy_type(&quote::ToTokens::to_token_stream(t).to_string()))
+                        .collect(),
+                    Plan::Skip(_) => Vec::new(),
+                };
+                let mut found =
+                    triage::triage(&s.func, &type_args, &r.findings, paths, no_base.as_deref());
                 if let Some(h) = s.caller_of() {
                     let helper = &selected[h].func;
                     let file = paths.report_path(&helper.file);
@@ -604,6 +613,18 @@ fn triage_all(
     }
     findings.sort_by_key(|(_, f)| (!f.introduced, f.elapsed_ms));
     (functions, findings)
+}
+
+/// A type's tokens as people write it: `Vec<u8>`, not `Vec < u8 >`.
+fn tidy_type(tokens: &str) -> String {
+    tokens
+        .replace(" < ", "<")
+        .replace("< ", "<")
+        .replace(" <", "<")
+        .replace(" >", ">")
+        .replace(" :: ", "::")
+        .replace(" ,", ",")
+        .replace("& ", "&")
 }
 
 /// A finding that is a write (or connection) the sandbox refused says so: the code may work

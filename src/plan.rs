@@ -125,6 +125,10 @@ pub struct CallPlan {
     pub callee: syn::ExprPath,
     /// The wrapper's generics: the function's, minus the type parameters instantiated here.
     pub generics: syn::Generics,
+    /// The types chosen for the function's own type parameters, in order, for a call outside
+    /// the harness (a regression test) that cannot infer them (`median::<i32>(&[])`); empty
+    /// when it has none, or one of them names a type only the harness can.
+    pub type_args: Vec<Type>,
     /// What the wrapper does with the result.
     pub result: ResultUse,
 }

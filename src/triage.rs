@@ -213,6 +213,7 @@ impl PathMap {
 /// says why there was no base to compare with, when there was none.
 pub fn triage(
     func: &ChangedFn,
+    type_args: &[String],
     raw: &[RawFinding],
     paths: &PathMap,
     no_base: Option<&str>,
@@ -257,7 +258,7 @@ pub fn triage(
         }
         let verdict = judge(func, kind, r, no_base);
         let input = match &r.args {
-            Some(args) => call_text(func, args),
+            Some(args) => call_text(func, type_args, args),
             None => "(input not recovered)".to_string(),
         };
         let message = if kind == FindingKind::Divergence {
@@ -274,7 +275,7 @@ pub fn triage(
             .flatten();
         let ending = Ending::of(r.kind);
         let regression_test = regression_test(
-            func,
+            (func, type_args),
             (kind, ending),
             &message,
             location.as_ref(),
@@ -417,10 +418,16 @@ pub fn classify(raw_kind: Kind, message: &str) -> FindingKind {
 
 /// The call of `func` on rendered arguments; a formatting trait's `fmt` as the `format!` that
 /// calls it.
-fn call_text(func: &ChangedFn, args: &[String]) -> String {
+fn call_text(func: &ChangedFn, type_args: &[String], args: &[String]) -> String {
     match crate::plan::format_spec(func) {
         Some(spec) => format!("format!({spec:?}, {})", args.join(", ")),
-        None => format!("{}({})", call_name(func), args.join(", ")),
+        None if type_args.is_empty() => format!("{}({})", call_name(func), args.join(", ")),
+        None => format!(
+            "{}::<{}>({})",
+            call_name(func),
+            type_args.join(", "),
+            args.join(", ")
+        ),
     }
 }
 
@@ -458,7 +465,7 @@ fn type_name(ty: &syn::Type) -> String {
 
 /// A `#[test]` that reproduces the finding; it fails until the edge case is handled.
 fn regression_test(
-    func: &ChangedFn,
+    (func, type_args): (&ChangedFn, &[String]),
     (kind, ending): (FindingKind, Option<Ending>),
     message: &str,
     location: Option<&Location>,
@@ -488,7 +495,7 @@ fn regression_test(
         FindingKind::Panic => format!("panics: {short}{at}"),
     };
     let call = match args {
-        Some(a) => call_text(func, a),
+        Some(a) => call_text(func, type_args, a),
         None => format!("{}(/* input not recovered */)", call_name(func)),
     };
     let test_name = format!(

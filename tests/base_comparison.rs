@@ -72,12 +72,20 @@ impl Run {
             .collect()
     }
 
-    /// The first finding for `function` of `kind`; panics when there is none.
+    /// The first finding for `function` of `kind`; panics when there is none, or when its
+    /// regression test does not reproduce it (every run here proves its findings).
     fn finding(&self, function: &str, kind: &str) -> &Value {
-        self.findings_of(function, kind)
+        let f = self
+            .findings_of(function, kind)
             .into_iter()
             .next()
-            .unwrap_or_else(|| panic!("no `{kind}` finding for `{function}`:\n{self}"))
+            .unwrap_or_else(|| panic!("no `{kind}` finding for `{function}`:\n{self}"));
+        assert_eq!(
+            f["verified"], true,
+            "the `{kind}` finding for `{function}` is not proven: {}\n{self}",
+            f["verification"]
+        );
+        f
     }
 
     /// The `functions` entry for `function`.
@@ -119,7 +127,7 @@ fn edgecheck(dir: &Path, args: &[&str]) -> Run {
     let report_path = out_dir.path().join("report.json");
     let out = Command::new(env!("CARGO_BIN_EXE_cargo-edgecheck"))
         .arg("edgecheck")
-        .args(["--base", "HEAD~1", "--budget", "4s"])
+        .args(["--base", "HEAD~1", "--budget", "4s", "--verify"])
         .args(args)
         .args(["--format", "json", "-q", "--output"])
         .arg(&report_path)

@@ -52,6 +52,7 @@ pub(super) fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, S
         out => out.clone(),
     };
     let generics = wrapper_generics(f, &env);
+    let type_args = turbofish_types(f, &env);
     let (ret, result) = match format {
         Some(spec) => (ret, ResultUse::Format(spec)),
         None => result_use(&env, f, types, ret),
@@ -62,7 +63,32 @@ pub(super) fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, S
         callee,
         generics,
         result,
+        type_args,
     })
+}
+
+/// The types chosen for `f`'s own type parameters, when each is a std type a test next to the
+/// function can name (a crate type's path here is the harness's, not the test's).
+fn turbofish_types(f: &ChangedFn, env: &Env) -> Vec<Type> {
+    let chosen: Option<Vec<Type>> = f
+        .sig
+        .generics
+        .type_params()
+        .map(|tp| env.subst.get(&tp.ident.to_string()).cloned())
+        .collect();
+    let nameable = |t: &Type| {
+        let text = quote::ToTokens::to_token_stream(t).to_string();
+        !["super", "crate", "self", "Self", "edgecheck"]
+            .iter()
+            .any(|w| {
+                text.split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .any(|s| s == *w || s.starts_with("edgecheck"))
+            })
+    };
+    match chosen {
+        Some(types) if types.iter().all(nameable) => types,
+        _ => Vec::new(),
+    }
 }
 
 /// The impl's type parameters, instantiated: by the declared default of the self type's

@@ -107,8 +107,9 @@ pub struct Run {
     pub report: Option<Value>,
 }
 
-/// Runs `cargo-edgecheck edgecheck <args> --format json --output <file> --target-dir <shared> -q`
-/// in `dir`, and reads the report back. The report file lives outside `dir`.
+/// Runs `cargo-edgecheck edgecheck <args> --verify --format json --output <file> --target-dir
+/// <shared> -q` in `dir`, and reads the report back. The report file lives outside `dir`. Every
+/// finding is proven (`--verify`): [`Run::finding`] asserts its regression test reproduces it.
 pub fn edgecheck(dir: &Path, args: &[&str]) -> Run {
     edgecheck_with_target(dir, args, &shared_target_dir())
 }
@@ -120,6 +121,7 @@ pub fn edgecheck_with_target(dir: &Path, args: &[&str], target_dir: &Path) -> Ru
     let mut cmd = Command::new(BIN);
     cmd.arg("edgecheck")
         .args(args)
+        .arg("--verify")
         .arg("--format")
         .arg("json")
         .arg("--output")
@@ -240,12 +242,21 @@ impl Run {
             .collect()
     }
 
-    /// The first finding for `function` of `kind`; panics with the whole report when there is none.
+    /// The first finding for `function` of `kind`; panics with the whole report when there is
+    /// none, or when the run proved its findings (`--verify`, as [`edgecheck`] runs) and this
+    /// one's regression test does not reproduce it.
     pub fn finding(&self, function: &str, kind: &str) -> &Value {
-        self.findings_of(function, kind)
+        let f = self
+            .findings_of(function, kind)
             .into_iter()
             .next()
-            .unwrap_or_else(|| panic!("no `{kind}` finding for `{function}`:\n{self}"))
+            .unwrap_or_else(|| panic!("no `{kind}` finding for `{function}`:\n{self}"));
+        assert_ne!(
+            f["verified"], false,
+            "the `{kind}` finding for `{function}` is not proven: {}\n{self}",
+            f["verification"]
+        );
+        f
     }
 
     /// Asserts that `function` was tested, and with at least one input from each engine run.
