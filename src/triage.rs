@@ -270,9 +270,11 @@ pub fn triage(
         } else {
             r.message.clone()
         };
+        // The base's value, and the head's it differs from.
         let expect = (kind == FindingKind::Divergence)
             .then(|| r.base_value())
-            .flatten();
+            .flatten()
+            .map(|old| (old, r.head_value.as_deref().unwrap_or("")));
         let ending = Ending::of(r.kind);
         let regression_test = regression_test(
             (func, type_args),
@@ -463,6 +465,58 @@ fn type_name(ty: &syn::Type) -> String {
     }
 }
 
+/// The assertion that `call` returns the value whose canonical text is `old` (where it now
+/// returns `now`). NaN equals NaN there; when the divergence is the sign of a zero
+/// (`--strict-floats`), the sign is what is asserted, as `==` does not tell them apart.
+fn value_assertion(call: &str, old: &str, now: &str) -> String {
+    match (old, now) {
+        ("NaN", _) => format!("assert!({call}.is_nan());"),
+        ("0.0", "-0.0") => {
+            format!("let r = {call};\n    assert!(r == 0.0 && r.is_sign_positive(), \"{{r:?}}\");")
+        }
+        ("-0.0", "0.0") => {
+            format!("let r = {call};\n    assert!(r == 0.0 && r.is_sign_negative(), \"{{r:?}}\");")
+        }
+        _ => format!("assert_eq!({call}, {old});"),
+    }
+}
+
+/// For a call with `&mut` arguments, whose observation is the result and then each of them
+/// after the call (`(); then the `&mut` argument is [0, 0]`): each bound to a local, the call
+/// made, and each compared. `None` when the observation has no `&mut` part.
+fn expected_value_body(
+    (func, type_args): (&ChangedFn, &[String]),
+    args: &[String],
+    old: &str,
+) -> Option<String> {
+    let mut parts = old.split("; then the `&mut` argument is ");
+    let result = parts.next()?;
+    let after: Vec<&str> = parts.collect();
+    let mutable: Vec<usize> = (0..args.len())
+        .filter(|&i| args[i].starts_with("&mut "))
+        .collect();
+    if after.is_empty() || after.len() != mutable.len() {
+        return None;
+    }
+    let mut lines = Vec::new();
+    let mut bound = args.to_vec();
+    for (n, &i) in mutable.iter().enumerate() {
+        lines.push(format!("let mut arg{n} = {};", &args[i]["&mut ".len()..]));
+        bound[i] = format!("&mut arg{n}");
+    }
+    let call = call_text(func, type_args, &bound);
+    match result {
+        "()" | "_" => lines.push(format!("let _ = {call};")),
+        value => lines.push(value_assertion(&call, value, "")),
+    }
+    for (n, value) in after.iter().enumerate() {
+        if *value != "_" {
+            lines.push(format!("assert_eq!(arg{n}, {value});"));
+        }
+    }
+    Some(lines.join("\n    "))
+}
+
 /// A `#[test]` that reproduces the finding; it fails until the edge case is handled.
 fn regression_test(
     (func, type_args): (&ChangedFn, &[String]),
@@ -471,7 +525,7 @@ fn regression_test(
     location: Option<&Location>,
     args: Option<&[String]>,
     id: &str,
-    expect: Option<&str>,
+    expect: Option<(&str, &str)>,
 ) -> String {
     let short: String = message
         .chars()
@@ -505,10 +559,11 @@ fn regression_test(
         &id[..6]
     )
     .to_lowercase();
-    let body = match expect {
-        Some("NaN") => format!("assert!({call}.is_nan());"),
-        Some(old) => format!("assert_eq!({call}, {old});"),
-        None => format!("let _ = {call};"),
+    let body = match (expect, args) {
+        (Some((old, now)), Some(a)) => expected_value_body((func, type_args), a, old)
+            .unwrap_or_else(|| value_assertion(&call, old, now)),
+        (Some((old, now)), None) => value_assertion(&call, old, now),
+        (None, _) => format!("let _ = {call};"),
     };
     // A private function is only reachable from a test module next to it: say so.
     let private = if func.is_pub { "" } else { "; it is private" };
