@@ -13,7 +13,7 @@ use crate::select::{ChangedFn, Literals};
 mod entry;
 
 use entry::{constructor_path, wrapper_path};
-pub use entry::{entry_modules, Exposed, ENTRY_MODULE};
+pub use entry::{entry_modules, Exposed, DRAIN_CAP, ENTRY_MODULE};
 
 const CARGO_TOML: &str = include_str!("../harness-templates/Cargo.toml");
 const MAIN_RS: &str = include_str!("../harness-templates/main.rs");

@@ -556,16 +556,9 @@ fn triage_all(
             (_, Some(why), _) => (Status::Skipped, Some(why.clone()), BTreeMap::new()),
             (_, None, Some(r)) => {
                 let no_base = s.base.as_ref().err().map(NoBase::to_string);
-                let type_args: Vec<String> = match &s.plan {
-                    Plan::Call(p) => p
-                        .type_args
-                        .iter()
-                        .map(|t| tidy_type(&quote::ToTokens::to_token_stream(t).to_string()))
-                        .collect(),
-                    Plan::Skip(_) => Vec::new(),
-                };
+                let shape = call_shape(&s.plan);
                 let mut found =
-                    triage::triage(&s.func, &type_args, &r.findings, paths, no_base.as_deref());
+                    triage::triage(&s.func, &shape, &r.findings, paths, no_base.as_deref());
                 if let Some(h) = s.caller_of() {
                     let helper = &selected[h].func;
                     let file = paths.report_path(&helper.file);
@@ -615,16 +608,20 @@ fn triage_all(
     (functions, findings)
 }
 
-/// A type's tokens as people write it: `Vec<u8>`, not `Vec < u8 >`.
-fn tidy_type(tokens: &str) -> String {
-    tokens
-        .replace(" < ", "<")
-        .replace("< ", "<")
-        .replace(" <", "<")
-        .replace(" >", ">")
-        .replace(" :: ", "::")
-        .replace(" ,", ",")
-        .replace("& ", "&")
+/// What a call outside the harness needs from the plan: the types chosen for type
+/// parameters, and whether the result is a lazy iterator.
+fn call_shape(plan: &Plan) -> triage::CallShape {
+    let text =
+        |t: &syn::Type| triage::tidy_tokens(&quote::ToTokens::to_token_stream(t).to_string());
+    match plan {
+        Plan::Call(p) => triage::CallShape {
+            type_args: p.type_args.iter().map(text).collect(),
+            self_ty: p.instantiated_self.as_ref().map(text),
+            drain: (p.result == crate::plan::ResultUse::Drain)
+                .then_some(crate::generate::DRAIN_CAP),
+        },
+        Plan::Skip(_) => triage::CallShape::default(),
+    }
 }
 
 /// A finding that is a write (or connection) the sandbox refused says so: the code may work

@@ -129,6 +129,9 @@ pub struct CallPlan {
     /// the harness (a regression test) that cannot infer them (`median::<i32>(&[])`); empty
     /// when it has none, or one of them names a type only the harness can.
     pub type_args: Vec<Type>,
+    /// The impl's self type with the impl's type parameters instantiated, when that changed it
+    /// (a blanket `impl<T: AsRef<[u8]>> ToHex for T` is called on `Vec<u8>`).
+    pub instantiated_self: Option<Type>,
     /// What the wrapper does with the result.
     pub result: ResultUse,
 }

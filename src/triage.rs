@@ -213,7 +213,7 @@ impl PathMap {
 /// says why there was no base to compare with, when there was none.
 pub fn triage(
     func: &ChangedFn,
-    type_args: &[String],
+    shape: &CallShape,
     raw: &[RawFinding],
     paths: &PathMap,
     no_base: Option<&str>,
@@ -258,7 +258,7 @@ pub fn triage(
         }
         let verdict = judge(func, kind, r, no_base);
         let input = match &r.args {
-            Some(args) => call_text(func, type_args, args),
+            Some(args) => call_text(func, shape, args),
             None => "(input not recovered)".to_string(),
         };
         let message = if kind == FindingKind::Divergence {
@@ -277,7 +277,7 @@ pub fn triage(
             .map(|old| (old, r.head_value.as_deref().unwrap_or("")));
         let ending = Ending::of(r.kind);
         let regression_test = regression_test(
-            (func, type_args),
+            (func, shape),
             (kind, ending),
             &message,
             location.as_ref(),
@@ -420,17 +420,61 @@ pub fn classify(raw_kind: Kind, message: &str) -> FindingKind {
 
 /// The call of `func` on rendered arguments; a formatting trait's `fmt` as the `format!` that
 /// calls it.
-fn call_text(func: &ChangedFn, type_args: &[String], args: &[String]) -> String {
+fn call_text(func: &ChangedFn, shape: &CallShape, args: &[String]) -> String {
+    let name = match (&shape.self_ty, &func.kind) {
+        (Some(ty), FnKind::TraitImpl { trait_path, .. }) => {
+            format!("<{ty} as {}>::{}", trait_name(trait_path), func.name)
+        }
+        (Some(ty), FnKind::Inherent { .. }) => format!("<{ty}>::{}", func.name),
+        _ => call_name(func),
+    };
     match crate::plan::format_spec(func) {
         Some(spec) => format!("format!({spec:?}, {})", args.join(", ")),
-        None if type_args.is_empty() => format!("{}({})", call_name(func), args.join(", ")),
+        None if shape.type_args.is_empty() => format!("{name}({})", args.join(", ")),
         None => format!(
-            "{}::<{}>({})",
-            call_name(func),
-            type_args.join(", "),
+            "{name}::<{}>({})",
+            shape.type_args.join(", "),
             args.join(", ")
         ),
     }
+}
+
+/// How a call outside the harness (the input shown, a regression test) is written, beyond the
+/// function's name: what the plan chose where the compiler could not infer it.
+#[derive(Debug, Clone, Default)]
+pub struct CallShape {
+    /// Types for the function's own type parameters (`median::<i32>(&[])`).
+    pub type_args: Vec<String>,
+    /// The self type of a blanket impl, instantiated (`<Vec<u8> as ToHex>::to_hex`).
+    pub self_ty: Option<String>,
+    /// It returns a lazy iterator: a test consumes it (up to this many items), so a panic in
+    /// it shows, and a divergence compares the items.
+    pub drain: Option<usize>,
+}
+
+/// A trait as a call names it: its last segment with its generic arguments (`From<Meters>`).
+fn trait_name(trait_path: &syn::Path) -> String {
+    trait_path
+        .segments
+        .last()
+        .map(|s| {
+            let args = &s.arguments;
+            let args = quote::ToTokens::to_token_stream(args).to_string();
+            tidy_tokens(&format!("{}{args}", s.ident))
+        })
+        .unwrap_or_default()
+}
+
+/// Tokens as people write them: `Vec<u8>`, not `Vec < u8 >`.
+pub fn tidy_tokens(tokens: &str) -> String {
+    tokens
+        .replace(" < ", "<")
+        .replace("< ", "<")
+        .replace(" <", "<")
+        .replace(" >", ">")
+        .replace(" :: ", "::")
+        .replace(" ,", ",")
+        .replace("& ", "&")
 }
 
 /// How the function is called from its own module: `truncate` or `Stack::new`.
@@ -442,14 +486,12 @@ pub fn call_name(func: &ChangedFn) -> String {
             self_ty,
             trait_path,
             ..
-        } => {
-            let t = trait_path
-                .segments
-                .last()
-                .map(|s| s.ident.to_string())
-                .unwrap_or_default();
-            format!("<{} as {}>::{}", type_name(self_ty), t, func.name)
-        }
+        } => format!(
+            "<{} as {}>::{}",
+            type_name(self_ty),
+            trait_name(trait_path),
+            func.name
+        ),
     }
 }
 
@@ -462,6 +504,14 @@ fn type_name(ty: &syn::Type) -> String {
             .map(|s| s.ident.to_string())
             .unwrap_or_default(),
         other => quote::ToTokens::to_token_stream(other).to_string(),
+    }
+}
+
+/// `call`, consumed when it returns a lazy iterator.
+fn drained(shape: &CallShape, call: String) -> String {
+    match shape.drain {
+        Some(cap) => format!("{call}.take({cap}).collect::<Vec<_>>()"),
+        None => call,
     }
 }
 
@@ -485,7 +535,7 @@ fn value_assertion(call: &str, old: &str, now: &str) -> String {
 /// after the call (`(); then the `&mut` argument is [0, 0]`): each bound to a local, the call
 /// made, and each compared. `None` when the observation has no `&mut` part.
 fn expected_value_body(
-    (func, type_args): (&ChangedFn, &[String]),
+    (func, shape): (&ChangedFn, &CallShape),
     args: &[String],
     old: &str,
 ) -> Option<String> {
@@ -504,7 +554,7 @@ fn expected_value_body(
         lines.push(format!("let mut arg{n} = {};", &args[i]["&mut ".len()..]));
         bound[i] = format!("&mut arg{n}");
     }
-    let call = call_text(func, type_args, &bound);
+    let call = drained(shape, call_text(func, shape, &bound));
     match result {
         "()" | "_" => lines.push(format!("let _ = {call};")),
         value => lines.push(value_assertion(&call, value, "")),
@@ -519,7 +569,7 @@ fn expected_value_body(
 
 /// A `#[test]` that reproduces the finding; it fails until the edge case is handled.
 fn regression_test(
-    (func, type_args): (&ChangedFn, &[String]),
+    (func, shape): (&ChangedFn, &CallShape),
     (kind, ending): (FindingKind, Option<Ending>),
     message: &str,
     location: Option<&Location>,
@@ -549,7 +599,7 @@ fn regression_test(
         FindingKind::Panic => format!("panics: {short}{at}"),
     };
     let call = match args {
-        Some(a) => call_text(func, type_args, a),
+        Some(a) => drained(shape, call_text(func, shape, a)),
         None => format!("{}(/* input not recovered */)", call_name(func)),
     };
     let test_name = format!(
@@ -560,7 +610,7 @@ fn regression_test(
     )
     .to_lowercase();
     let body = match (expect, args) {
-        (Some((old, now)), Some(a)) => expected_value_body((func, type_args), a, old)
+        (Some((old, now)), Some(a)) => expected_value_body((func, shape), a, old)
             .unwrap_or_else(|| value_assertion(&call, old, now)),
         (Some((old, now)), None) => value_assertion(&call, old, now),
         (None, _) => format!("let _ = {call};"),

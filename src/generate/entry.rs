@@ -50,7 +50,7 @@ pub fn constructor_path(def: &AdtDef, id: TargetId) -> Vec<String> {
 
 /// Most items taken from a returned iterator: enough for lazy panics to show, bounded for
 /// endless ones.
-const DRAIN_CAP: usize = 10_000;
+pub const DRAIN_CAP: usize = 10_000;
 
 /// The panic message of a constructor that refused its generated arguments (`None`, `Err`):
 /// the harness runtime passes over such an input. The runtime template spells it out too.

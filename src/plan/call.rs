@@ -20,6 +20,7 @@ pub(super) fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, S
     }
     // A generic impl (`impl<T: AsRef<[u8]>> ToHex for T`) is instantiated like a generic fn.
     let pre = instantiate_impl(f, types)?;
+    let original_kind = f.kind.clone();
     let f = &ChangedFn {
         kind: substitute_kind(&f.kind, &pre),
         ..f.clone()
@@ -53,6 +54,13 @@ pub(super) fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, S
     };
     let generics = wrapper_generics(f, &env);
     let type_args = turbofish_types(f, &env);
+    let instantiated_self = match (&f.kind, &original_kind) {
+        (
+            FnKind::Inherent { self_ty, .. } | FnKind::TraitImpl { self_ty, .. },
+            FnKind::Inherent { self_ty: was, .. } | FnKind::TraitImpl { self_ty: was, .. },
+        ) if self_ty != was && nameable(self_ty) => Some((**self_ty).clone()),
+        _ => None,
+    };
     let (ret, result) = match format {
         Some(spec) => (ret, ResultUse::Format(spec)),
         None => result_use(&env, f, types, ret),
@@ -64,7 +72,20 @@ pub(super) fn plan_call(f: &ChangedFn, types: &CrateTypes) -> Result<CallPlan, S
         generics,
         result,
         type_args,
+        instantiated_self,
     })
+}
+
+/// Whether a test next to the function can name `t`: a std type, not a path of the harness
+/// (`super::`, an entry module) or a type that cannot be written (`impl Fn(u8) -> bool`).
+fn nameable(t: &Type) -> bool {
+    let text = quote::ToTokens::to_token_stream(t).to_string();
+    !text
+        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .any(|w| {
+            ["super", "crate", "self", "Self", "impl", "_"].contains(&w)
+                || w.starts_with("edgecheck")
+        })
 }
 
 /// The types chosen for `f`'s own type parameters, when each is a std type a test next to the
@@ -76,15 +97,6 @@ fn turbofish_types(f: &ChangedFn, env: &Env) -> Vec<Type> {
         .type_params()
         .map(|tp| env.subst.get(&tp.ident.to_string()).cloned())
         .collect();
-    let nameable = |t: &Type| {
-        let text = quote::ToTokens::to_token_stream(t).to_string();
-        !["super", "crate", "self", "Self", "edgecheck"]
-            .iter()
-            .any(|w| {
-                text.split(|c: char| !c.is_alphanumeric() && c != '_')
-                    .any(|s| s == *w || s.starts_with("edgecheck"))
-            })
-    };
     match chosen {
         Some(types) if types.iter().all(nameable) => types,
         _ => Vec::new(),
