@@ -161,9 +161,13 @@ fn ending_the_process_is_a_finding_compared_with_the_base_and_spawned_processes_
 #[test]
 #[cfg(target_os = "linux")]
 fn the_sandbox_keeps_the_code_under_test_from_writing_outside_the_run() {
-    // Outside the temp dir, the user's tree and the run's directories.
-    let escape = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sandbox-escape.txt");
+    // Outside the temp dir (the tool's is a directory of its own here, wherever the checkout
+    // lives), the user's tree and the run's directories.
+    let outside = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let escape = outside.join("sandbox-escape.txt");
     let _ = std::fs::remove_file(&escape);
+    let tmp = outside.join("sandbox-tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
     let before = "pub fn save(n: u8) -> u8 {\n    n\n}\n";
     let after = format!(
         "pub fn save(n: u8) -> u8 {{\n    let _ = std::fs::write({:?}, [n]);\n    n\n}}\n",
@@ -171,7 +175,20 @@ fn the_sandbox_keeps_the_code_under_test_from_writing_outside_the_run() {
     );
     let repo = changed_crate("boxed", before, &after, false);
     let tree = tree_snapshot(repo.path());
-    let run = edgecheck(repo.path(), &["--engines", "edge", "--budget", "2s"]);
+    let run_with = |extra: &[&str]| {
+        let args: Vec<&str> = ["--engines", "edge", "--budget", "2s"]
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect();
+        edgecheck_with_env(
+            repo.path(),
+            &args,
+            &shared_target_dir(),
+            &[("TMPDIR", tmp.as_path())],
+        )
+    };
+    let run = run_with(&[]);
     run.assert_code(0);
     run.assert_tested("boxed::save");
     let sandbox = str_of(&run.report()["settings"], "sandbox");
@@ -181,10 +198,7 @@ fn the_sandbox_keeps_the_code_under_test_from_writing_outside_the_run() {
         "the code under test wrote outside the run"
     );
 
-    let run = edgecheck(
-        repo.path(),
-        &["--engines", "edge", "--budget", "2s", "--no-sandbox"],
-    );
+    let run = run_with(&["--no-sandbox"]);
     run.assert_code(0);
     assert!(
         str_of(&run.report()["settings"], "sandbox").starts_with("off"),

@@ -116,6 +116,16 @@ pub fn edgecheck(dir: &Path, args: &[&str]) -> Run {
 
 /// Same as [`edgecheck`], with the given target dir.
 pub fn edgecheck_with_target(dir: &Path, args: &[&str], target_dir: &Path) -> Run {
+    edgecheck_with_env(dir, args, target_dir, &[])
+}
+
+/// Same as [`edgecheck_with_target`], with more environment variables for the tool.
+pub fn edgecheck_with_env(
+    dir: &Path,
+    args: &[&str],
+    target_dir: &Path,
+    envs: &[(&str, &Path)],
+) -> Run {
     let out_dir = tempfile::tempdir().expect("a temporary directory");
     let report_path = out_dir.path().join("report.json");
     let mut cmd = Command::new(BIN);
@@ -133,7 +143,8 @@ pub fn edgecheck_with_target(dir: &Path, args: &[&str], target_dir: &Path) -> Ru
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env_remove("CARGO_TARGET_DIR")
-        .env_remove("RUST_BACKTRACE");
+        .env_remove("RUST_BACKTRACE")
+        .envs(envs.iter().copied());
     let out = cmd.output().expect("cargo-edgecheck runs");
     let report = std::fs::read_to_string(&report_path).ok().map(|text| {
         serde_json::from_str(&text)
