@@ -527,8 +527,26 @@ fn value_assertion(call: &str, old: &str, now: &str) -> String {
         ("-0.0", "0.0") => {
             format!("let r = {call};\n    assert!(r == 0.0 && r.is_sign_negative(), \"{{r:?}}\");")
         }
+        // A string inside a wrapper (`Err("bad digit")`) is a `&str` literal where the value
+        // may hold a `String`, which `==` does not compare across `Result` or `Option`: their
+        // `Debug` texts compare instead (the observation is that text, maps and sets aside).
+        _ if old.contains('"') && !old.starts_with('"') && !old.contains('{') => {
+            format!(
+                "assert_eq!(format!(\"{{:?}}\", {call}), {});",
+                raw_literal(old)
+            )
+        }
         _ => format!("assert_eq!({call}, {old});"),
     }
+}
+
+/// `text` as a raw string literal, with as many `#` as it needs.
+fn raw_literal(text: &str) -> String {
+    let mut hashes = String::from("#");
+    while text.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    format!("r{hashes}\"{text}\"{hashes}")
 }
 
 /// For a call with `&mut` arguments, whose observation is the result and then each of them
