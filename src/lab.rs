@@ -556,7 +556,7 @@ fn triage_all(
             (_, Some(why), _) => (Status::Skipped, Some(why.clone()), BTreeMap::new()),
             (_, None, Some(r)) => {
                 let no_base = s.base.as_ref().err().map(NoBase::to_string);
-                let shape = call_shape(&s.plan);
+                let shape = triage::CallShape::of(&s.plan);
                 let mut found =
                     triage::triage(&s.func, &shape, &r.findings, paths, no_base.as_deref());
                 if let Some(h) = s.caller_of() {
@@ -606,22 +606,6 @@ fn triage_all(
     }
     findings.sort_by_key(|(_, f)| (!f.introduced, f.elapsed_ms));
     (functions, findings)
-}
-
-/// What a call outside the harness needs from the plan: the types chosen for type
-/// parameters, and whether the result is a lazy iterator.
-fn call_shape(plan: &Plan) -> triage::CallShape {
-    let text =
-        |t: &syn::Type| triage::tidy_tokens(&quote::ToTokens::to_token_stream(t).to_string());
-    match plan {
-        Plan::Call(p) => triage::CallShape {
-            type_args: p.type_args.iter().map(text).collect(),
-            self_ty: p.instantiated_self.as_ref().map(text),
-            drain: (p.result == crate::plan::ResultUse::Drain)
-                .then_some(crate::generate::DRAIN_CAP),
-        },
-        Plan::Skip(_) => triage::CallShape::default(),
-    }
 }
 
 /// A finding that is a write (or connection) the sandbox refused says so: the code may work

@@ -310,10 +310,10 @@ pub fn run_all(
                 continue;
             };
             let done = running.swap_remove(i);
-            if let Some(why) = containment_failure(status, &done.files.stderr) {
+            let stderr = std::fs::read_to_string(&done.files.stderr).unwrap_or_default();
+            if let Some(why) = containment_failure(status, &stderr) {
                 return Err(Error::Contain(why));
             }
-            let stderr = std::fs::read_to_string(&done.files.stderr).unwrap_or_default();
             if let Some(why) = harness_failure(status, &stderr) {
                 return Err(Error::Harness(why));
             }
@@ -324,7 +324,7 @@ pub fn run_all(
                 findings: Vec::new(),
                 nondeterministic: None,
             });
-            let next = finish(done, status, run, t0);
+            let next = finish(done, (status, &stderr), run, t0);
             if !next.is_empty() {
                 *outstanding.entry(target).or_default() += next.len() - 1;
                 queue.extend(next);
@@ -512,12 +512,12 @@ fn phase_settings(
 
 /// Why the supervisor could not confine or start a harness process, when that is how it
 /// ended: not a finding, the run cannot go on.
-fn containment_failure(status: ExitStatus, stderr: &Path) -> Option<String> {
+fn containment_failure(status: ExitStatus, stderr: &str) -> Option<String> {
     if status.code() != Some(contain::EXIT_CONTAIN_FAILED) {
         return None;
     }
-    let text = std::fs::read_to_string(stderr).unwrap_or_default();
-    text.lines()
+    stderr
+        .lines()
         .find_map(|l| l.strip_prefix(contain::FAILURE_PREFIX))
         .map(|why| why.trim().to_string())
 }
@@ -584,10 +584,15 @@ const RESUMED_WORKER_STEP: usize = 100;
 
 /// Records what a finished process found; returns the processes that complete its findings,
 /// and a resumed libFuzzer run when one stopped at a finding with budget left.
-fn finish(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instant) -> Vec<Job> {
+fn finish(
+    done: Running,
+    ended_as: (ExitStatus, &str),
+    run: &mut TargetRun,
+    t0: Instant,
+) -> Vec<Job> {
     let resumed = done.job.clone();
     let elapsed = done.started.elapsed();
-    let mut next = finish_one(done, status, run, t0)
+    let mut next = finish_one(done, ended_as, run, t0)
         .into_iter()
         .collect::<Vec<_>>();
     let fuzz_run = matches!(resumed.phase, Phase::Run) && resumed.engine == Engine::Libfuzzer;
@@ -617,13 +622,18 @@ fn finish(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instant) -
     next
 }
 
-fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instant) -> Option<Job> {
+/// `ended_as`: the process's exit status and its stderr.
+fn finish_one(
+    done: Running,
+    (status, stderr): (ExitStatus, &str),
+    run: &mut TargetRun,
+    t0: Instant,
+) -> Option<Job> {
     let offset = (done.started - t0).as_millis() as u64;
     let results = read_results(&done.files.results, offset);
     let job = done.job;
     let elapsed = done.started.elapsed();
-    let stderr = std::fs::read_to_string(&done.files.stderr).unwrap_or_default();
-    let end = ended(status, completed(&job, &results), &stderr);
+    let end = ended(status, completed(&job, &results), stderr);
     match job.phase.clone() {
         Phase::Record {
             mut crash,
@@ -692,7 +702,7 @@ fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instan
             if let Some(kind) = end.filter(|_| finding.kind == Kind::Crash) {
                 if kind != Kind::Crash {
                     finding.kind = kind;
-                    finding.message = crash_message(status, &stderr);
+                    finding.message = crash_message(status, stderr);
                 }
             }
             match base_check(&job, elapsed, finding.clone(), ReplayAt::Input(input)) {
@@ -726,7 +736,7 @@ fn finish_one(done: Running, status: ExitStatus, run: &mut TargetRun, t0: Instan
         Phase::Run => finish_run(
             &job,
             &done.files,
-            (status, end, &stderr),
+            (status, end, stderr),
             results,
             run,
             offset,

@@ -452,6 +452,23 @@ pub struct CallShape {
     pub drain: Option<usize>,
 }
 
+impl CallShape {
+    /// What a call outside the harness needs from the plan: the types chosen for type
+    /// parameters, the instantiated self type, and whether the result is a lazy iterator.
+    pub fn of(plan: &crate::plan::Plan) -> CallShape {
+        let text = |t: &syn::Type| tidy_tokens(&quote::ToTokens::to_token_stream(t).to_string());
+        match plan {
+            crate::plan::Plan::Call(p) => CallShape {
+                type_args: p.type_args.iter().map(text).collect(),
+                self_ty: p.instantiated_self.as_ref().map(text),
+                drain: (p.result == crate::plan::ResultUse::Drain)
+                    .then_some(crate::generate::DRAIN_CAP),
+            },
+            crate::plan::Plan::Skip(_) => CallShape::default(),
+        }
+    }
+}
+
 /// A trait as a call names it: its last segment with its generic arguments (`From<Meters>`).
 fn trait_name(trait_path: &syn::Path) -> String {
     trait_path
@@ -466,7 +483,7 @@ fn trait_name(trait_path: &syn::Path) -> String {
 }
 
 /// Tokens as people write them: `Vec<u8>`, not `Vec < u8 >`.
-pub fn tidy_tokens(tokens: &str) -> String {
+fn tidy_tokens(tokens: &str) -> String {
     tokens
         .replace(" < ", "<")
         .replace("< ", "<")

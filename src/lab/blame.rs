@@ -78,11 +78,7 @@ pub(super) fn blame(
                 // A type it takes, declared behind a `#[cfg]` the configuration leaves out.
                 let type_compiled_out = first_line.contains("cannot find type")
                     && first_line.contains("in module `super`");
-                let generalised = selected
-                    .get(t.0)
-                    .and_then(|s| s.base.as_ref().ok())
-                    .is_some_and(|b| b.generalised);
-                let reason = if generalised && in_base {
+                let reason = if generalised(selected, t) && in_base {
                     generalised_reason(&first_line)
                 } else if missing && !cfgs.is_empty() {
                     compiled_out_reason(&cfgs)
@@ -151,6 +147,14 @@ pub(super) fn blame(
     Blame::Targets(out)
 }
 
+/// Whether target `t`'s base is called with the head's arguments after a signature change.
+fn generalised(selected: &[Target], t: TargetId) -> bool {
+    selected
+        .get(t.0)
+        .and_then(|s| s.base.as_ref().ok())
+        .is_some_and(|b| b.generalised)
+}
+
 /// Why a base called with the head's arguments after a signature change is not compared.
 fn generalised_reason(first_line: &str) -> String {
     format!("its signature changed, and the code before the change does not take the same arguments ({first_line})")
@@ -169,11 +173,7 @@ fn blame_generated_module(t: TargetId, first_line: &str, selected: &[Target]) ->
     let compiled_out = (first_line.contains("cannot find")
         || first_line.contains("could not find"))
         && (first_line.contains(generate::ENTRY_MODULE) || first_line.contains("`m_"));
-    let generalised = selected
-        .get(t.0)
-        .and_then(|s| s.base.as_ref().ok())
-        .is_some_and(|b| b.generalised);
-    let reason = if generalised && side == Side::Base && !compiled_out {
+    let reason = if generalised(selected, t) && side == Side::Base && !compiled_out {
         generalised_reason(first_line)
     } else if compiled_out {
         let cfgs = selected
