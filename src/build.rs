@@ -31,6 +31,9 @@ pub struct BuildSpec {
     /// Where cargo runs, so it reads the user's `.cargo/config.toml` as their own build does:
     /// the workspace root.
     pub config_dir: PathBuf,
+    /// The machine's cache, where the libFuzzer flavour finds libFuzzer's C++ already built
+    /// (and leaves it, the first time). `None`: libfuzzer-sys compiles it in every target dir.
+    pub cache: Option<PathBuf>,
 }
 
 /// The toolchain `--sanitizer address` builds with.
@@ -195,6 +198,13 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
             host.clone(),
         ]);
     }
+    let libfuzzer = match spec.fuzz {
+        true => cached_libfuzzer(spec, &host),
+        false => None,
+    };
+    if let Some(archive) = libfuzzer.as_ref().filter(|a| a.exists()) {
+        wrapper_env.extend(archive.link_env());
+    }
     let mut command = if spec.fuzz && spec.asan {
         // ASan is unstable: this build alone uses nightly, through rustup.
         rustflags.push("-Zsanitizer=address".to_string());
@@ -227,6 +237,19 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
         .env_remove("CARGO_TARGET_DIR")
         .current_dir(&spec.config_dir);
     let run = run_cargo(command, &cargo, &spec.harness_dir, progress)?;
+    if let Some(archive) = libfuzzer.filter(|a| run.success && !a.exists()) {
+        // This build compiled libFuzzer's C++: keep it for every later build on the machine.
+        // A cache that cannot be written only costs the next build the same time again.
+        let built = run
+            .out_dirs
+            .iter()
+            .find(|(id, _)| is_libfuzzer_sys(id))
+            .map(|(_, out)| out.join("libfuzzer.a"))
+            .filter(|a| a.is_file());
+        if let Some(built) = built {
+            let _ = archive.store(&built);
+        }
+    }
     let binary = run
         .artifacts
         .into_iter()
@@ -239,6 +262,52 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
             stderr: run.stderr,
         }),
     }
+}
+
+/// The package libFuzzer's C++ comes with.
+const LIBFUZZER_SYS: &str = "libfuzzer-sys";
+
+/// Whether a cargo package id (`registry+…#libfuzzer-sys@0.4.13`, or the older
+/// `libfuzzer-sys 0.4.13 (registry+…)`) is libfuzzer-sys's.
+fn is_libfuzzer_sys(package_id: &str) -> bool {
+    package_id.contains(&format!("#{LIBFUZZER_SYS}@"))
+        || package_id.starts_with(&format!("{LIBFUZZER_SYS} "))
+}
+
+/// The machine cache's libFuzzer archive for the libfuzzer-sys version this harness resolves
+/// to, built or not; `None` without a cache, or when the user links their own libFuzzer
+/// (`CUSTOM_LIBFUZZER_PATH`).
+fn cached_libfuzzer(spec: &BuildSpec, host: &str) -> Option<crate::cache::LibFuzzerArchive> {
+    let cache = spec.cache.as_ref()?;
+    if std::env::var_os("CUSTOM_LIBFUZZER_PATH").is_some() {
+        return None;
+    }
+    let lock = spec.harness_dir.join("Cargo.lock");
+    let locked = |text: String| crate::cache::locked_version(&text, LIBFUZZER_SYS);
+    let version = std::fs::read_to_string(&lock)
+        .ok()
+        .and_then(locked)
+        .or_else(|| {
+            // A lock seeded from the user's has no libfuzzer-sys yet: resolve it (`cargo
+            // metadata` writes the lock the build then uses), once per workspace. Its package
+            // list holds only what the features it is given activate, so it is given the
+            // fuzz flavour's.
+            let meta = cargo_metadata::MetadataCommand::new()
+                .manifest_path(spec.harness_dir.join("Cargo.toml"))
+                .features(cargo_metadata::CargoOpt::SomeFeatures(vec![
+                    "libfuzzer".into()
+                ]))
+                .current_dir(&spec.config_dir)
+                .exec()
+                .ok()?;
+            meta.packages
+                .iter()
+                .find(|p| p.name.as_str() == LIBFUZZER_SYS)
+                .map(|p| p.version.to_string())
+        })?;
+    Some(crate::cache::LibFuzzerArchive::for_version(
+        cache, &version, host,
+    ))
 }
 
 /// Checks the library of the package at `manifest` alone (`cargo check --lib`, as the user's

@@ -4,6 +4,7 @@
 
 mod base;
 pub mod build;
+mod cache;
 mod child;
 pub mod cli;
 mod config;

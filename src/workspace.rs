@@ -16,6 +16,12 @@ pub struct Workspace {
     /// harness builds sits directly in it, shared by every workspace that uses this target dir;
     /// the rest lives in `work`.
     pub scratch: PathBuf,
+    /// The cargo target dir of the harness builds: the machine cache's shared one when the
+    /// user did not choose a target dir, so the harness's dependencies are compiled once per
+    /// machine; else `<scratch>/target`, shared by the workspaces that use this target dir.
+    pub build_dir: PathBuf,
+    /// The machine cache (libFuzzer's runtime, the shared build dir), when there is one.
+    pub cache: Option<PathBuf>,
     /// This workspace's own part of the scratch dir (copies, harness crate, run files), so runs
     /// on several workspaces sharing a target dir do not meet.
     pub work: PathBuf,
@@ -108,6 +114,10 @@ pub fn load(args: &WorkspaceArgs, cwd: &Path) -> Result<Workspace> {
     }
     let meta = cmd.exec().map_err(|e| Error::Metadata(metadata_error(e)))?;
     let root = meta.workspace_root.clone().into_std_path_buf();
+    // The user chose a target dir with `--target-dir`, `CARGO_TARGET_DIR` or their cargo
+    // configuration: the harness builds stay in it, as they asked.
+    let chose_target_dir = args.target_dir.is_some()
+        || meta.target_directory.as_std_path() != meta.workspace_root.join("target").as_std_path();
     let target_dir = match &args.target_dir {
         Some(t) if t.is_absolute() => t.clone(),
         Some(t) => cwd.join(t),
@@ -147,12 +157,19 @@ pub fn load(args: &WorkspaceArgs, cwd: &Path) -> Result<Workspace> {
     };
     let (packages, _): (Vec<Package>, Vec<Package>) = members.into_iter().partition(|p| chosen(p));
     let scratch = target_dir.join("edgecheck");
+    let cache = crate::cache::dir();
+    let build_dir = match (&cache, chose_target_dir) {
+        (Some(cache), false) => crate::cache::shared_target_dir(cache),
+        _ => scratch.join("target"),
+    };
     let key = crate::ids::stable_id(&root.to_string_lossy());
     let harness_name = format!("edgecheck-harness-{}", &key[..8]);
     Ok(Workspace {
         root,
         work: scratch.join(format!("ws-{}", &key[..8])),
         scratch,
+        build_dir,
+        cache,
         harness_name,
         packages,
         features: args.features.clone(),
