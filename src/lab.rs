@@ -314,8 +314,8 @@ impl BuildSettings {
         // AddressSanitizer builds with nightly, in a target dir of its own so the stable
         // builds' cache is not thrown away each time.
         let target_dir = match fuzz && self.asan {
-            true => ws.scratch.join("target-asan"),
-            false => ws.scratch.join("target"),
+            true => ws.build_dir.with_file_name("target-asan"),
+            false => ws.build_dir.clone(),
         };
         build::BuildSpec {
             name: ws.harness_name.clone(),
@@ -326,6 +326,7 @@ impl BuildSettings {
             instrumented: self.instrumented.clone(),
             asan: self.asan,
             config_dir: ws.root.clone(),
+            cache: ws.cache.clone(),
         }
     }
 }
@@ -344,8 +345,6 @@ fn build_harness(
     let jobs = cli.jobs.unwrap_or_else(cli_jobs_default).max(1);
     let mut engines: Vec<Engine> = cli.engines.clone();
     engines.dedup();
-    // The first build is the one that pins errors on targets: the plain harness, unless
-    // libFuzzer is the only engine; the libFuzzer flavour of the same code follows.
     let fuzz_only = engines.iter().all(|e| *e == Engine::Libfuzzer);
     let asan = cli.sanitizer == Sanitizer::Address && engines.contains(&Engine::Libfuzzer);
     if asan {
@@ -368,32 +367,43 @@ fn build_harness(
             .collect(),
     };
     let mut dropped = BTreeMap::new();
-    let binary = build_until_clean(
-        ws,
-        head,
-        base_tree,
-        &mut selected,
-        &settings.spec(ws, fuzz_only),
-        &mut dropped,
-        progress,
-    )?;
-    let (plain, mut fuzz) = match fuzz_only {
-        true => (None, binary.clone()),
-        false => (binary.clone(), None),
+    // One binary serves every engine when libFuzzer is among them: a second, plain flavour
+    // would cost a whole second build of the dependencies, and the coverage counters, which
+    // only the user's crates carry, cost proptest about 3% of its speed (benches/fuzz_speed.py
+    // measures both). AddressSanitizer's flavour is a nightly build that would slow the other
+    // engines down, so with it the plain harness comes first. The first build is the one
+    // that pins errors on targets.
+    let fuzz_first = engines.contains(&Engine::Libfuzzer) && (!asan || fuzz_only);
+    let mut build = |fuzz: bool, dropped: &mut BTreeMap<TargetId, String>| {
+        build_until_clean(
+            ws,
+            head,
+            base_tree,
+            &mut selected,
+            &settings.spec(ws, fuzz),
+            dropped,
+            progress,
+        )
     };
-    if binary.is_some() && !fuzz_only && engines.contains(&Engine::Libfuzzer) {
+    let (plain, mut fuzz) = match build(fuzz_first, &mut dropped) {
+        Ok(binary) if fuzz_first => (binary.clone().filter(|_| !fuzz_only), binary),
+        Ok(binary) => (binary, None),
+        // The libFuzzer flavour can fail where the plain one builds (no C++ compiler for
+        // libFuzzer's runtime): the other engines still run, on the plain harness.
+        Err(Error::HarnessBuild(why)) if fuzz_first && !fuzz_only => {
+            progress.println(libfuzzer_off(&why));
+            (build(false, &mut dropped)?, None)
+        }
+        Err(e) => return Err(e),
+    };
+    if plain.is_some() && fuzz.is_none() && asan && !fuzz_only {
         progress.step("building the libFuzzer harness");
         let step =
             |name: &str| progress.step(format!("building the libFuzzer harness: compiled {name}"));
         match build::build(&settings.spec(ws, true), &step)? {
             build::Outcome::Built { binary } => fuzz = Some(binary),
             build::Outcome::Failed { errors, stderr } => {
-                // The other engines still run: say why this one does not.
-                let why = build_failure(&errors, &stderr).to_string();
-                progress.println(format!(
-                    "warning: the libFuzzer engine is off for this run: {}",
-                    why.lines().take(3).collect::<Vec<_>>().join(" ")
-                ));
+                progress.println(libfuzzer_off(&build_failure(&errors, &stderr).to_string()));
             }
         }
     }
@@ -408,6 +418,15 @@ fn build_harness(
         jobs,
     };
     Ok((harness, selected))
+}
+
+/// The warning that the libFuzzer engine is off because its flavour did not build: why, in
+/// at most three lines. The other engines still run.
+fn libfuzzer_off(why: &str) -> String {
+    format!(
+        "warning: the libFuzzer engine is off for this run: {}",
+        why.lines().take(3).collect::<Vec<_>>().join(" ")
+    )
 }
 
 /// Writes the scratch copies and the harness for the callable targets and builds it with
