@@ -100,7 +100,7 @@ fn only_the_ai_assisted_commits_functions_are_tested_and_the_commits_are_named()
 
 /// The functions `list` selects with `args` (which say `--ai-only`) and environment `env`.
 fn ai_listed(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Vec<String> {
-    let mut command = std::process::Command::new(BIN);
+    let mut command = tool();
     command
         .args(["edgecheck", "list"])
         .args(args)

@@ -8,7 +8,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::shared_target_dir;
 use serde_json::Value;
@@ -125,7 +124,7 @@ fn text<'a>(v: &'a Value, key: &str) -> &'a str {
 fn edgecheck(dir: &Path, args: &[&str]) -> Run {
     let out_dir = tempfile::tempdir().expect("a temporary directory");
     let report_path = out_dir.path().join("report.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-edgecheck"))
+    let out = common::tool()
         .arg("edgecheck")
         .args(["--base", "HEAD~1", "--budget", "4s", "--verify"])
         .args(args)

@@ -5,7 +5,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -39,7 +39,7 @@ fn killing_the_tool_with_sigkill_leaves_no_harness_process() {
     // It also starts a daemonised grandchild once, outside the harness's process group.
     let after = "pub fn spin(n: u32) -> u32 {\n    static ONCE: std::sync::Once = std::sync::Once::new();\n    ONCE.call_once(|| {\n        let _ = std::process::Command::new(\"sh\").args([\"-c\", \"setsid sleep 2741.5 &\"]).status();\n    });\n    n.wrapping_mul(3) / 3\n}\n";
     let repo = changed_crate("spinner", before, after, false);
-    let mut tool = Command::new(BIN)
+    let mut tool = tool()
         .args([
             "edgecheck",
             "--engines",

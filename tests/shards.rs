@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
 use common::*;
 
@@ -82,7 +81,7 @@ fn merged_shard_reports_are_the_report_of_the_whole() {
         .collect();
 
     let out = reports.path().join("merged");
-    let merge = Command::new(BIN)
+    let merge = tool()
         .args(["edgecheck", "merge"])
         .args(&paths)
         .args(["--format", "json,markdown,junit", "--output-dir"])
@@ -122,7 +121,7 @@ fn merged_shard_reports_are_the_report_of_the_whole() {
     let mut moved = shard_reports[0].clone();
     moved["base"] = serde_json::json!("0123456789abcdef0123456789abcdef01234567");
     std::fs::write(&other, moved.to_string()).unwrap();
-    let refused = Command::new(BIN)
+    let refused = tool()
         .args(["edgecheck", "merge"])
         .arg(&paths[1])
         .arg(&other)
@@ -141,7 +140,7 @@ fn a_log_gets_a_line_per_phase_and_a_status_line_every_ten_seconds() {
         false,
     );
     // Not `-q`, and stderr is a pipe.
-    let out = Command::new(BIN)
+    let out = tool()
         .args([
             "edgecheck",
             "--engines",

@@ -6,9 +6,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::BIN;
+use common::tool;
 
 fn fixture(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,7 +19,7 @@ fn fixture(name: &str) -> std::path::PathBuf {
 /// `cargo edgecheck list --all` on a fixture, run from the repository root so paths are
 /// relative to it, as a user of this repository would see them.
 fn list(name: &str, format: &str) -> String {
-    let out = Command::new(BIN)
+    let out = tool()
         .args([
             "edgecheck",
             "list",

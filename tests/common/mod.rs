@@ -15,6 +15,17 @@ use serde_json::Value;
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_cargo-edgecheck");
 
+/// The binary under test, with a machine cache of its own under the test target dir, so the
+/// suite never writes the user's cache and the libFuzzer archive is built once for it.
+pub fn tool() -> Command {
+    let mut command = Command::new(BIN);
+    command.env(
+        "CARGO_EDGECHECK_CACHE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("edgecheck-cache"),
+    );
+    command
+}
+
 /// The target dir every run shares, so harness dependencies build once for the suite.
 pub fn shared_target_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("edgecheck-shared")
@@ -128,7 +139,7 @@ pub fn edgecheck_with_env(
 ) -> Run {
     let out_dir = tempfile::tempdir().expect("a temporary directory");
     let report_path = out_dir.path().join("report.json");
-    let mut cmd = Command::new(BIN);
+    let mut cmd = tool();
     cmd.arg("edgecheck")
         .args(args)
         .arg("--verify")
@@ -157,7 +168,7 @@ pub fn edgecheck_with_env(
 /// without building. Its listing is the run's report (`functions`, with `status` `testable` or
 /// `skipped`).
 pub fn list(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(BIN)
+    let out = tool()
         .args(["edgecheck", "list"])
         .args(args)
         .args(["--format", "json", "--target-dir"])
@@ -174,7 +185,7 @@ pub fn list(dir: &Path, args: &[&str]) -> Run {
 
 /// Runs the binary with exactly `args` (after `edgecheck`) in `dir`: no added flags.
 pub fn edgecheck_raw(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(BIN)
+    let out = tool()
         .arg("edgecheck")
         .args(args)
         .current_dir(dir)
@@ -493,14 +504,14 @@ pub struct Background {
 
 impl Background {
     pub fn start(dir: &Path, args: &[&str]) -> Background {
-        Self::spawn(dir, args, Command::new(BIN))
+        Self::spawn(dir, args, tool())
     }
 
     /// Started as the leader of a process group of its own, as a shell starts a job: a signal
     /// to the group reaches it and the cargo it runs, as Ctrl-C in a terminal does.
     pub fn start_in_own_group(dir: &Path, args: &[&str]) -> Background {
         use std::os::unix::process::CommandExt;
-        let mut command = Command::new(BIN);
+        let mut command = tool();
         command.process_group(0);
         Self::spawn(dir, args, command)
     }
