@@ -11,6 +11,7 @@ pub mod contain;
 mod diff;
 mod emit;
 pub mod error;
+mod export;
 mod generate;
 mod git;
 mod ids;
