@@ -584,13 +584,27 @@ fn fuzz_manifest(
         bin["bench"] = toml_edit::value(false);
         bins.push(bin);
     }
-    let mut targets: Vec<String> = bins
-        .iter()
+    let text = doc.to_string();
+    let targets = manifest_targets(&text);
+    Ok((text, targets))
+}
+
+/// The names of the `[[bin]]` targets of a fuzz crate's `Cargo.toml`, sorted; none when it is
+/// not valid TOML.
+pub fn manifest_targets(text: &str) -> Vec<String> {
+    let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
+        return Vec::new();
+    };
+    let mut targets: Vec<String> = doc
+        .get("bin")
+        .and_then(|b| b.as_array_of_tables())
+        .into_iter()
+        .flat_map(|bins| bins.iter())
         .filter_map(|b| b.get("name").and_then(|n| n.as_str()).map(str::to_string))
         .collect();
     targets.sort();
     targets.dedup();
-    Ok((doc.to_string(), targets))
+    targets
 }
 
 /// Writes a generated file, refusing to replace one that cargo edgecheck did not write unless

@@ -92,6 +92,44 @@ pub fn package_dir(out: &Path, package: &str, dir: &Path) -> Result<String> {
     })
 }
 
+/// The fuzz crates that the `build.sh` of an earlier export under `out` names and that are
+/// still there, each with the targets its `fuzz/Cargo.toml` now has: an export of other
+/// functions keeps them fuzzed. Read from the comment above each `build_targets` line.
+pub fn previous_crates(out: &Path) -> Vec<FuzzCrate> {
+    let Ok(script) = std::fs::read_to_string(out.join(CFL_DIR).join("build.sh")) else {
+        return Vec::new();
+    };
+    if !script.lines().take(2).any(|l| l.contains(emit::GENERATED)) {
+        return Vec::new();
+    }
+    let lines: Vec<&str> = script.lines().collect();
+    let mut crates = Vec::new();
+    for pair in lines.windows(2) {
+        if !pair[1].starts_with("build_targets ") {
+            continue;
+        }
+        let Some((package, dir)) = pair[0]
+            .strip_prefix("# ")
+            .and_then(|c| c.split_once(": "))
+            .and_then(|(p, d)| Some((p, d.strip_suffix("/fuzz")?)))
+        else {
+            continue;
+        };
+        let Ok(manifest) = std::fs::read_to_string(out.join(dir).join("fuzz/Cargo.toml")) else {
+            continue;
+        };
+        let targets = emit::manifest_targets(&manifest);
+        if !targets.is_empty() {
+            crates.push(FuzzCrate {
+                package: package.to_string(),
+                dir: dir.to_string(),
+                targets,
+            });
+        }
+    }
+    crates
+}
+
 /// The three files of `.clusterfuzzlite/`, by name.
 pub fn files(project: &Project) -> [(&'static str, String); 3] {
     [

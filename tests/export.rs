@@ -293,9 +293,24 @@ fn exported_files_lint_and_build_sh_builds_every_target_it_names() {
         "{text}"
     );
 
-    // A second export rewrites its own files.
-    let again = export(dir, ".", &[]);
+    // A second export, of another function, rewrites its own files, and build.sh still names
+    // the targets of the first.
+    let again = edgecheck_raw(
+        dir,
+        &[
+            "export",
+            "clusterfuzzlite",
+            "--out",
+            ".",
+            "-p",
+            "textual",
+            "--function",
+            "textual::fitting_chars",
+        ],
+    );
     assert_eq!(again.code, 0, "{again}");
+    let script = std::fs::read_to_string(&build_sh).unwrap();
+    assert_eq!(build_lines(&script, "textual"), lines, "{script}");
 }
 
 #[test]

@@ -171,6 +171,7 @@ pub(super) fn export_clusterfuzzlite(cli: &Cli, args: &ClusterFuzzLiteArgs) -> R
     export::check_files(&out, &project, args.force)?;
 
     let mut lines = Vec::new();
+    let mut try_first = None;
     for ((p, fns), krate) in packages.iter().zip(&mut project.crates) {
         let package = &ws.packages[*p];
         let lib = package
@@ -195,8 +196,17 @@ pub(super) fn export_clusterfuzzlite(cli: &Cli, args: &ClusterFuzzLiteArgs) -> R
             shown(&cwd, &package.dir.join("fuzz")),
             written.fuzz_targets.join(", "),
         ));
+        if let (None, Some(first)) = (&try_first, written.fuzz_targets.first()) {
+            try_first = Some((first.clone(), package.dir.clone()));
+        }
         krate.targets = written.manifest_targets;
     }
+    for earlier in export::previous_crates(&out) {
+        if !project.crates.iter().any(|c| c.dir == earlier.dir) {
+            project.crates.push(earlier);
+        }
+    }
+    project.crates.sort_by(|a, b| a.dir.cmp(&b.dir));
     export::write(&out, &project, args.force)?;
     let cfl = out.join(export::CFL_DIR);
     lines.push(format!(
@@ -207,10 +217,10 @@ pub(super) fn export_clusterfuzzlite(cli: &Cli, args: &ClusterFuzzLiteArgs) -> R
     lines.push(
         "  commit them, and run ClusterFuzzLite with google/clusterfuzzlite/actions (build_fuzzers, run_fuzzers; `language: rust`): `mode: code-change` on pull requests, `mode: batch` on a schedule".to_string(),
     );
-    if let Some(first) = project.crates.first().and_then(|c| c.targets.first()) {
+    if let Some((first, dir)) = try_first {
         lines.push(format!(
             "  fuzz one target here (stable Rust): `cargo fuzz run -s none {first}` in {}",
-            shown(&cwd, &ws.packages[packages[0].0].dir)
+            shown(&cwd, &dir)
         ));
     }
     for (function, why) in &skipped {
