@@ -246,6 +246,41 @@ pub enum Command {
     /// written in every `--format` asked for (`--output-dir` for more than one). Exits 1 when
     /// the combined findings meet `--fail-on` (by default the shards' own setting).
     Merge(MergeArgs),
+    /// Hand the selected public functions to another fuzzing engine, to keep fuzzing them
+    /// after the run's budget is spent: writes that engine's configuration and the cargo-fuzz
+    /// targets (as `emit` does) for the functions the selection options pick.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub engine: ExportEngine,
+}
+
+/// The engines `export` writes for.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ExportEngine {
+    /// ClusterFuzzLite (google/clusterfuzzlite, on GitHub Actions or any CI): writes
+    /// `DIR/.clusterfuzzlite/` (`project.yaml`, `Dockerfile` on the OSS-Fuzz Rust builder,
+    /// `build.sh`) and a cargo-fuzz target per function in each package's `fuzz/`, so the
+    /// functions keep being fuzzed in its code-change and batch modes, with its corpus and
+    /// crash management.
+    #[command(name = "clusterfuzzlite")]
+    ClusterFuzzLite(ClusterFuzzLiteArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ClusterFuzzLiteArgs {
+    /// The repository root: ClusterFuzzLite builds its Docker image from this directory, so
+    /// it must exist and contain the selected packages. `.clusterfuzzlite/` is written here,
+    /// the fuzz targets in each package's `fuzz/` directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Replace files that exist and were not written by cargo edgecheck.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -455,6 +490,22 @@ mod tests {
         .unwrap();
         assert!(matches!(emit.command, Some(Command::Emit(ref a)) if a.out == Path::new("o")));
         assert_eq!(emit.functions, vec!["text::truncate"]);
+        let export = Cli::try_parse_from([
+            "cargo-edgecheck",
+            "export",
+            "clusterfuzzlite",
+            "--out",
+            ".",
+            "-p",
+            "demo",
+        ])
+        .unwrap();
+        assert!(matches!(
+            export.command,
+            Some(Command::Export(ExportArgs { engine: ExportEngine::ClusterFuzzLite(ref a) })) if a.out == Path::new(".")
+        ));
+        assert_eq!(export.packages, vec!["demo"]);
+        assert!(Cli::try_parse_from(["cargo-edgecheck", "export", "--out", "."]).is_err());
     }
 
     #[test]

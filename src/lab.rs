@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use crate::base::{self, BaseSource, BaseTree, NoBase};
 use crate::build;
-use crate::cli::{Cli, ColorChoice, Command, FailOn, Format, Sanitizer};
+use crate::cli::{Cli, ColorChoice, Command, ExportEngine, FailOn, Format, Sanitizer};
 use crate::config;
 use crate::contain::{self, Containment, SandboxStatus};
 use crate::diff;
@@ -34,7 +34,7 @@ use crate::workspace;
 use blame::{blame, build_failure, unexplained_build_failure, Blame, Side};
 use change::{check_unparsed_changes, find_change, select_functions, Selection};
 pub use commands::generated_code;
-use commands::{emit_harnesses, list_functions};
+use commands::{emit_harnesses, export_clusterfuzzlite, list_functions};
 use prove::prove_findings;
 use scratch::write_scratch;
 
@@ -44,6 +44,11 @@ pub fn dispatch(cli: &Cli) -> Result<u8> {
     match &cli.command {
         Some(Command::Emit(args)) => emit_harnesses(cli, args).map(|()| exit_code::OK),
         Some(Command::List(args)) => list_functions(cli, args).map(|()| exit_code::OK),
+        Some(Command::Export(args)) => match &args.engine {
+            ExportEngine::ClusterFuzzLite(a) => {
+                export_clusterfuzzlite(cli, a).map(|()| exit_code::OK)
+            }
+        },
         Some(Command::Merge(args)) => {
             check_outputs(cli)?;
             let (report, fail_on) = merge_reports(cli, &args.reports)?;

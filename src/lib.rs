@@ -12,6 +12,7 @@ pub mod contain;
 mod diff;
 mod emit;
 pub mod error;
+mod export;
 mod generate;
 mod git;
 mod ids;

@@ -443,8 +443,12 @@ fn phase_settings(
     match &job.phase {
         Phase::Run if job.engine == Engine::Libfuzzer => {
             let corpus = spec.corpus_root.join(corpus_dir_name(&job.target.name));
-            let seeds = spec.scratch.join(format!("{}.seeds", job.target.id));
-            let dict = spec.scratch.join(format!("{}.dict", job.target.id));
+            // Per process: each writes its seeds and dictionary as it starts, and a second
+            // process of the target (`-j` above the targets) would truncate them under the
+            // first one's libFuzzer ("ParseDictionaryFile: file does not exist or is empty").
+            let stem = job.target.id.process_stem(job.worker);
+            let seeds = spec.scratch.join(format!("{stem}.seeds"));
+            let dict = spec.scratch.join(format!("{stem}.dict"));
             // Artifacts of an earlier run would pass for this one's.
             let _ = std::fs::remove_dir_all(&files.artifacts);
             for dir in [&corpus, &seeds, &files.artifacts] {

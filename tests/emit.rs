@@ -34,33 +34,6 @@ fn lonely(x: u8) -> u8 {
 }
 "#;
 
-/// `cargo fuzz` as a command: the installed one, else one installed once into the test
-/// scratch dir (so the suite needs nothing beyond cargo).
-fn cargo_fuzz() -> Command {
-    let on_path = Command::new("cargo")
-        .args(["fuzz", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if on_path {
-        let mut cmd = Command::new("cargo");
-        cmd.arg("fuzz");
-        return cmd;
-    }
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tools");
-    let bin = root.join("bin/cargo-fuzz");
-    if !bin.is_file() {
-        let status = Command::new("cargo")
-            .args(["install", "cargo-fuzz", "--locked", "--quiet", "--root"])
-            .arg(&root)
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "installing cargo-fuzz failed");
-    }
-    let mut cmd = Command::new(bin);
-    cmd.arg("fuzz");
-    cmd
-}
-
 fn emit_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("emit-builds")
 }
@@ -131,7 +104,7 @@ fn emitted_properties_and_fuzz_targets_build_and_run() {
     let fuzz = |target: &str, runs: &str| {
         let out = cargo_fuzz()
             .args(["run", "-s", "none", "--target-dir"])
-            .arg(emit_dir().join("fuzz"))
+            .arg(cargo_fuzz_target_dir())
             .args([target, "--", runs, "-max_total_time=120"])
             .current_dir(dir)
             .env_remove("CARGO_TARGET_DIR")

@@ -4,7 +4,9 @@
 //! needs) and GitHub's workflow JSON schema; and they keep the pattern safe: the workflow that
 //! runs the pull request's code may only read, and the one that may write never checks it out.
 //! Each linter is also shown to fail on a broken workflow, so a linter that checks nothing
-//! cannot pass this test.
+//! cannot pass this test. The ClusterFuzzLite workflows (for `cargo edgecheck export
+//! clusterfuzzlite`) pass the same linters, run its pinned actions for Rust in the documented
+//! modes, and only read.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,6 +18,32 @@ fn root() -> &'static Path {
 fn workflows() -> Vec<PathBuf> {
     let dir = root().join("examples/ci/github");
     vec![dir.join("edgecheck.yml"), dir.join("edgecheck-report.yml")]
+}
+
+/// The ClusterFuzzLite workflows: code-change mode on pull requests, batch mode on a schedule.
+fn clusterfuzzlite_workflows() -> Vec<PathBuf> {
+    let dir = root().join("examples/ci/github");
+    vec![
+        dir.join("clusterfuzzlite-pr.yml"),
+        dir.join("clusterfuzzlite-batch.yml"),
+    ]
+}
+
+/// Every workflow of `examples/ci/github/`, each listed once above: a new file is linted too.
+#[test]
+fn every_example_workflow_is_linted() {
+    let mut listed: Vec<PathBuf> = workflows()
+        .into_iter()
+        .chain(clusterfuzzlite_workflows())
+        .collect();
+    listed.sort();
+    let mut found: Vec<PathBuf> = std::fs::read_dir(root().join("examples/ci/github"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+        .collect();
+    found.sort();
+    assert_eq!(listed, found);
 }
 
 /// A Python console script installed by pip: on PATH, in Python's scripts directory, or in
@@ -81,7 +109,7 @@ fn lint(linter: &str, files: &[PathBuf]) -> (bool, String) {
 
 #[test]
 fn the_workflows_pass_actionlint_zizmor_and_the_schema() {
-    for file in workflows() {
+    for file in workflows().into_iter().chain(clusterfuzzlite_workflows()) {
         for linter in ["actionlint", "zizmor", "schema"] {
             let (ok, text) = lint(linter, std::slice::from_ref(&file));
             assert!(ok, "{linter} found problems in {}:\n{text}", file.display());
@@ -161,5 +189,67 @@ fn the_workflow_that_runs_the_code_only_reads_and_the_one_that_writes_never_chec
             !report.contains(forbidden),
             "edgecheck-report.yml must not check out or run the pull request's code (`{forbidden}`)"
         );
+    }
+}
+
+#[test]
+fn the_clusterfuzzlite_workflows_run_its_pinned_actions_for_rust_and_only_read() {
+    let [pr, batch] = &clusterfuzzlite_workflows()[..] else {
+        unreachable!()
+    };
+    let pr = std::fs::read_to_string(pr).unwrap();
+    let batch = std::fs::read_to_string(batch).unwrap();
+    assert!(pr.contains("pull_request:") && pr.contains("mode: code-change"));
+    assert!(batch.contains("schedule:") && batch.contains("mode: batch"));
+    assert!(
+        batch.contains("mode: prune"),
+        "ClusterFuzzLite needs the corpus pruned where batch fuzzing runs"
+    );
+    for text in [&pr, &batch] {
+        assert_eq!(
+            top_level_permissions(text),
+            ["permissions:", "  contents: read", "  actions: read"]
+        );
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.trim_start().starts_with("permissions:")
+                    && !l.starts_with("permissions:")),
+            "no job may ask for more"
+        );
+        let uses: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("uses: "))
+            .collect();
+        assert!(!uses.is_empty());
+        for u in &uses {
+            let (action, rest) = u.split_once('@').expect("a pinned action");
+            assert!(
+                action == "google/clusterfuzzlite/actions/build_fuzzers"
+                    || action == "google/clusterfuzzlite/actions/run_fuzzers",
+                "{u}"
+            );
+            let (sha, comment) = rest.split_once(" # ").expect("the tag in a comment");
+            assert!(
+                sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit()),
+                "{u}"
+            );
+            assert_eq!(comment, "v1", "{u}");
+        }
+        let languages = text.matches("language: rust").count();
+        assert_eq!(
+            languages,
+            uses.len(),
+            "every ClusterFuzzLite step says `language: rust`"
+        );
+        for secret in ["secrets.", "storage-repo:"] {
+            assert!(
+                !text
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with('#'))
+                    .any(|l| l.contains(secret)),
+                "no secret or storage repository is used as shipped ({secret})"
+            );
+        }
     }
 }

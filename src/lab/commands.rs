@@ -1,4 +1,4 @@
-//! The commands that stop before building: `list` (what a run would test) and `emit` (committable harnesses).
+//! The commands that stop before building: `list` (what a run would test), `emit` (committable harnesses) and `export` (the same fuzz targets handed to another engine).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use super::change::{find_change, select_functions};
 use super::load_workspace;
 use super::scratch::render_scratch;
-use crate::cli::{Cli, EmitArgs, Format, ListArgs};
+use crate::cli::{Cli, ClusterFuzzLiteArgs, EmitArgs, Format, ListArgs};
 use crate::emit;
 use crate::error::{Error, Result};
+use crate::export;
 use crate::git;
 use crate::ids::TargetId;
 use crate::plan::{self, Plan};
@@ -20,6 +21,58 @@ use crate::triage::PathMap;
 use crate::types;
 use crate::vocab;
 use crate::workspace;
+
+/// The selected functions that can have a committed harness, by package (index into the
+/// workspace's packages), and those that cannot, with the reason.
+type Emittables<'a> = (
+    Vec<(usize, Vec<emit::Emittable<'a>>)>,
+    Vec<(String, String)>,
+);
+
+fn emittables<'a>(ws: &workspace::Workspace, selected: &'a [Target]) -> Emittables<'a> {
+    let mut skipped = Vec::new();
+    let mut packages = Vec::new();
+    for (p, package) in ws.packages.iter().enumerate() {
+        if package.lib.is_none() {
+            continue;
+        }
+        let mut fns = Vec::new();
+        for s in selected.iter().filter(|s| s.package == p) {
+            match emit::emittable(&s.func, &s.plan) {
+                Ok(plan) => fns.push(emit::Emittable {
+                    func: &s.func,
+                    plan,
+                }),
+                Err(why) => skipped.push((s.func.display_path.clone(), why)),
+            }
+        }
+        if !fns.is_empty() {
+            packages.push((p, fns));
+        }
+    }
+    (packages, skipped)
+}
+
+/// The error when no selected function can have a harness: each one with the reason.
+fn nothing_to(verb: &str, skipped: &[(String, String)]) -> Error {
+    let why = match skipped.is_empty() {
+        true => "no changed function was found".to_string(),
+        false => skipped
+            .iter()
+            .map(|(function, why)| format!("skipped {function}: {why}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    Error::Usage(format!("nothing to {verb}: {why}"))
+}
+
+/// `p` as the user sees it: relative to the current directory, `.` for it.
+fn shown(cwd: &Path, p: &Path) -> String {
+    match PathMap::relative(cwd, p) {
+        s if s.is_empty() => ".".to_string(),
+        s => s,
+    }
+}
 
 /// `cargo edgecheck emit`: writes committable harnesses for the selected functions and says
 /// which could not have one, and why.
@@ -34,23 +87,17 @@ pub(super) fn emit_harnesses(cli: &Cli, args: &EmitArgs) -> Result<()> {
     } else {
         cwd.join(&args.out)
     };
-    let mut skipped = Vec::new();
+    let (packages, skipped) = emittables(&ws, &selected);
+    if packages.is_empty() {
+        return Err(nothing_to("emit", &skipped));
+    }
     let mut lines = Vec::new();
-    for (p, package) in ws.packages.iter().enumerate() {
-        let Some(lib) = &package.lib else { continue };
-        let mut fns = Vec::new();
-        for s in selected.iter().filter(|s| s.package == p) {
-            match emit::emittable(&s.func, &s.plan) {
-                Ok(plan) => fns.push(emit::Emittable {
-                    func: &s.func,
-                    plan,
-                }),
-                Err(why) => skipped.push((s.func.display_path.clone(), why)),
-            }
-        }
-        if fns.is_empty() {
-            continue;
-        }
+    for (p, fns) in &packages {
+        let package = &ws.packages[*p];
+        let lib = package
+            .lib
+            .as_ref()
+            .expect("emittables keeps library packages");
         let dir = match ws.packages.len() {
             1 => out.clone(),
             _ => out.join(&package.name),
@@ -61,21 +108,18 @@ pub(super) fn emit_harnesses(cli: &Cli, args: &EmitArgs) -> Result<()> {
                 crate_name: &lib.name,
                 out: dir.clone(),
                 features: ws.features.for_package(package),
+                properties: true,
                 cases: args.cases,
                 force: args.force,
             },
-            &fns,
+            fns,
         )?;
-        let show = |p: &Path| match PathMap::relative(&cwd, p) {
-            s if s.is_empty() => ".".to_string(),
-            s => s,
-        };
         lines.push(format!(
             "wrote {} property test(s) to {} and {} cargo-fuzz target(s) to {}",
             written.tests.len(),
-            show(&dir.join(emit::TESTS_FILE)),
+            shown(&cwd, &dir.join(emit::TESTS_FILE)),
             written.fuzz_targets.len(),
-            show(&dir.join("fuzz")),
+            shown(&cwd, &dir.join("fuzz")),
         ));
         if written.needs_proptest {
             lines.push(format!(
@@ -87,20 +131,100 @@ pub(super) fn emit_harnesses(cli: &Cli, args: &EmitArgs) -> Result<()> {
         if let Some(first) = written.fuzz_targets.first() {
             lines.push(format!(
                 "  fuzz one target (stable Rust): `cargo fuzz run -s none {first}` in {}",
-                show(&dir)
+                shown(&cwd, &dir)
             ));
         }
     }
     for (function, why) in &skipped {
         lines.push(format!("skipped {function}: {why}"));
     }
-    if lines.iter().all(|l| l.starts_with("skipped")) {
-        let why = if skipped.is_empty() {
-            "no changed function was found".to_string()
-        } else {
-            lines.join("\n")
-        };
-        return Err(Error::Usage(format!("nothing to emit: {why}")));
+    println!("{}", lines.join("\n"));
+    Ok(())
+}
+
+/// `cargo edgecheck export clusterfuzzlite`: the cargo-fuzz targets `emit` writes, each in its
+/// package's `fuzz/`, and `.clusterfuzzlite/` under `--out` to build and fuzz them there.
+pub(super) fn export_clusterfuzzlite(cli: &Cli, args: &ClusterFuzzLiteArgs) -> Result<()> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
+    let out = export::check_out_dir(&cwd.join(&args.out))?;
+    let (ws, cli) = load_workspace(cli, &cwd)?;
+    let cli = &cli;
+    let change = find_change(cli, &ws, &cwd)?;
+    let selected = select_functions(cli, &ws, &change)?.targets;
+    let (packages, skipped) = emittables(&ws, &selected);
+    if packages.is_empty() {
+        return Err(nothing_to("export", &skipped));
+    }
+    // Everything is checked before the first file is written.
+    let mut project = export::Project {
+        name: ws.packages[packages[0].0].name.clone(),
+        crates: Vec::new(),
+    };
+    for (p, fns) in &packages {
+        let package = &ws.packages[*p];
+        project.crates.push(export::FuzzCrate {
+            package: package.name.clone(),
+            dir: export::package_dir(&out, &package.name, &package.dir)?,
+            targets: emit::unique_names(fns),
+        });
+    }
+    export::check_files(&out, &project, args.force)?;
+
+    let mut lines = Vec::new();
+    let mut try_first = None;
+    for ((p, fns), krate) in packages.iter().zip(&mut project.crates) {
+        let package = &ws.packages[*p];
+        let lib = package
+            .lib
+            .as_ref()
+            .expect("emittables keeps library packages");
+        let written = emit::write_package(
+            &emit::PackageEmit {
+                package,
+                crate_name: &lib.name,
+                out: package.dir.clone(),
+                features: ws.features.for_package(package),
+                properties: false,
+                cases: 0,
+                force: args.force,
+            },
+            fns,
+        )?;
+        lines.push(format!(
+            "wrote {} cargo-fuzz target(s) to {} ({})",
+            written.fuzz_targets.len(),
+            shown(&cwd, &package.dir.join("fuzz")),
+            written.fuzz_targets.join(", "),
+        ));
+        if let (None, Some(first)) = (&try_first, written.fuzz_targets.first()) {
+            try_first = Some((first.clone(), package.dir.clone()));
+        }
+        krate.targets = written.manifest_targets;
+    }
+    for earlier in export::previous_crates(&out) {
+        if !project.crates.iter().any(|c| c.dir == earlier.dir) {
+            project.crates.push(earlier);
+        }
+    }
+    project.crates.sort_by(|a, b| a.dir.cmp(&b.dir));
+    export::write(&out, &project, args.force)?;
+    let cfl = out.join(export::CFL_DIR);
+    lines.push(format!(
+        "wrote {} (project.yaml, Dockerfile, build.sh): build.sh builds {} target(s) with `cargo fuzz build -O` and copies them to $OUT",
+        shown(&cwd, &cfl),
+        project.crates.iter().map(|c| c.targets.len()).sum::<usize>(),
+    ));
+    lines.push(
+        "  commit them, and run ClusterFuzzLite with google/clusterfuzzlite/actions (build_fuzzers, run_fuzzers; `language: rust`): `mode: code-change` on pull requests, `mode: batch` on a schedule".to_string(),
+    );
+    if let Some((first, dir)) = try_first {
+        lines.push(format!(
+            "  fuzz one target here (stable Rust): `cargo fuzz run -s none {first}` in {}",
+            shown(&cwd, &dir)
+        ));
+    }
+    for (function, why) in &skipped {
+        lines.push(format!("skipped {function}: {why}"));
     }
     println!("{}", lines.join("\n"));
     Ok(())

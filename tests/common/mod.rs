@@ -31,6 +31,52 @@ pub fn shared_target_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("edgecheck-shared")
 }
 
+/// The target dir of every `cargo fuzz` build of emitted or exported targets, inside the shared
+/// one: they are built with the same flags, so libFuzzer's C++ and the fuzz crates'
+/// dependencies compile once for the suite.
+pub fn cargo_fuzz_target_dir() -> PathBuf {
+    shared_target_dir().join("cargo-fuzz")
+}
+
+/// The program that runs `cargo fuzz …` when given `fuzz …`: `cargo` when cargo-fuzz is
+/// installed (`.ci/install-consumers` installs it), else a cargo-fuzz installed once into the
+/// test scratch dir, so the suite needs nothing beyond cargo.
+pub fn cargo_fuzz_program() -> PathBuf {
+    let on_path = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if on_path {
+        return PathBuf::from("cargo");
+    }
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tools");
+    let bin = root.join("bin/cargo-fuzz");
+    if !bin.is_file() {
+        let status = Command::new("cargo")
+            .args([
+                "install",
+                "cargo-fuzz",
+                "--locked",
+                "--version",
+                "0.13.2",
+                "--quiet",
+                "--root",
+            ])
+            .arg(&root)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "installing cargo-fuzz failed");
+    }
+    bin
+}
+
+/// `cargo fuzz` as a command (see [`cargo_fuzz_program`]).
+pub fn cargo_fuzz() -> Command {
+    let mut cmd = Command::new(cargo_fuzz_program());
+    cmd.arg("fuzz");
+    cmd
+}
+
 /// A `Cargo.toml` for a library crate named `name` that stands alone (its own workspace).
 pub fn manifest(name: &str) -> String {
     format!(
