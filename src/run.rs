@@ -131,7 +131,7 @@ pub const START_COST: Duration = Duration::from_millis(20);
 
 /// The least time an edge process is planned for: with less per function the budget does not
 /// serve a function at all.
-pub const EDGE_MIN: Duration = Duration::from_millis(100);
+pub const EDGE_MIN: Duration = Duration::from_millis(40);
 
 /// What an edge process is expected to take, for the random engines' share: the edge engine
 /// runs out of values in milliseconds on most functions (measured on `benches/budget.py`'s 60
@@ -1615,9 +1615,9 @@ mod tests {
     /// it and the rest nothing: no slice is cut to nothing.
     #[test]
     fn a_tiny_budget_serves_the_first_functions_with_the_edge_engine_only() {
-        // 2 cores × 1 s = 2 s at 120 ms each: 16 functions.
+        // 2 cores × 1 s = 2 s at 60 ms each: 33 functions.
         let plan = plan_jobs(&infos(60), &Engine::ALL, 2, Duration::from_secs(1));
-        assert_eq!((plan.edge, plan.random), (16, 0));
+        assert_eq!((plan.edge, plan.random), (33, 0));
         assert!(plan.jobs.iter().all(|j| j.engine == Engine::Edge));
         assert!(plan.jobs.iter().all(|j| j.budget >= EDGE_MIN));
         let none = plan_jobs(&infos(5), &Engine::ALL, 1, Duration::from_millis(50));
