@@ -21,7 +21,8 @@ and a regression test to paste. Generated code lives under <target-dir>/edgechec
 own files are only read.
 
 Exit status: 0 when nothing was found, 1 when there are findings, 2 on a usage or environment
-error (not a git repository, unknown base, manifest not found, the crate does not build).";
+error (not a git repository, unknown base, manifest not found, the crate does not build), 3 when
+--time-limit ran out before the harness was built.";
 
 /// `cargo edgecheck` options.
 #[derive(Debug, Clone, Parser)]
@@ -115,10 +116,20 @@ pub struct Cli {
     #[arg(long, value_name = "K/N", value_parser = Shard::parse, global = true)]
     pub shard: Option<Shard>,
 
-    /// Total time the engines may run, shared among the functions: `30s`, `2m` (at most a
-    /// week).
+    /// Wall time of everything after the build: the engines and their follow-ups (recording,
+    /// base checks, minimisation), triage and the report; the run ends within it plus 5% (at
+    /// most a second), however many functions or findings. `--verify` is a build and comes on
+    /// top. Functions are served in the order of the change; those the budget cannot give a
+    /// useful minimum are listed as not fuzzed, with the reason. `30s`, `2m` (at most a week).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_budget)]
     pub budget: Duration,
+
+    /// Wall time of the whole run, builds and `--verify` included, for a CI step with a hard
+    /// cap: after the build the budget is cut to what is left; a build that runs past the limit
+    /// is stopped and the run fails with exit status 3; `--verify` stops at the limit, leaving
+    /// the findings it did not prove unverified. Same format as `--budget`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_budget)]
+    pub time_limit: Option<Duration>,
 
     /// Time one input may take before it counts as a hang (at most an hour).
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_timeout)]
@@ -442,7 +453,7 @@ impl Cli {
         use clap::{CommandFactory, FromArgMatches};
         let matches = Cli::command().try_get_matches_from(args)?;
         let mut cli = Cli::from_arg_matches(&matches)?;
-        cli.given = ["budget", "timeout", "engines", "fail_on"]
+        cli.given = ["budget", "time_limit", "timeout", "engines", "fail_on"]
             .into_iter()
             .filter(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
             .map(str::to_string)

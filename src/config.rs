@@ -16,6 +16,7 @@ use crate::workspace::Workspace;
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct Table {
     budget: Option<String>,
+    time_limit: Option<String>,
     timeout: Option<String>,
     engines: Option<Vec<String>>,
     fail_on: Option<String>,
@@ -31,7 +32,8 @@ struct Table {
 }
 
 /// The keys a table may have, for the error about one it may not.
-const KEYS: &str = "budget, timeout, engines, fail-on, exclude, ai-patterns, ai-label, verify";
+const KEYS: &str =
+    "budget, time-limit, timeout, engines, fail-on, exclude, ai-patterns, ai-label, verify";
 
 /// Where a table was read from, for errors: `[package.metadata.edgecheck] in /x/Cargo.toml`.
 struct Origin {
@@ -100,6 +102,13 @@ fn apply(cli: &mut Cli, table: Table, origin: &Origin) -> Result<()> {
             .map_err(|e| origin.error("budget", format!("`{text}`: {e}")))?;
         if !given("budget") {
             cli.budget = d;
+        }
+    }
+    if let Some(text) = table.time_limit {
+        let d = crate::cli::parse_budget(&text)
+            .map_err(|e| origin.error("time-limit", format!("`{text}`: {e}")))?;
+        if !given("time_limit") {
+            cli.time_limit = Some(d);
         }
     }
     if let Some(text) = table.timeout {

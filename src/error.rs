@@ -10,10 +10,12 @@ pub mod exit_code {
     pub const FINDINGS: u8 = 1;
     /// The run could not be done: bad input, a crate that does not build, a tool failure.
     pub const ERROR: u8 = 2;
+    /// `--time-limit` ran out before the harness was built: nothing was fuzzed.
+    pub const TIME_LIMIT: u8 = 3;
 }
 
 /// An error that stops the whole run. Every variant prints as one line that says what went
-/// wrong and, where the user can act on it, what to do; `main` maps them all to [`exit_code::ERROR`].
+/// wrong and, where the user can act on it, what to do; `main` exits with [`Error::exit_code`].
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0} is not inside a git repository: run `git init` there, or name the changes with `--diff FILE` or `--function PATH`")]
@@ -66,6 +68,11 @@ pub enum Error {
     },
     #[error("{0}")]
     Usage(String),
+    #[error("the --time-limit of {} ran out after {:.1}s, before the harness was built, so nothing was fuzzed: raise --time-limit, or keep <target-dir>/edgecheck between CI runs so the build is cached", humantime::format_duration(*limit), elapsed.as_secs_f64())]
+    TimeLimit {
+        limit: std::time::Duration,
+        elapsed: std::time::Duration,
+    },
     #[error("the configuration: {0}; fix it in Cargo.toml (the README's \"Configuration\" lists the keys)")]
     Config(String),
     #[error("{context}: {source}")]
@@ -77,6 +84,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// The exit status this error ends the run with: [`exit_code::TIME_LIMIT`] for the time
+    /// limit, [`exit_code::ERROR`] for every other.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::TimeLimit { .. } => exit_code::TIME_LIMIT,
+            _ => exit_code::ERROR,
+        }
+    }
+
     /// Wraps an I/O error with what the tool was doing when it happened.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {

@@ -56,9 +56,10 @@ pub fn dispatch(cli: &Cli) -> Result<u8> {
             Ok(exit_status(&report, fail_on))
         }
         None => {
+            let t_start = Instant::now();
             check_outputs(cli)?;
             let progress = Progress::new(cli.quiet);
-            let outcome = run(cli, &progress);
+            let outcome = run(cli, &progress, t_start);
             progress.finish();
             let (report, fail_on) = outcome?;
             write_report(cli, &report)?;
@@ -144,24 +145,217 @@ fn load_workspace(cli: &Cli, cwd: &Path) -> Result<(workspace::Workspace, Cli)> 
     Ok((ws, settled))
 }
 
+/// Everything a run has once the harness is built.
+struct Built {
+    ws: workspace::Workspace,
+    /// The command line with the configuration applied under it.
+    cli: Cli,
+    change: Change,
+    left_out: Vec<String>,
+    notes: Vec<FunctionReport>,
+    paths: PathMap,
+    head: Sources,
+    base_tree: Option<BaseTree>,
+    harness: Harness,
+    selected: Vec<Target>,
+    build_ms: u64,
+    /// Holds the scratch dir for this run to its end.
+    _lock: std::fs::File,
+}
+
 /// Runs the whole pipeline and returns the report, and which findings fail the run (the
-/// configuration may say).
-fn run(cli: &Cli, progress: &Progress) -> Result<(Report, FailOn)> {
-    let t_start = Instant::now();
+/// configuration may say). `t_start`: when the tool started, which `--time-limit` counts from.
+fn run(cli: &Cli, progress: &Progress, t_start: Instant) -> Result<(Report, FailOn)> {
+    // Up to the end of the build, `--time-limit` is kept by a watchdog that kills the build.
+    let mut watch = time_limit_watchdog(t_start, cli.time_limit, true);
+    let built = build_stage(cli, progress, t_start, &mut watch);
+    if let Some(limit) = watch
+        .as_ref()
+        .filter(|w| w.fired())
+        .and(cli_limit(&built, cli))
+    {
+        return Err(Error::TimeLimit {
+            limit,
+            elapsed: t_start.elapsed(),
+        });
+    }
+    drop(watch);
+    let Built {
+        ws,
+        cli,
+        change,
+        left_out,
+        notes,
+        paths,
+        head,
+        base_tree,
+        harness,
+        selected,
+        build_ms,
+        _lock,
+    } = built?;
+    let cli = &cli;
+    let t_build_end = Instant::now();
+    let budget = PostBuild::new(cli, t_start, t_build_end);
+
+    let t_run = Instant::now();
+    let ran = run_targets(cli, &ws, &selected, &harness, &budget, progress)?;
+    let run_ms = t_run.elapsed().as_millis() as u64;
+
+    let (functions, found) = triage_all(
+        &selected,
+        &harness.dropped,
+        &ran.runs,
+        &ran.cuts,
+        &paths,
+        &change,
+    );
+    let (found_by, mut findings): (Vec<TargetId>, Vec<triage::Finding>) = found.into_iter().unzip();
+    if ran.sandbox.as_ref().is_some_and(SandboxStatus::active) {
+        explain_sandbox_refusals(&mut findings);
+    }
+    let mut verify_ms = None;
+    if cli.verify && !findings.is_empty() {
+        // A build, outside the budget; inside `--time-limit`, which stops it.
+        let t_verify = Instant::now();
+        let watch = time_limit_watchdog(t_start, cli.time_limit, false);
+        let proved = prove_findings(
+            cli,
+            &ws,
+            &head,
+            base_tree.as_ref(),
+            &selected,
+            &found_by,
+            &mut findings,
+            watch.as_ref().map(|w| w.flag()),
+            progress,
+        );
+        match (proved, watch.as_ref().is_some_and(|w| w.fired())) {
+            (Err(_), true) => {
+                for f in &mut findings {
+                    f.verified = Some(false);
+                    f.verification = Some(crate::verify::TIME_UP.into());
+                }
+            }
+            (proved, _) => proved?,
+        }
+        verify_ms = Some(t_verify.elapsed().as_millis() as u64);
+    }
+    let after_build = t_build_end
+        .elapsed()
+        .saturating_sub(std::time::Duration::from_millis(verify_ms.unwrap_or(0)));
+    let after_build_ms = after_build.as_millis() as u64;
+    let slots = harness.jobs as u64;
+    let (engines_ms, follow_ups_ms) = (
+        ran.spent.engines.as_millis() as u64,
+        ran.spent.follow_ups.as_millis() as u64,
+    );
+    if cli.verbose > 0 {
+        progress.println(format!(
+            "edgecheck: the budget of {}: {:.2}s after the build; process time on {slots} core(s): engines {:.2}s, follow-ups {:.2}s",
+            humantime::format_duration(budget.budget),
+            after_build.as_secs_f64(),
+            ran.spent.engines.as_secs_f64(),
+            ran.spent.follow_ups.as_secs_f64(),
+        ));
+    }
+    let report = Report {
+        schema: report::SCHEMA.into(),
+        base: change.changes.as_ref().and_then(|c| c.base.clone()),
+        head: "working tree".into(),
+        ai: change.ai.map(|ai| report::AiReport {
+            uncommitted: ai.uncommitted,
+            commits: ai.commits,
+            left_out,
+        }),
+        settings: report::Settings {
+            budget_ms: cli.budget.as_millis() as u64,
+            timeout_ms: cli.timeout.as_millis() as u64,
+            engines: cli.engines.clone(),
+            fail_on: cli.fail_on.name().to_string(),
+            shard: cli.shard.map(|s| s.to_string()),
+            sandbox: ran.sandbox.map(|s| s.describe()),
+            time_limit_ms: cli.time_limit.map(|d| d.as_millis() as u64),
+        },
+        functions: functions.into_iter().chain(notes).collect(),
+        findings,
+        timing: Timing {
+            build_ms,
+            run_ms,
+            total_ms: t_start.elapsed().as_millis() as u64,
+            build_end_ms: (t_build_end - t_start).as_millis() as u64,
+            budget_ms: budget.budget.as_millis() as u64,
+            after_build_ms,
+            jobs: slots,
+            engines_ms,
+            follow_ups_ms,
+            idle_ms: (slots * after_build_ms).saturating_sub(engines_ms + follow_ups_ms),
+            verify_ms,
+        },
+    };
+    Ok((report, cli.fail_on))
+}
+
+/// The time limit that applies: the configuration's once it was read, else the command line's.
+fn cli_limit(built: &Result<Built>, cli: &Cli) -> Option<std::time::Duration> {
+    match built {
+        Ok(b) => b.cli.time_limit,
+        Err(_) => cli.time_limit,
+    }
+}
+
+/// With `limit`, a watchdog that kills every process the tool started once `limit` has
+/// passed since `t_start`. `hard`: when the work has not returned a few seconds later, it ends
+/// the tool with the time limit's error and exit status (before the build; `--verify` returns
+/// once its processes are killed).
+fn time_limit_watchdog(
+    t_start: Instant,
+    limit: Option<std::time::Duration>,
+    hard: bool,
+) -> Option<crate::child::Watchdog> {
+    let limit = limit?;
+    let grace = std::time::Duration::from_secs(3);
+    Some(crate::child::Watchdog::arm(
+        t_start + limit,
+        grace,
+        move || {
+            if hard {
+                let e = Error::TimeLimit {
+                    limit,
+                    elapsed: t_start.elapsed(),
+                };
+                eprintln!("{} {e}", console::style("error:").red().bold().for_stderr());
+                std::process::exit(e.exit_code().into());
+            }
+        },
+    ))
+}
+
+/// The stages up to the built harness: the workspace, the change, the selection, the base
+/// and the build. `watch` keeps `--time-limit`, armed again when the configuration sets it.
+fn build_stage(
+    cli: &Cli,
+    progress: &Progress,
+    t_start: Instant,
+    watch: &mut Option<crate::child::Watchdog>,
+) -> Result<Built> {
     let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
     progress.step("reading the workspace");
     let (ws, cli) = load_workspace(cli, &cwd)?;
-    let cli = &cli;
-    let _lock = lock_work_dir(&ws.work, progress)?;
+    if watch.is_none() && cli.time_limit.is_some() {
+        *watch = time_limit_watchdog(t_start, cli.time_limit, true);
+    }
+    let cli_ref = &cli;
+    let lock = lock_work_dir(&ws.work, progress)?;
     progress.step("finding the changed functions");
-    let change = find_change(cli, &ws, &cwd)?;
+    let change = find_change(cli_ref, &ws, &cwd)?;
     let Selection {
         modules,
         types,
         targets: selected,
         notes,
         left_out,
-    } = select_functions(cli, &ws, &change)?;
+    } = select_functions(cli_ref, &ws, &change)?;
 
     let paths = PathMap {
         copy_root: ws.work.join("head"),
@@ -187,56 +381,70 @@ fn run(cli: &Cli, progress: &Progress) -> Result<(Report, FailOn)> {
 
     let t_build = Instant::now();
     let (harness, selected) =
-        build_harness(cli, &ws, &head, base_tree.as_ref(), selected, progress)?;
+        build_harness(cli_ref, &ws, &head, base_tree.as_ref(), selected, progress)?;
     let build_ms = t_build.elapsed().as_millis() as u64;
+    Ok(Built {
+        ws,
+        cli,
+        change,
+        left_out,
+        notes,
+        paths,
+        head,
+        base_tree,
+        harness,
+        selected,
+        build_ms,
+        _lock: lock,
+    })
+}
 
-    let t_run = Instant::now();
-    let (runs, sandbox) = run_targets(cli, &ws, &selected, &harness, progress)?;
-    let run_ms = t_run.elapsed().as_millis() as u64;
+/// The budget after the build: `--budget`, or what `--time-limit` leaves when that is less.
+struct PostBuild {
+    start: Instant,
+    budget: std::time::Duration,
+    /// The time limit, when it cut the budget.
+    cut_by: Option<std::time::Duration>,
+}
 
-    let (functions, found) = triage_all(&selected, &harness.dropped, &runs, &paths, &change);
-    let (found_by, mut findings): (Vec<TargetId>, Vec<triage::Finding>) = found.into_iter().unzip();
-    if sandbox.as_ref().is_some_and(SandboxStatus::active) {
-        explain_sandbox_refusals(&mut findings);
+impl PostBuild {
+    fn new(cli: &Cli, t_start: Instant, t_build_end: Instant) -> PostBuild {
+        let mut out = PostBuild {
+            start: t_build_end,
+            budget: cli.budget,
+            cut_by: None,
+        };
+        if let Some(limit) = cli.time_limit {
+            // Left after the build, less the budget's own tolerance, so that the run ends
+            // within the limit even at its latest.
+            let left = (t_start + limit).saturating_duration_since(t_build_end);
+            let left = left.saturating_sub((left / 20).min(std::time::Duration::from_secs(1)));
+            if left < out.budget {
+                out.budget = left;
+                out.cut_by = Some(limit);
+            }
+        }
+        out
     }
-    if cli.verify && !findings.is_empty() {
-        prove_findings(
-            cli,
-            &ws,
-            &head,
-            base_tree.as_ref(),
-            &selected,
-            &found_by,
-            &mut findings,
-            progress,
-        )?;
+
+    /// `the budget (5s)`, and where it came from when `--time-limit` cut it.
+    fn text(&self) -> String {
+        match self.cut_by {
+            None => format!("the budget ({})", seconds(self.budget)),
+            Some(limit) => format!(
+                "the budget ({}, what --time-limit {} left after the build)",
+                seconds(self.budget),
+                humantime::format_duration(limit)
+            ),
+        }
     }
-    let report = Report {
-        schema: report::SCHEMA.into(),
-        base: change.changes.as_ref().and_then(|c| c.base.clone()),
-        head: "working tree".into(),
-        ai: change.ai.map(|ai| report::AiReport {
-            uncommitted: ai.uncommitted,
-            commits: ai.commits,
-            left_out,
-        }),
-        settings: report::Settings {
-            budget_ms: cli.budget.as_millis() as u64,
-            timeout_ms: cli.timeout.as_millis() as u64,
-            engines: cli.engines.clone(),
-            fail_on: cli.fail_on.name().to_string(),
-            shard: cli.shard.map(|s| s.to_string()),
-            sandbox: sandbox.map(|s| s.describe()),
-        },
-        functions: functions.into_iter().chain(notes).collect(),
-        findings,
-        timing: Timing {
-            build_ms,
-            run_ms,
-            total_ms: t_start.elapsed().as_millis() as u64,
-        },
-    };
-    Ok((report, cli.fail_on))
+}
+
+/// A duration as a person reads it in a reason: `5s`, `1.56s`, `0.13s`.
+fn seconds(d: std::time::Duration) -> String {
+    let text = format!("{:.2}", d.as_secs_f64());
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}s")
 }
 
 /// The workspace at the head (the working tree): its files, and per package its scanned
@@ -492,17 +700,56 @@ fn build_until_clean(
     }
 }
 
-/// Runs every built target within its share of the budget, on all cores.
+/// What the run stage gave.
+struct Ran {
+    runs: BTreeMap<TargetId, run::TargetRun>,
+    sandbox: Option<SandboxStatus>,
+    /// What the budget left out, per target.
+    cuts: BTreeMap<TargetId, Cut>,
+    spent: Spent,
+}
+
+/// The harness processes' time.
+#[derive(Default)]
+struct Spent {
+    engines: std::time::Duration,
+    follow_ups: std::time::Duration,
+}
+
+/// The engines the budget could not give a target, and why.
+#[derive(Debug, Clone)]
+struct Cut {
+    engines: Vec<Engine>,
+    why: String,
+}
+
+impl Cut {
+    /// The report's `not_fuzzed`: `proptest, libfuzzer: <why>`.
+    fn text(&self) -> String {
+        let names: Vec<&str> = self.engines.iter().map(|e| e.name()).collect();
+        format!("{}: {}", names.join(", "), self.why)
+    }
+}
+
+/// Runs every built target within the budget, on all cores, in the order of the change (by
+/// file, then line; a changed helper's callers right after it): when the budget cannot serve
+/// every target at the engines' least useful time, the first ones are served.
 fn run_targets(
     cli: &Cli,
     ws: &workspace::Workspace,
     selected: &[Target],
     harness: &Harness,
+    budget: &PostBuild,
     progress: &Progress,
-) -> Result<(BTreeMap<TargetId, run::TargetRun>, Option<SandboxStatus>)> {
-    let mut runs = BTreeMap::new();
+) -> Result<Ran> {
+    let mut ran = Ran {
+        runs: BTreeMap::new(),
+        sandbox: None,
+        cuts: BTreeMap::new(),
+        spent: Spent::default(),
+    };
     if !harness.built() {
-        return Ok((runs, None));
+        return Ok(ran);
     }
     let callable = harness.callable(selected);
     let containment = Containment::new(
@@ -513,6 +760,7 @@ fn run_targets(
     if !sandbox.active() || cli.verbose > 0 {
         progress.println(format!("edgecheck: sandbox {}", sandbox.describe()));
     }
+    ran.sandbox = Some(sandbox);
     let spec = run::RunSpec {
         binary: harness.plain.clone(),
         fuzz_binary: harness.fuzz.clone(),
@@ -524,6 +772,7 @@ fn run_targets(
         malloc_limit_mb: cli.memory_limit,
         strict_floats: cli.strict_floats,
         containment,
+        log: cli.verbose > 1,
     };
     let targets: Vec<run::TargetInfo> = callable
         .iter()
@@ -537,13 +786,94 @@ fn run_targets(
             }
         })
         .collect();
-    let run_jobs = run::plan_jobs(&targets, &harness.engines, harness.jobs, cli.budget);
-    progress.start_targets(callable.len() as u64, cli.budget);
+    let window = run::Window::new(budget.start, budget.budget, targets.len());
+    let schedule = run::plan_jobs(
+        &targets,
+        &harness.engines,
+        harness.jobs,
+        window.engines_end.saturating_duration_since(Instant::now()),
+    );
+    ran.cuts = planned_cuts(&targets, &harness.engines, &schedule, budget);
+    let served = schedule.edge.max(schedule.random);
+    progress.start_targets(served as u64, budget.budget);
     let mut on_done = |r: &run::TargetRun| progress.target_done(r.findings.len());
-    for r in run::run_all(&spec, run_jobs, &mut on_done)? {
-        runs.insert(r.target, r);
+    let outcome = run::run_all(&spec, schedule.jobs, window, &mut on_done)?;
+    for (t, engines) in outcome.cut {
+        let why = format!(
+            "{} ran out before their turn (the follow-ups of findings took the time); raise --budget or narrow with --function",
+            budget.text()
+        );
+        match ran.cuts.get_mut(&t) {
+            Some(cut) => {
+                cut.engines.extend(engines);
+                cut.why = format!("{}; then {why}", cut.why);
+            }
+            None => {
+                ran.cuts.insert(t, Cut { engines, why });
+            }
+        }
     }
-    Ok((runs, Some(sandbox)))
+    ran.spent = Spent {
+        engines: outcome.engines,
+        follow_ups: outcome.follow_ups,
+    };
+    ran.runs = outcome.runs.into_iter().map(|r| (r.target, r)).collect();
+    Ok(ran)
+}
+
+/// The engines the plan gives no time to, per target, with the reason.
+fn planned_cuts(
+    targets: &[run::TargetInfo],
+    engines: &[Engine],
+    schedule: &run::Schedule,
+    budget: &PostBuild,
+) -> BTreeMap<TargetId, Cut> {
+    let (edge_need, random_need) = run::per_function(engines);
+    let random: Vec<Engine> = engines
+        .iter()
+        .copied()
+        .filter(|e| *e != Engine::Edge)
+        .collect();
+    let has_edge = engines.contains(&Engine::Edge);
+    let n = targets.len();
+    let advice = "raise --budget or narrow with --function";
+    let none = match has_edge {
+        true => format!(
+            "{} serves {} of {n} functions at the least of {} per function; {advice}",
+            budget.text(),
+            schedule.edge,
+            seconds(edge_need),
+        ),
+        false => format!(
+            "{} serves {} of {n} functions at the least of {} per function; {advice}",
+            budget.text(),
+            schedule.random,
+            seconds(random_need),
+        ),
+    };
+    let some = format!(
+        "{} gives them to {} of {n} functions at the least of {} per function; {advice}",
+        budget.text(),
+        schedule.random,
+        seconds(random_need),
+    );
+    let mut out = BTreeMap::new();
+    for (i, t) in targets.iter().enumerate() {
+        let edge = has_edge && i < schedule.edge;
+        let cut = match (edge, i < schedule.random) {
+            (false, false) => Cut {
+                engines: engines.to_vec(),
+                why: none.clone(),
+            },
+            (true, false) if !random.is_empty() => Cut {
+                engines: random.clone(),
+                why: some.clone(),
+            },
+            _ => continue,
+        };
+        out.insert(t.id, cut);
+    }
+    out
 }
 
 /// Each selected function's entry in the report, and the findings, triaged, each with the
@@ -553,6 +883,7 @@ fn triage_all(
     selected: &[Target],
     dropped: &BTreeMap<TargetId, String>,
     runs: &BTreeMap<TargetId, run::TargetRun>,
+    cuts: &BTreeMap<TargetId, Cut>,
     paths: &PathMap,
     change: &Change,
 ) -> (Vec<FunctionReport>, Vec<(TargetId, triage::Finding)>) {
@@ -592,11 +923,18 @@ fn triage_all(
                 let execs = r.execs.iter().map(|(e, n)| (e.name().to_string(), *n));
                 (Status::Tested, None, execs.collect())
             }
-            (_, None, None) => (
-                Status::Skipped,
-                Some("not run".to_string()),
-                BTreeMap::new(),
-            ),
+            (_, None, None) => match cuts.get(&i) {
+                Some(cut) => (
+                    Status::Skipped,
+                    Some(format!("not fuzzed: {}", cut.why)),
+                    BTreeMap::new(),
+                ),
+                None => (
+                    Status::Skipped,
+                    Some("not run".to_string()),
+                    BTreeMap::new(),
+                ),
+            },
         };
         functions.push(FunctionReport {
             function: s.func.display_path.clone(),
@@ -626,6 +964,7 @@ fn triage_all(
             engines,
             caller_of: s.caller_of().map(|h| selected[h].func.display_path.clone()),
             tested_through: through,
+            not_fuzzed: cuts.get(&i).map(Cut::text),
         });
     }
     findings.sort_by_key(|(_, f)| (!f.introduced, f.elapsed_ms));

@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("{} {e}", console::style("error:").red().bold().for_stderr());
-            ExitCode::from(exit_code::ERROR)
+            ExitCode::from(e.exit_code())
         }
     }
 }

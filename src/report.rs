@@ -93,6 +93,12 @@ pub struct FunctionReport {
     /// For a changed helper: the callers it was also tested through.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tested_through: Vec<String>,
+    /// The engines the budget could not give this function, and why:
+    /// `proptest, libfuzzer: the budget (5s) gives them to 3 of 60 functions at the least of
+    /// 1.56s per function; …`. A function no engine ran on is also `skipped`, its reason
+    /// starting with `not fuzzed:`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_fuzzed: Option<String>,
 }
 
 impl FunctionReport {
@@ -109,6 +115,7 @@ impl FunctionReport {
             engines: BTreeMap::new(),
             caller_of: None,
             tested_through: Vec::new(),
+            not_fuzzed: None,
         }
     }
 }
@@ -183,13 +190,47 @@ pub struct Settings {
     /// Whether the code under test ran confined, and how (absent when nothing ran).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<String>,
+    /// `--time-limit`, when the run had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_limit_ms: Option<u64>,
 }
 
+/// Where the run's time went. The budget is the wall time after the build: `after_build_ms`
+/// stays within `budget_ms` plus 5% (at most a second). Its spending is counted in process
+/// time, over the `jobs` cores: `engines_ms + follow_ups_ms + idle_ms = jobs × after_build_ms`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Timing {
     pub build_ms: u64,
+    /// The run stage: the engines and their follow-ups.
     pub run_ms: u64,
     pub total_ms: u64,
+    /// When the build ended (the budget's start), in milliseconds since the tool started.
+    #[serde(default)]
+    pub build_end_ms: u64,
+    /// The budget the run had after the build: `--budget`, or less when `--time-limit` left
+    /// less.
+    #[serde(default)]
+    pub budget_ms: u64,
+    /// Wall time from the end of the build to the report (`--verify` left out).
+    #[serde(default)]
+    pub after_build_ms: u64,
+    /// Harness processes at once (`--jobs`).
+    #[serde(default)]
+    pub jobs: u64,
+    /// The engine processes' wall time, summed: up to `jobs` times the budget.
+    #[serde(default)]
+    pub engines_ms: u64,
+    /// The follow-up processes' wall time, summed: recording the input of a crash, base
+    /// checks, libFuzzer's minimisation and decoding, each out of the budget.
+    #[serde(default)]
+    pub follow_ups_ms: u64,
+    /// `jobs × after_build_ms` less the two: time a core ran no harness process (a process's
+    /// start, the follow-ups' reserve when nothing needed it, triage and the report).
+    #[serde(default)]
+    pub idle_ms: u64,
+    /// With `--verify`: its wall time (a build, outside the budget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_ms: Option<u64>,
 }
 
 /// How much of the change a run covered.
@@ -233,6 +274,23 @@ impl Report {
             tested: changed().filter(|f| f.status == Status::Tested).count(),
             inputs: self.functions.iter().flat_map(|f| f.engines.values()).sum(),
         }
+    }
+
+    /// The engines the budget left out, grouped by reason: each `not_fuzzed` text
+    /// (`proptest, libfuzzer: the budget (5s) gives them to …`) with the functions it holds
+    /// for, in the report's order.
+    pub fn budget_cuts(&self) -> Vec<(&str, Vec<&str>)> {
+        let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
+        for f in &self.functions {
+            let Some(why) = f.not_fuzzed.as_deref() else {
+                continue;
+            };
+            match out.iter_mut().find(|(w, _)| *w == why) {
+                Some((_, names)) => names.push(&f.function),
+                None => out.push((why, vec![&f.function])),
+            }
+        }
+        out
     }
 
     pub fn to_json(&self) -> String {
@@ -332,10 +390,12 @@ impl Report {
             .iter()
             .filter(|f| f.caller_of.is_some() && f.status == Status::Tested)
             .count();
+        // Those the budget left out are said below, one line for all that share a reason.
         let skipped: Vec<&FunctionReport> = self
             .functions
             .iter()
             .filter(|f| f.status == Status::Skipped && f.caller_of.is_none())
+            .filter(|f| f.not_fuzzed.is_none())
             .collect();
         if !skipped.is_empty() {
             let _ = writeln!(s, "{}", style("skipped:").yellow().bold());
@@ -348,6 +408,14 @@ impl Report {
                     f.line,
                     f.reason.as_deref().unwrap_or("no reason given")
                 );
+            }
+            s.push('\n');
+        }
+        let cuts = self.budget_cuts();
+        if !cuts.is_empty() {
+            let _ = writeln!(s, "{}", style("left out by the budget:").yellow().bold());
+            for (why, names) in &cuts {
+                let _ = writeln!(s, "   {why}: {}", some_names(names, 10));
             }
             s.push('\n');
         }
@@ -372,6 +440,15 @@ impl Report {
         );
         s
     }
+}
+
+/// `a, b, c` for at most `n` names, then `and 47 more`.
+pub fn some_names(names: &[&str], n: usize) -> String {
+    let mut text = names.iter().take(n).copied().collect::<Vec<_>>().join(", ");
+    if names.len() > n {
+        text.push_str(&format!(" and {} more", names.len() - n));
+    }
+    text
 }
 
 /// With `--verify`: `verified`, or `unverified: <why>`; `None` when the run did not verify.
@@ -615,6 +692,7 @@ mod tests {
             engines: [("edge".to_string(), 40u64), ("proptest".to_string(), 2000)].into(),
             caller_of: None,
             tested_through: Vec::new(),
+            not_fuzzed: None,
         }
     }
 
@@ -654,6 +732,7 @@ mod tests {
                 build_ms: 12_300,
                 run_ms: 9_800,
                 total_ms: 23_000,
+                ..Timing::default()
             },
         };
         insta::assert_snapshot!(console::strip_ansi_codes(&report.to_human()));
@@ -889,6 +968,64 @@ print(len(suites), len(cases), ",".join(failed), ",".join(skipped))
             console::strip_ansi_codes(&report.to_human()),
             "no edge case introduced: tested 1 of 1 changed functions with 2040 inputs (build 0.0s, run 0.0s)\n"
         );
+    }
+
+    /// What the budget left out reaches every format: JSON's `not_fuzzed`, the human
+    /// report's and Markdown's grouped lines, a GitHub notice, a JUnit property and SARIF's
+    /// run properties.
+    #[test]
+    fn every_format_says_what_the_budget_left_out() {
+        console::set_colors_enabled(false);
+        let why = "proptest, libfuzzer: the budget (5s) gives them to 1 of 3 functions at the least of 1.54s per function; raise --budget or narrow with --function";
+        let mut report = report_with(Vec::new());
+        for name in ["demo::a", "demo::b"] {
+            let mut f = function(name, Status::Tested, None);
+            f.not_fuzzed = Some(why.into());
+            report.functions.push(f);
+        }
+        let none = "edge, proptest, libfuzzer: the budget (1s) serves 2 of 3 functions at the least of 0.12s per function; raise --budget or narrow with --function";
+        let mut c = function(
+            "demo::c",
+            Status::Skipped,
+            Some(&format!("not fuzzed: {none}")),
+        );
+        c.not_fuzzed = Some(none.into());
+        report.functions.push(c);
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(json["functions"][2]["not_fuzzed"], why);
+        assert!(json["functions"][0].get("not_fuzzed").is_none());
+        let human = console::strip_ansi_codes(&report.to_human()).into_owned();
+        assert!(
+            human.contains(&format!(
+                "left out by the budget:\n   {why}: demo::a, demo::b\n"
+            )),
+            "{human}"
+        );
+        assert!(human.contains(&format!("   {none}: demo::c")), "{human}");
+        assert!(
+            !human.contains("demo::c (src"),
+            "listed once, with the budget's reason: {human}"
+        );
+        let markdown = to_markdown(&report);
+        assert!(
+            markdown.contains("3 function(s) with engines left out by the budget"),
+            "{markdown}"
+        );
+        assert!(markdown.contains("`demo::a`, `demo::b`"), "{markdown}");
+        let github = to_github(&report);
+        assert!(
+            github.contains("::2 function(s) not fuzzed by proptest, libfuzzer: the budget"),
+            "{github}"
+        );
+        let junit = to_junit(&report);
+        assert!(junit.contains("name=\"not-fuzzed\""), "{junit}");
+        let sarif: serde_json::Value = serde_json::from_str(&to_sarif(&report)).unwrap();
+        let cuts = &sarif["runs"][0]["properties"]["leftOutByTheBudget"];
+        assert_eq!(
+            cuts[0]["functions"],
+            serde_json::json!(["demo::a", "demo::b"])
+        );
+        assert_eq!(cuts[1]["notFuzzed"], none);
     }
 
     /// `--verify`'s marks: absent from the JSON without it, a word (and the reason) in the text

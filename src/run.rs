@@ -34,6 +34,8 @@ pub struct RunSpec {
     pub strict_floats: bool,
     /// How each harness process is confined.
     pub containment: Containment,
+    /// Say on stderr how long each process was given and took (`-vv`).
+    pub log: bool,
 }
 
 /// A target as the scheduler needs it.
@@ -52,13 +54,29 @@ pub struct TargetInfo {
 #[derive(Debug, Clone)]
 pub struct Job {
     pub target: TargetInfo,
+    /// As planned; settled when the process starts (see [`Slice`]), then what it was given.
     pub budget: Duration,
     pub engine: Engine,
     /// Which of the target's processes this is: each gets its own seed and files.
     pub worker: usize,
+    /// How its time is settled when it starts.
+    pub slice: Slice,
     phase: Phase,
     /// Keys of findings this target already has, which a resumed libFuzzer run passes over.
     known: Vec<String>,
+}
+
+/// How a process's time is settled when it starts: never past the end of the engines' part
+/// of the window (an engine run) or the window's end (a follow-up step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slice {
+    /// At most the planned time: the edge engine, and follow-up steps.
+    Capped,
+    /// An equal share of the engines' time still free, with the other shared processes not
+    /// started yet: the random engines, which so take up what the edge engine left unused.
+    Shared,
+    /// What was left of a libFuzzer run that stopped at a finding.
+    Resumed,
 }
 
 /// Where a replay finds the input to try on the base.
@@ -106,62 +124,257 @@ impl Job {
     }
 }
 
-/// The processes for `targets` within `budget` of wall time on `jobs` cores. The edge engine
-/// runs first for every target, each in a short process of its own (it is deterministic and
-/// usually done in milliseconds), so the cheap findings of all targets come early. The other
-/// engines then share the rest of the cores' time evenly: with fewer targets than cores, a
-/// target gets several processes (other seeds, or proptest and libFuzzer side by side).
+/// What starting one harness process costs before it runs its first input: the supervisor
+/// (this binary again), its confinement, the harness's own start and the scheduler's polling,
+/// measured on two busy cores (`benches/budget.py`). A process is given its time less this.
+pub const START_COST: Duration = Duration::from_millis(20);
+
+/// The least time an edge process is planned for: with less per function the budget does not
+/// serve a function at all.
+pub const EDGE_MIN: Duration = Duration::from_millis(40);
+
+/// What an edge process is expected to take, for the random engines' share: the edge engine
+/// runs out of values in milliseconds on most functions (measured on `benches/budget.py`'s 60
+/// functions: 51 of 60 processes within 10 ms, start-up included; six took 70 to 250 ms, and
+/// three hangs the per-input timeout).
+const EDGE_EXPECTED: Duration = Duration::from_millis(30);
+
+/// The least useful time of an engine on one function, which decides how many functions it
+/// serves: libFuzzer's time is whole seconds (`-max_total_time`), and half a second of
+/// proptest runs thousands of inputs on a small function.
+pub fn min_slice(engine: Engine) -> Duration {
+    match engine {
+        Engine::Edge => EDGE_MIN,
+        Engine::Proptest => Duration::from_millis(500),
+        Engine::Libfuzzer => Duration::from_secs(1),
+    }
+}
+
+/// The least time a process is started with when it is its turn; below it, its engine is cut
+/// for the function (or its follow-up left undone), rather than started to be stopped.
+fn least_slice(job: &Job) -> Duration {
+    match (&job.phase, job.slice, job.engine) {
+        (Phase::Run, Slice::Resumed, _) => Duration::from_secs(RESUME_MIN_SECS),
+        (Phase::Run, _, Engine::Edge) => EDGE_MIN / 5,
+        (Phase::Run, _, engine) => min_slice(engine) / 2,
+        // libFuzzer's own limit, one second, runs to two.
+        (Phase::Minimize { .. }, _, _) => Duration::from_secs(2),
+        _ => FOLLOW_UP_MIN,
+    }
+}
+
+/// The least time a follow-up step (a replay, a base check, a decode) is started with.
+const FOLLOW_UP_MIN: Duration = Duration::from_millis(50);
+
+/// The window of wall time the run stage has: a budget, from its start.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    /// Engine processes end by then; the time after it is the follow-ups' reserve.
+    pub engines_end: Instant,
+    /// Every process has ended by then, stopped if it must; the time after it, to the
+    /// budget's end, is for triage and the report.
+    pub end: Instant,
+}
+
+impl Window {
+    /// The window of `budget` from `start` for `targets` targets: a reserve at the end for
+    /// stopping the last processes, triage, the report and the tool's exit (measured with 60
+    /// functions and 46 findings: under 1 ms for triage, about 10 ms from the report to the
+    /// exit; here 60 ms and a millisecond per function), and before it the follow-ups'
+    /// reserve, a twentieth of the budget (at most three seconds), for the findings of the
+    /// last processes: their base checks and decoding (libFuzzer's minimisation, two seconds
+    /// at least, mostly runs on the core its finding freed, earlier).
+    pub fn new(start: Instant, budget: Duration, targets: usize) -> Window {
+        let report =
+            (Duration::from_millis(60) + Duration::from_millis(1) * targets as u32).min(budget / 4);
+        let follow_ups = (budget / 20).min(Duration::from_secs(3));
+        let end = start + budget.saturating_sub(report);
+        Window {
+            engines_end: end - follow_ups.min(end - start),
+            end,
+        }
+    }
+}
+
+/// The processes a run plans, and how many targets each kind of engine serves.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub jobs: Vec<Job>,
+    /// The edge engine serves the first `edge` targets (all, when the cores' time allows).
+    pub edge: usize,
+    /// The random engines serve the first `random` targets.
+    pub random: usize,
+}
+
+/// The least time per function, start-up included, the edge engine and the random engines
+/// (all of them, side by side) are planned with: a function is served when the budget has it.
+pub fn per_function(engines: &[Engine]) -> (Duration, Duration) {
+    let random = engines
+        .iter()
+        .filter(|e| **e != Engine::Edge)
+        .map(|e| min_slice(*e) + START_COST)
+        .sum();
+    (EDGE_MIN + START_COST, random)
+}
+
+/// The processes for `targets`, in their order, within `window` of wall time (the engines'
+/// part of the budget) on `slots` cores. The edge engine runs first for every target, each in
+/// a short process of its own (it is deterministic and usually done in milliseconds), so the
+/// cheap findings of all targets come early; the other engines then share the rest of the
+/// cores' time evenly, settled as each process starts (so what the edge engine left unused is
+/// not lost). With fewer targets than cores, a target gets several processes (other seeds, or
+/// proptest and libFuzzer side by side).
+///
+/// No function's slice is cut below a useful minimum ([`per_function`]): when the cores' time
+/// cannot give the edge engine its minimum on every target, the first targets get it and the
+/// rest nothing (and no target gets the random engines); when it cannot give every target the
+/// random engines' minimum, the first targets get them and the rest the edge engine only.
 pub fn plan_jobs(
     targets: &[TargetInfo],
     engines: &[Engine],
-    jobs: usize,
-    budget: Duration,
-) -> Vec<Job> {
-    let jobs = jobs.max(1);
-    let n = targets.len().max(1);
-    let rounds = n.div_ceil(jobs) as u32;
+    slots: usize,
+    window: Duration,
+) -> Schedule {
+    let slots = slots.max(1);
+    let n = targets.len();
+    let cores = window * slots as u32;
     let has_edge = engines.contains(&Engine::Edge);
-    let random: Vec<Engine> = engines
+    let mut random: Vec<Engine> = engines
         .iter()
         .copied()
         .filter(|e| *e != Engine::Edge)
         .collect();
-    let edge_share = match (has_edge, random.is_empty()) {
-        (false, _) => Duration::ZERO,
-        (true, true) => budget,
-        (true, false) => budget / 10,
+    random.dedup();
+    let (edge_need, random_need) = per_function(&random);
+    let fits = |left: Duration, need: Duration| match need.is_zero() {
+        true => n,
+        false => n.min((left.as_nanos() / need.as_nanos()) as usize),
     };
-    let edge_budget = (edge_share / rounds).max(Duration::from_millis(100));
-    let rest = budget.saturating_sub(edge_share);
-    let per_engine = (jobs / (n * random.len().max(1))).max(1);
-    let processes = (n * random.len() * per_engine).max(1) as u32;
-    let random_budget = (rest * jobs as u32 / processes)
-        .min(rest)
-        .max(Duration::from_millis(200));
-    let job = |target: &TargetInfo, engine, budget, worker| Job {
+    let edge = match has_edge {
+        true => fits(cores, edge_need),
+        false => 0,
+    };
+    let rounds = edge.div_ceil(slots).max(1) as u32;
+    let edge_budget = match random.is_empty() {
+        true => window / rounds,
+        false => window / 10 / rounds,
+    }
+    .max(EDGE_MIN)
+    .min(window.saturating_sub(START_COST));
+    // The random engines get what the edge processes are expected to leave, and only when the
+    // edge engine serves every target: it comes first.
+    let served_random = match (random.is_empty(), has_edge && edge < n) {
+        (true, _) | (_, true) => 0,
+        (false, false) => {
+            let edge_cost = (EDGE_EXPECTED.min(edge_budget) + START_COST) * edge as u32;
+            fits(cores.saturating_sub(edge_cost), random_need)
+        }
+    };
+    let per_engine = match served_random {
+        0 => 0,
+        k => (slots / (k * random.len())).max(1),
+    };
+    let job = |target: &TargetInfo, engine, budget, worker, slice| Job {
         target: target.clone(),
         budget,
         engine,
         worker,
+        slice,
         phase: Phase::Run,
         known: Vec::new(),
     };
-    let mut out = Vec::new();
-    if has_edge {
-        out.extend(targets.iter().map(|t| job(t, Engine::Edge, edge_budget, 0)));
-    }
+    let mut jobs: Vec<Job> = targets[..edge]
+        .iter()
+        .map(|t| job(t, Engine::Edge, edge_budget, 0, Slice::Capped))
+        .collect();
+    // As planned, before the shares are settled at each start.
+    let processes = (served_random * random.len() * per_engine).max(1) as u32;
+    let random_budget = (cores / processes)
+        .saturating_sub(START_COST)
+        .min(window.saturating_sub(START_COST));
     let mut worker = 1;
     for engine in random {
         for _ in 0..per_engine {
-            out.extend(
-                targets
+            jobs.extend(
+                targets[..served_random]
                     .iter()
-                    .map(|t| job(t, engine, random_budget, worker)),
+                    .map(|t| job(t, engine, random_budget, worker, Slice::Shared)),
             );
             worker += 1;
         }
     }
-    out
+    Schedule {
+        jobs,
+        edge,
+        random: served_random,
+    }
+}
+
+/// The time `job` is given when it starts at `now`, or `None` when what is left is below its
+/// least slice ([`least_slice`]). `running`: when the processes on the other cores are
+/// expected to end; `queue`: what waits after this one.
+fn settle(
+    job: &Job,
+    now: Instant,
+    window: Window,
+    slots: usize,
+    running: &[Instant],
+    queue: &VecDeque<Job>,
+) -> Option<Duration> {
+    let until = |end: Instant| {
+        end.saturating_duration_since(now)
+            .saturating_sub(START_COST)
+    };
+    let budget = match (&job.phase, job.slice) {
+        (Phase::Run, Slice::Shared) => {
+            shared_slice(job, now, window, slots, running, queue).min(until(window.engines_end))
+        }
+        (Phase::Run, _) => job.budget.min(until(window.engines_end)),
+        _ => job.budget.min(until(window.end)),
+    };
+    // libFuzzer's minimisation time is whole seconds; a part of one would run to the next.
+    let budget = match job.phase {
+        Phase::Minimize { .. } => Duration::from_secs(budget.as_secs()),
+        _ => budget,
+    };
+    (budget >= least_slice(job)).then_some(budget)
+}
+
+/// An equal share of the cores' time left before the engines' end: what the running
+/// processes (and the edge processes still waiting) are not expected to take, over this
+/// process and the shared ones waiting, as many of them as that time gives their least slice
+/// (the first in the queue are served first: the later ones will be cut).
+fn shared_slice(
+    job: &Job,
+    now: Instant,
+    window: Window,
+    slots: usize,
+    running: &[Instant],
+    queue: &VecDeque<Job>,
+) -> Duration {
+    let left = window.engines_end.saturating_duration_since(now);
+    let busy: Duration = running
+        .iter()
+        .map(|end| {
+            (*end)
+                .min(window.engines_end)
+                .saturating_duration_since(now)
+        })
+        .sum();
+    let waiting_edge: Duration = queue
+        .iter()
+        .filter(|j| matches!(j.phase, Phase::Run) && j.engine == Engine::Edge)
+        .map(|j| j.budget.min(EDGE_EXPECTED) + START_COST)
+        .sum();
+    let shares = 1 + queue
+        .iter()
+        .filter(|j| matches!(j.phase, Phase::Run) && j.slice == Slice::Shared)
+        .count() as u32;
+    let free = (left * slots as u32)
+        .saturating_sub(busy)
+        .saturating_sub(waiting_edge);
+    let servable = (free.as_nanos() / (least_slice(job) + START_COST).as_nanos()) as u32;
+    (free / shares.min(servable).max(1)).saturating_sub(START_COST)
 }
 
 /// What the base version did with an input.
@@ -235,6 +448,33 @@ struct Running {
     files: JobFiles,
 }
 
+impl Running {
+    /// When it is expected to end: an edge process usually long before its budget.
+    fn expected_end(&self) -> Instant {
+        let budget = match (&self.job.phase, self.job.engine) {
+            (Phase::Run, Engine::Edge) => self.job.budget.min(EDGE_EXPECTED),
+            _ => self.job.budget,
+        };
+        self.started + START_COST + budget
+    }
+}
+
+/// What the run stage gave: each target's run, the engines the time left could not start for
+/// a target, and the processes' time.
+#[derive(Debug, Default)]
+pub struct RunOutcome {
+    /// Per target that ran at least one process.
+    pub runs: Vec<TargetRun>,
+    /// Per target, the planned engines whose turn came when too little time was left (the
+    /// follow-up steps of findings took it).
+    pub cut: BTreeMap<TargetId, Vec<Engine>>,
+    /// The summed wall time of the engine processes.
+    pub engines: Duration,
+    /// The summed wall time of the follow-up processes: recording, base checks,
+    /// minimisation, decoding.
+    pub follow_ups: Duration,
+}
+
 /// The files of one process.
 struct JobFiles {
     results: PathBuf,
@@ -249,14 +489,19 @@ struct JobFiles {
 }
 
 impl JobFiles {
-    fn new(scratch: &Path, job: &Job) -> JobFiles {
-        let tag = match job.phase {
+    /// The name of a job's phase, in its files' names.
+    fn tag(job: &Job) -> &'static str {
+        match job.phase {
             Phase::Run => "run",
             Phase::Record { .. } => "record",
             Phase::BaseCheck { .. } => "base",
             Phase::Minimize { .. } => "minimize",
             Phase::Decode { .. } => "decode",
-        };
+        }
+    }
+
+    fn new(scratch: &Path, job: &Job) -> JobFiles {
+        let tag = JobFiles::tag(job);
         let stem = job.target.id.process_stem(job.worker);
         JobFiles {
             results: scratch.join(format!("{stem}.{tag}.jsonl")),
@@ -270,32 +515,83 @@ impl JobFiles {
     }
 }
 
-/// Runs every job, at most `spec.jobs` at a time, calling `on_done` as each target finishes.
+/// Runs every job, at most `spec.jobs` at a time and within `window`, calling `on_done` as
+/// each target finishes. Follow-up steps go first in the queue (a finding is worth completing
+/// before more inputs are tried); each process is given its time as it starts ([`settle`]);
+/// at the window's end every process still running is stopped, and what they and the steps
+/// left undone found out is kept as far as it goes: a finding whose base check was cut short
+/// says so (`unknown`), none is dropped.
 pub fn run_all(
     spec: &RunSpec,
     jobs: Vec<Job>,
+    window: Window,
     on_done: &mut dyn FnMut(&TargetRun),
-) -> Result<Vec<TargetRun>> {
+) -> Result<RunOutcome> {
     let t0 = Instant::now();
+    let slots = spec.jobs.max(1);
     std::fs::create_dir_all(&spec.scratch)
         .map_err(|e| Error::io(format!("creating {}", spec.scratch.display()), e))?;
-    let mut outstanding: BTreeMap<TargetId, usize> = BTreeMap::new();
+    let mut book = Book {
+        log: spec.log,
+        ..Book::default()
+    };
     for job in &jobs {
-        *outstanding.entry(job.target.id).or_default() += 1;
+        *book.outstanding.entry(job.target.id).or_default() += 1;
     }
     let mut queue: VecDeque<Job> = jobs.into();
     let mut running: Vec<Running> = Vec::new();
-    let mut runs: BTreeMap<TargetId, TargetRun> = BTreeMap::new();
-    while !queue.is_empty() || !running.is_empty() {
-        while running.len() < spec.jobs.max(1) {
-            let Some(job) = queue.pop_front() else { break };
-            running.push(spawn(spec, job)?);
+    loop {
+        let over = Instant::now() >= window.end;
+        while running.len() < slots && !over {
+            let Some(mut job) = queue.pop_front() else {
+                break;
+            };
+            let ends: Vec<Instant> = running.iter().map(Running::expected_end).collect();
+            match settle(&job, Instant::now(), window, slots, &ends, &queue) {
+                Some(budget) => {
+                    job.budget = budget;
+                    running.push(spawn(spec, job)?);
+                }
+                None => {
+                    let target = job.target.id;
+                    let next = book.cut_short(job);
+                    book.settled(target, next, &mut queue, on_done);
+                }
+            }
         }
-        std::thread::sleep(Duration::from_millis(10));
+        if over {
+            // The window is over: stop what still runs, and settle what waits as cut short.
+            for mut r in std::mem::take(&mut running) {
+                contain::stop(&mut r.child);
+                let status = r.child.wait().ok();
+                let target = r.job.target.id;
+                let next = match status {
+                    Some(status) => book.finished(r, status, true, t0)?,
+                    None => book.cut_short(r.job),
+                };
+                book.settled(target, next, &mut queue, on_done);
+            }
+            while let Some(job) = queue.pop_front() {
+                let target = job.target.id;
+                let next = book.cut_short(job);
+                book.settled(target, next, &mut queue, on_done);
+            }
+            break;
+        }
+        if queue.is_empty() && running.is_empty() {
+            break;
+        }
+        let nap = window
+            .end
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(10));
+        std::thread::sleep(nap);
         let mut i = 0;
         while i < running.len() {
             let r = &mut running[i];
-            let hard_deadline = r.job.budget + spec.timeout * 2 + Duration::from_secs(5);
+            // A process past its time and any grace for its last input: its harness hangs.
+            let hard_deadline =
+                START_COST + r.job.budget + spec.timeout * 2 + Duration::from_secs(5);
             let status = match r.child.try_wait() {
                 Ok(Some(status)) => Some(status),
                 Ok(None) if r.started.elapsed() > hard_deadline => {
@@ -310,34 +606,173 @@ pub fn run_all(
                 continue;
             };
             let done = running.swap_remove(i);
-            let stderr = std::fs::read_to_string(&done.files.stderr).unwrap_or_default();
-            if let Some(why) = containment_failure(status, &stderr) {
-                return Err(Error::Contain(why));
-            }
-            if let Some(why) = harness_failure(status, &stderr) {
-                return Err(Error::Harness(why));
-            }
             let target = done.job.target.id;
-            let run = runs.entry(target).or_insert_with(|| TargetRun {
-                target,
-                execs: BTreeMap::new(),
-                findings: Vec::new(),
-                nondeterministic: None,
-            });
-            let next = finish(done, (status, &stderr), run, t0);
-            if !next.is_empty() {
-                *outstanding.entry(target).or_default() += next.len() - 1;
-                queue.extend(next);
-                continue;
+            let next = book.finished(done, status, false, t0)?;
+            book.settled(target, next, &mut queue, on_done);
+        }
+    }
+    let Book {
+        runs,
+        cut,
+        engines,
+        follow_ups,
+        ..
+    } = book;
+    Ok(RunOutcome {
+        runs: runs.into_values().collect(),
+        cut,
+        engines,
+        follow_ups,
+    })
+}
+
+/// What the scheduler keeps while it runs: each target's results, how many of its processes
+/// are still to end, what was cut, and the processes' time.
+#[derive(Default)]
+struct Book {
+    log: bool,
+    runs: BTreeMap<TargetId, TargetRun>,
+    outstanding: BTreeMap<TargetId, usize>,
+    cut: BTreeMap<TargetId, Vec<Engine>>,
+    engines: Duration,
+    follow_ups: Duration,
+}
+
+impl Book {
+    fn run(&mut self, target: TargetId) -> &mut TargetRun {
+        self.runs.entry(target).or_insert_with(|| TargetRun {
+            target,
+            execs: BTreeMap::new(),
+            findings: Vec::new(),
+            nondeterministic: None,
+        })
+    }
+
+    /// Reads what an ended process gave (`stopped`: at the window's end); returns the steps
+    /// that complete its findings.
+    fn finished(
+        &mut self,
+        done: Running,
+        status: ExitStatus,
+        stopped: bool,
+        t0: Instant,
+    ) -> Result<Vec<Job>> {
+        let took = done.started.elapsed();
+        if self.log {
+            eprintln!(
+                "edgecheck: {} {} {}: given {} ms, took {} ms{}",
+                done.job.target.name,
+                done.job.engine.name(),
+                JobFiles::tag(&done.job),
+                done.job.budget.as_millis(),
+                took.as_millis(),
+                if stopped {
+                    " (stopped at the window's end)"
+                } else {
+                    ""
+                }
+            );
+        }
+        match done.job.phase {
+            Phase::Run => self.engines += took,
+            _ => self.follow_ups += took,
+        }
+        let stderr = std::fs::read_to_string(&done.files.stderr).unwrap_or_default();
+        if let Some(why) = containment_failure(status, &stderr) {
+            return Err(Error::Contain(why));
+        }
+        if let Some(why) = harness_failure(status, &stderr) {
+            return Err(Error::Harness(why));
+        }
+        if stopped && !matches!(done.job.phase, Phase::Run) {
+            return Ok(self.cut_short(done.job));
+        }
+        let run = self.run(done.job.target.id);
+        Ok(finish(done, (status, &stderr), run, t0, stopped))
+    }
+
+    /// Settles a job there was no time for: a planned engine is cut for its target; a
+    /// follow-up step leaves its finding as far as it is known.
+    fn cut_short(&mut self, job: Job) -> Vec<Job> {
+        if let (Phase::Run, Slice::Capped | Slice::Shared) = (&job.phase, job.slice) {
+            let cut = self.cut.entry(job.target.id).or_default();
+            if !cut.contains(&job.engine) {
+                cut.push(job.engine);
             }
-            let left = outstanding.entry(target).or_default();
-            *left = left.saturating_sub(1);
-            if *left == 0 {
+            return Vec::new();
+        }
+        let has_base = job.target.has_base;
+        let run = self.run(job.target.id);
+        cut_short(job, has_base, run).into_iter().collect()
+    }
+
+    /// One of `target`'s processes is done with, `next` its follow-ups: they go first in the
+    /// queue; the target is done when nothing of it is left.
+    fn settled(
+        &mut self,
+        target: TargetId,
+        next: Vec<Job>,
+        queue: &mut VecDeque<Job>,
+        on_done: &mut dyn FnMut(&TargetRun),
+    ) {
+        let left = self.outstanding.entry(target).or_default();
+        *left = (*left + next.len()).saturating_sub(1);
+        let done = *left == 0;
+        for job in next.into_iter().rev() {
+            queue.push_front(job);
+        }
+        if done {
+            if let Some(run) = self.runs.get(&target) {
                 on_done(run);
             }
         }
     }
-    Ok(runs.into_values().collect())
+}
+
+/// Why a finding is less complete than it would be: the budget ended first.
+const CUT_SHORT: &str = "the budget ended before";
+
+/// Settles a follow-up step there was no time for (or that was stopped at the window's end):
+/// its finding is kept with what is known, the unknown said; a minimisation not done leaves
+/// the input as found, still to decode.
+fn cut_short(job: Job, has_base: bool, run: &mut TargetRun) -> Option<Job> {
+    let unknown = |what: &str| Some(BaseOutcome::Unknown(format!("{CUT_SHORT} {what}")));
+    match job.phase {
+        Phase::Run => None,
+        Phase::Record { mut crash, .. } => {
+            crash
+                .message
+                .push_str(&format!(" ({CUT_SHORT} the replay that records its input)"));
+            if has_base {
+                crash.base =
+                    unknown("the input was recorded to try the code before the change on it");
+            }
+            run.findings.push(crash);
+            None
+        }
+        Phase::BaseCheck { mut finding, .. } => {
+            finding.base = unknown("the code before the change was tried on this input");
+            run.findings.push(finding);
+            None
+        }
+        Phase::Minimize { finding, artifact } => {
+            let input = finding.input_file.clone().unwrap_or(artifact);
+            Some(Job {
+                phase: Phase::Decode { finding, input },
+                budget: FOLLOW_UP_MIN * 10,
+                ..job
+            })
+        }
+        Phase::Decode { mut finding, .. } => {
+            // An input that ended libFuzzer's process, not decoded: what the base does on it
+            // is not known either.
+            if finding.key.is_none() && has_base && finding.base.is_none() {
+                finding.base = unknown("the code before the change was tried on this input");
+            }
+            run.findings.push(finding);
+            None
+        }
+    }
 }
 
 /// A file-system-safe name for a function's corpus directory.
@@ -459,7 +894,9 @@ fn phase_settings(
             options.dict = Some(dict.clone());
             fuzzer_args.extend([corpus.display().to_string(), seeds.display().to_string()]);
             fuzzer_args.extend([
-                format!("-max_total_time={}", secs(job.budget)),
+                // A backstop: the harness ends the run at its budget (libFuzzer's limit is
+                // whole seconds, and it runs one more).
+                format!("-max_total_time={}", job.budget.as_secs() + 1),
                 timeout_flag,
                 format!("-rss_limit_mb={}", spec.malloc_limit_mb + 512),
                 format!("-artifact_prefix={}/", files.artifacts.display()),
@@ -499,7 +936,14 @@ fn phase_settings(
             fuzzer_args.extend([
                 "-minimize_crash=1".to_string(),
                 "-runs=1000000".into(),
-                format!("-max_total_time={MINIMIZE_SECS}"),
+                // libFuzzer runs until more than this many whole seconds have passed.
+                format!(
+                    "-max_total_time={}",
+                    job.budget
+                        .as_secs()
+                        .saturating_sub(1)
+                        .clamp(1, MINIMIZE_SECS)
+                ),
                 format!("-exact_artifact_path={}", files.minimized.display()),
                 timeout_flag,
                 format!("-error_exitcode={EXIT_FUZZER_CRASH}"),
@@ -578,8 +1022,6 @@ fn newest_artifact(dir: &Path) -> Option<PathBuf> {
         .map(|e| e.path())
 }
 
-/// Reads what a finished process reported, and returns the step to run next, if a finding
-/// needs one; otherwise this process's part of the target's run is complete.
 /// Fewest seconds left of a libFuzzer run's budget worth resuming it for after a finding.
 const RESUME_MIN_SECS: u64 = 2;
 
@@ -587,16 +1029,18 @@ const RESUME_MIN_SECS: u64 = 2;
 const RESUMED_WORKER_STEP: usize = 100;
 
 /// Records what a finished process found; returns the processes that complete its findings,
-/// and a resumed libFuzzer run when one stopped at a finding with budget left.
+/// and a resumed libFuzzer run when one stopped at a finding with budget left. `stopped`: the
+/// process was stopped at the window's end, so how it ended says nothing of the code.
 fn finish(
     done: Running,
     ended_as: (ExitStatus, &str),
     run: &mut TargetRun,
     t0: Instant,
+    stopped: bool,
 ) -> Vec<Job> {
     let resumed = done.job.clone();
     let elapsed = done.started.elapsed();
-    let mut next = finish_one(done, ended_as, run, t0)
+    let mut next = finish_one(done, ended_as, run, t0, stopped)
         .into_iter()
         .collect::<Vec<_>>();
     let fuzz_run = matches!(resumed.phase, Phase::Run) && resumed.engine == Engine::Libfuzzer;
@@ -619,6 +1063,7 @@ fn finish(
                 known,
                 // Files of its own: the finding's minimisation still reads this run's artifact.
                 worker: resumed.worker + RESUMED_WORKER_STEP,
+                slice: Slice::Resumed,
                 ..resumed
             });
         }
@@ -626,18 +1071,24 @@ fn finish(
     next
 }
 
-/// `ended_as`: the process's exit status and its stderr.
+/// Reads what a finished process reported, and returns the step to run next, if a finding
+/// needs one; otherwise this process's part of the target's run is complete. `ended_as`: the
+/// process's exit status and its stderr.
 fn finish_one(
     done: Running,
     (status, stderr): (ExitStatus, &str),
     run: &mut TargetRun,
     t0: Instant,
+    stopped: bool,
 ) -> Option<Job> {
     let offset = (done.started - t0).as_millis() as u64;
     let results = read_results(&done.files.results, offset);
     let job = done.job;
     let elapsed = done.started.elapsed();
-    let end = ended(status, completed(&job, &results), stderr);
+    let end = match stopped {
+        true => None,
+        false => ended(status, completed(&job, &results), stderr),
+    };
     match job.phase.clone() {
         Phase::Record {
             mut crash,
@@ -749,12 +1200,13 @@ fn finish_one(
     }
 }
 
-/// A step that completes a finding of `job`, which ran for `elapsed`: it gets three times as
-/// long, and the time to minimise.
+/// A step that completes a finding of `job`, which ran for `elapsed`: it gets at most three
+/// times as long, and the time to minimise (and never past the window's end).
 fn follow_up(job: &Job, elapsed: Duration, phase: Phase) -> Job {
     Job {
         budget: elapsed * 3 + Duration::from_secs(MINIMIZE_SECS + 2),
         phase,
+        slice: Slice::Capped,
         ..job.clone()
     }
 }
@@ -1105,32 +1557,199 @@ mod tests {
     #[test]
     fn edge_first_then_random_engines_on_every_core() {
         let engines = [Engine::Edge, Engine::Proptest];
-        let jobs = plan_jobs(&[info(0)], &engines, 2, Duration::from_secs(10));
+        let one = plan_jobs(&[info(0)], &engines, 2, Duration::from_secs(10));
+        let jobs = &one.jobs;
         assert_eq!(
             jobs.len(),
             3,
             "one edge process, then a random one per core"
         );
+        assert_eq!((one.edge, one.random), (1, 1));
         assert_eq!(jobs[0].engine, Engine::Edge);
+        assert_eq!(jobs[0].slice, Slice::Capped);
         assert_eq!(jobs[0].budget, Duration::from_secs(1));
         assert_eq!(jobs[1].engine, Engine::Proptest);
-        assert_eq!(jobs[1].budget, Duration::from_secs(9));
+        assert_eq!(jobs[1].slice, Slice::Shared);
+        assert_eq!(jobs[1].budget, Duration::from_secs(10) - START_COST);
         let three = plan_jobs(
             &[info(0), info(1), info(2)],
             &engines,
             2,
             Duration::from_secs(10),
         );
-        assert_eq!(three.len(), 6);
+        assert_eq!(three.jobs.len(), 6);
         assert!(
-            three[..3].iter().all(|j| j.engine == Engine::Edge),
+            three.jobs[..3].iter().all(|j| j.engine == Engine::Edge),
             "edge first for every target"
         );
-        assert_eq!(three[3].budget, Duration::from_secs(6));
         let both = plan_jobs(&[info(0)], &Engine::ALL, 2, Duration::from_secs(10));
-        assert_eq!(both.len(), 3, "proptest and libFuzzer side by side");
-        assert_eq!(both[2].engine, Engine::Libfuzzer);
-        assert_eq!(both[2].budget, Duration::from_secs(9));
+        assert_eq!(both.jobs.len(), 3, "proptest and libFuzzer side by side");
+        assert_eq!(both.jobs[2].engine, Engine::Libfuzzer);
+    }
+
+    fn infos(n: usize) -> Vec<TargetInfo> {
+        (0..n).map(info).collect()
+    }
+
+    /// With more functions than the cores' time serves at the engines' least useful slice,
+    /// the first ones in order get the random engines, the rest the edge engine only.
+    #[test]
+    fn a_small_budget_gives_the_random_engines_to_the_first_functions_only() {
+        let (edge_need, random_need) = per_function(&Engine::ALL);
+        assert_eq!(edge_need, EDGE_MIN + START_COST);
+        assert_eq!(random_need, Duration::from_millis(1500) + START_COST * 2);
+        // 2 cores × 4.5 s = 9 s; the edge processes are expected to take 60 × 50 ms = 3 s;
+        // 6 s serve three functions at 1.54 s.
+        let plan = plan_jobs(&infos(60), &Engine::ALL, 2, Duration::from_millis(4500));
+        assert_eq!((plan.edge, plan.random), (60, 3));
+        assert_eq!(plan.jobs.len(), 60 + 3 * 2);
+        let random: Vec<TargetId> = plan.jobs[60..].iter().map(|j| j.target.id).collect();
+        assert_eq!(
+            random,
+            [0, 1, 2, 0, 1, 2].map(TargetId),
+            "the first functions, in order"
+        );
+        assert!(plan.jobs[60..].iter().all(|j| j.slice == Slice::Shared));
+        // Enough for everyone: the plan is as before.
+        let plenty = plan_jobs(&infos(10), &Engine::ALL, 2, Duration::from_secs(60));
+        assert_eq!((plenty.edge, plenty.random), (10, 10));
+    }
+
+    /// When even the edge engine's minimum does not fit every function, the first ones get
+    /// it and the rest nothing: no slice is cut to nothing.
+    #[test]
+    fn a_tiny_budget_serves_the_first_functions_with_the_edge_engine_only() {
+        // 2 cores × 1 s = 2 s at 60 ms each: 33 functions.
+        let plan = plan_jobs(&infos(60), &Engine::ALL, 2, Duration::from_secs(1));
+        assert_eq!((plan.edge, plan.random), (33, 0));
+        assert!(plan.jobs.iter().all(|j| j.engine == Engine::Edge));
+        assert!(plan.jobs.iter().all(|j| j.budget >= EDGE_MIN));
+        let none = plan_jobs(&infos(5), &Engine::ALL, 1, Duration::from_millis(50));
+        assert_eq!((none.edge, none.random, none.jobs.len()), (0, 0, 0));
+        // Without the edge engine, the random engines' minimum decides alone.
+        let random = plan_jobs(&infos(10), &[Engine::Proptest], 2, Duration::from_secs(1));
+        assert_eq!((random.edge, random.random), (0, 3));
+    }
+
+    /// The budget's window: the report's reserve at the end, the follow-ups' before it.
+    #[test]
+    fn the_window_keeps_reserves_for_follow_ups_and_the_report() {
+        let t = Instant::now();
+        let w = Window::new(t, Duration::from_secs(5), 60);
+        assert_eq!(w.end - t, Duration::from_millis(5000 - 120));
+        assert_eq!(w.end - w.engines_end, Duration::from_millis(250));
+        let long = Window::new(t, Duration::from_secs(600), 1);
+        assert_eq!(long.end - long.engines_end, Duration::from_secs(3));
+        let tiny = Window::new(t, Duration::from_millis(100), 60);
+        assert_eq!(tiny.end - t, Duration::from_millis(75));
+    }
+
+    fn job(engine: Engine, slice: Slice, budget: Duration) -> Job {
+        Job {
+            target: info(0),
+            budget,
+            engine,
+            worker: 1,
+            slice,
+            phase: Phase::Run,
+            known: Vec::new(),
+        }
+    }
+
+    /// A shared process gets an equal share of the free time with those still waiting, and
+    /// the first ones waiting are served when not all can be.
+    #[test]
+    fn shares_are_settled_as_each_process_starts() {
+        let now = Instant::now();
+        let window = Window {
+            engines_end: now + Duration::from_secs(4),
+            end: now + Duration::from_secs(5),
+        };
+        let queue = |n: usize| -> VecDeque<Job> {
+            (0..n)
+                .map(|_| job(Engine::Proptest, Slice::Shared, Duration::ZERO))
+                .collect()
+        };
+        let pt = job(Engine::Proptest, Slice::Shared, Duration::ZERO);
+        // Two free cores, 8 s, four processes: 2 s each.
+        let share = settle(&pt, now, window, 2, &[], &queue(3)).unwrap();
+        assert_eq!(share, Duration::from_secs(2) - START_COST);
+        // One core busy to the end: 4 s over four.
+        let busy = [now + Duration::from_secs(9)];
+        let share = settle(&pt, now, window, 2, &busy, &queue(3)).unwrap();
+        assert_eq!(share, Duration::from_secs(1) - START_COST);
+        // 4 s over 40 processes would be 100 ms: the first 14 get 270 ms and more each.
+        let share = settle(&pt, now, window, 2, &busy, &queue(39)).unwrap();
+        assert!(share >= least_slice(&pt), "{share:?}");
+        // Past the engines' end, nothing starts; an edge process keeps its cap.
+        let late = now + Duration::from_millis(3990);
+        assert_eq!(settle(&pt, late, window, 2, &[], &queue(0)), None);
+        let edge = job(Engine::Edge, Slice::Capped, EDGE_MIN);
+        assert_eq!(
+            settle(&edge, now, window, 2, &[], &queue(0)),
+            Some(EDGE_MIN)
+        );
+    }
+
+    fn raw(kind: Kind) -> RawFinding {
+        RawFinding {
+            engine: Engine::Edge,
+            kind,
+            message: "the process was killed by signal 6 (SIGABRT)".into(),
+            location: None,
+            args: Some(vec!["1".into()]),
+            elapsed_ms: 5,
+            seq: Some(3),
+            base: None,
+            head_value: None,
+            key: None,
+            input_file: None,
+            origin: None,
+        }
+    }
+
+    /// A follow-up there was no time for keeps its finding, saying what is not known; a
+    /// minimisation not done leaves the input to decode.
+    #[test]
+    fn follow_ups_cut_short_keep_their_findings() {
+        let run = &mut TargetRun {
+            target: TargetId(0),
+            execs: BTreeMap::new(),
+            findings: Vec::new(),
+            nondeterministic: None,
+        };
+        let mut base_check = job(Engine::Edge, Slice::Capped, Duration::ZERO);
+        base_check.phase = Phase::BaseCheck {
+            finding: raw(Kind::Timeout),
+            at: ReplayAt::Seq {
+                seq: 3,
+                edge_execs: Some(9),
+            },
+        };
+        assert!(cut_short(base_check, true, run).is_none());
+        assert!(
+            matches!(&run.findings[0].base, Some(BaseOutcome::Unknown(why)) if why.starts_with(CUT_SHORT)),
+            "{:?}",
+            run.findings[0].base
+        );
+        let mut record = job(Engine::Proptest, Slice::Capped, Duration::ZERO);
+        record.phase = Phase::Record {
+            crash: raw(Kind::Abort),
+            edge_execs: None,
+        };
+        assert!(cut_short(record, false, run).is_none());
+        assert!(run.findings[1].message.contains(CUT_SHORT));
+        assert!(run.findings[1].base.is_none(), "no base to ask");
+        let mut minimize = job(Engine::Libfuzzer, Slice::Capped, Duration::ZERO);
+        minimize.phase = Phase::Minimize {
+            finding: raw(Kind::Panic),
+            artifact: PathBuf::from("crash-1"),
+        };
+        let next = cut_short(minimize, true, run).expect("the input is still decoded");
+        assert!(
+            matches!(&next.phase, Phase::Decode { input, .. } if input == Path::new("crash-1"))
+        );
+        assert_eq!(run.findings.len(), 2);
     }
 
     #[test]

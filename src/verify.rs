@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::build::{self, TestBuildSpec, TestOutcome};
@@ -94,7 +95,13 @@ pub struct VerifySpec<'a> {
     pub memory_limit_mib: u64,
     /// How each test process is confined (it may also write to its own dir).
     pub containment: Containment,
+    /// Set when the run's `--time-limit` has passed (and the processes it started were
+    /// killed): a test not run by then, or cut short, proves nothing.
+    pub time_up: Option<&'a AtomicBool>,
 }
+
+/// Why a test proves nothing when `--time-limit` passed.
+pub const TIME_UP: &str = "--time-limit was reached before its test had run";
 
 /// How one test ran.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,7 +255,15 @@ fn run_side(
         }
         progress(&format!("{phase}: building the tests on the {side}"));
         write_copy(copy, &placed, findings)?;
-        let (errors, stderr) = match build::build_tests(&build_spec(spec, copy, &placed))? {
+        let built = build::build_tests(&build_spec(spec, copy, &placed));
+        if spec.time_up.is_some_and(|t| t.load(Ordering::SeqCst)) {
+            // The build was killed (or is no use now): its outcome says nothing of the tests.
+            for p in &placed {
+                out[p.finding] = Some(TestRun::NotRun(TIME_UP.into()));
+            }
+            return Ok(out);
+        }
+        let (errors, stderr) = match built? {
             TestOutcome::Built { executables } => break executables,
             TestOutcome::Failed { errors, stderr } => (errors, stderr),
         };
@@ -270,6 +285,7 @@ fn run_side(
             }
         }
     };
+    let time_up = || spec.time_up.is_some_and(|t| t.load(Ordering::SeqCst));
     let limits = Limits {
         time: (spec.timeout * TIMEOUT_MARGIN).max(MIN_TEST_TIME),
         address_space: (spec.memory_limit_mib + ADDRESS_SPACE_HEADROOM_MIB) << 20,
@@ -299,7 +315,15 @@ fn run_side(
         };
         let path = test_path(&p.place.module, &p.name);
         let dir = spec.runs_dir.join(format!("{side}-{n}"));
-        out[p.finding] = Some(run_test(exe, &path, &dir, &limits)?);
+        let run = match time_up() {
+            true => TestRun::NotRun(TIME_UP.into()),
+            false => run_test(exe, &path, &dir, &limits)?,
+        };
+        // Killed at the limit, a test's end is not its verdict.
+        out[p.finding] = Some(match time_up() {
+            true => TestRun::NotRun(TIME_UP.into()),
+            false => run,
+        });
     }
     Ok(out)
 }

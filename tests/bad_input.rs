@@ -101,6 +101,11 @@ fn bad_flag_values_and_report_paths_are_refused_before_any_work() {
             &["--budget", "at most a week"],
         ),
         (vec!["--budget", "0s"], &["--budget", "more than zero"]),
+        (
+            vec!["--time-limit", "0s"],
+            &["--time-limit", "more than zero"],
+        ),
+        (vec!["--time-limit", "soon"], &["--time-limit", "30s"]),
         (vec!["--timeout", "2h"], &["--timeout", "at most an hour"]),
         (vec!["-j", "0"], &["--jobs", "1..=1024"]),
         (

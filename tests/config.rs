@@ -103,12 +103,16 @@ fn an_unknown_key_or_a_wrong_value_is_an_error_naming_it_and_the_file() {
                 "unknown key `budgets`",
                 "package.metadata.edgecheck",
                 "Cargo.toml",
-                "budget, timeout",
+                "budget, time-limit, timeout",
             ][..],
         ),
         (
             "[package.metadata.edgecheck]\nbudget = \"soon\"",
             &["`budget`", "`soon`", "Cargo.toml"][..],
+        ),
+        (
+            "[package.metadata.edgecheck]\ntime-limit = \"0s\"",
+            &["`time-limit`", "`0s`", "more than zero"][..],
         ),
         (
             "[package.metadata.edgecheck]\nengines = [\"afl\"]",

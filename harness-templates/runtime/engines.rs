@@ -304,11 +304,16 @@ pub(crate) fn run_proptest<A: Gen>(
     let strategy = A::strategy(lits);
     let mut batch: u64 = 0;
     while Instant::now() < deadline && known.len() < MAX_FINDINGS {
+        // Shrinking ends with the process's time too (0 would be no limit): the tool stops a
+        // process past its time, and an input shrunk less is better than none.
+        let left_ms = deadline
+            .saturating_duration_since(Instant::now())
+            .as_millis();
         let config = Config {
             cases: 256,
             failure_persistence: None,
             max_shrink_iters: 4096,
-            max_shrink_time: 3000,
+            max_shrink_time: left_ms.clamp(1, 3000) as u32,
             max_global_rejects: 1 << 20,
             verbose: 0,
             ..Config::default()

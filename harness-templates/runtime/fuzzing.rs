@@ -3,6 +3,7 @@
 use super::*;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use crate::protocol::{Engine, Event, ReplaySide, Side};
 
@@ -77,16 +78,31 @@ pub(crate) fn write_seeds_and_dict<A: Gen>(opts: &Opts, lits: &Lits) {
 pub(crate) fn run_libfuzzer<A: Gen>(opts: &Opts, lits: &Lits, t: Target<A>) {
     set_engine(Engine::Libfuzzer);
     // libFuzzer re-runs this binary to minimise a crash; those runs need no new seeds.
-    if !opts
+    let minimizing = opts
         .fuzzer_args
         .iter()
-        .any(|a| a.starts_with("-minimize_crash_internal_step"))
-    {
+        .any(|a| a.starts_with("-minimize_crash_internal_step"));
+    if !minimizing {
         write_seeds_and_dict::<A>(opts, lits);
     }
+    // A fuzzing run ends at its budget to the millisecond (libFuzzer's `-max_total_time` is
+    // whole seconds, and runs one more): the inputs run are counted, and the corpus is already
+    // on disk. `_exit`, since libFuzzer takes an `exit` for the target's.
+    let stop_at = match (minimizing, &opts.chase) {
+        (false, None) => START.get().map(|s| *s + opts.budget),
+        _ => None,
+    };
     let known: HashSet<String> = opts.known.iter().cloned().collect();
     let o = opts.clone();
     let one = move |data: &[u8]| {
+        if stop_at.is_some_and(|t| Instant::now() >= t) {
+            emit_stats(Engine::Libfuzzer);
+            extern "C" {
+                fn _exit(status: i32) -> !;
+            }
+            // SAFETY: ends the process at once, as libFuzzer's own time limit would.
+            unsafe { _exit(0) }
+        }
         FUZZ_PTR.store(data.as_ptr() as usize, Ordering::Relaxed);
         FUZZ_LEN.store(data.len(), Ordering::Relaxed);
         let a = A::decode(&mut Unstructured::new(data), true);

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use crate::base::{self, BaseTree};
 use crate::cli::Cli;
@@ -30,6 +31,7 @@ pub(super) fn prove_findings(
     selected: &[Target],
     targets: &[TargetId],
     findings: &mut [Finding],
+    time_up: Option<&AtomicBool>,
     progress: &Progress,
 ) -> Result<()> {
     progress.end_targets();
@@ -130,6 +132,7 @@ pub(super) fn prove_findings(
         memory_limit_mib: cli.memory_limit,
         // The tests run the code under test: as contained as the harness.
         containment: Containment::new(!cli.no_sandbox, Vec::new()),
+        time_up,
     };
     verify::verify(&spec, findings, &proofs, &|msg| progress.step(msg))
 }

@@ -8,7 +8,8 @@ use crate::triage::{Finding, Label};
 const MAX_PER_LEVEL: usize = 10;
 
 /// The annotations: introduced findings as errors, the others as warnings, each at most
-/// [`MAX_PER_LEVEL`]; then one notice saying how many were not annotated.
+/// [`MAX_PER_LEVEL`]; a notice per reason the budget left engines out of functions; then one
+/// notice saying how many findings were not annotated.
 pub fn to_github(report: &Report) -> String {
     let (introduced, others): (Vec<&Finding>, Vec<&Finding>) =
         report.findings.iter().partition(|f| f.introduced);
@@ -29,6 +30,18 @@ pub fn to_github(report: &Report) -> String {
     }
     for f in others.iter().take(MAX_PER_LEVEL) {
         out.push_str(&annotation("warning", f));
+    }
+    // What the budget left out, a notice per reason.
+    for (why, names) in report.budget_cuts() {
+        out.push_str(&format!(
+            "::notice title={}::{}\n",
+            escape_property("cargo-edgecheck: left out by the budget"),
+            escape_data(&format!(
+                "{} function(s) not fuzzed by {why}\n{}",
+                names.len(),
+                super::some_names(&names, 20)
+            ))
+        ));
     }
     let left =
         introduced.len().saturating_sub(MAX_PER_LEVEL) + others.len().saturating_sub(MAX_PER_LEVEL);

@@ -1,6 +1,7 @@
 //! `--format junit`: JUnit XML as nextest writes it (with `quick-junit`), for CI test-report
 //! views: one test suite per crate, one test case per function, a failure for a function with an
-//! introduced finding, `<skipped>` with the reason for one that could not be tested.
+//! introduced finding, `<skipped>` with the reason for one that could not be tested, and the
+//! engines the budget left out of a function as its property `not-fuzzed` (and its output).
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,12 @@ pub fn to_junit(report: &Report) -> String {
             .collect();
         let mut case = TestCase::new(f.function.as_str(), status(f, &introduced));
         case.set_classname(krate);
+        if let Some(why) = &f.not_fuzzed {
+            case.add_property(("not-fuzzed", why.as_str()));
+            if f.status == Status::Tested {
+                case.set_system_out(format!("not fuzzed by {why}"));
+            }
+        }
         suites.entry(krate).or_default().push(case);
     }
     let mut junit = quick_junit::Report::new("cargo-edgecheck");

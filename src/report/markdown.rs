@@ -144,14 +144,16 @@ fn skipped_block(report: &Report) -> String {
         .functions
         .iter()
         .filter(|f| f.status == Status::Skipped && f.caller_of.is_none())
+        .filter(|f| f.not_fuzzed.is_none())
         .collect();
+    let mut s = budget_block(report);
     if skipped.is_empty() {
-        return String::new();
+        return s;
     }
-    let mut s = format!(
+    s.push_str(&format!(
         "<details><summary>{} function(s) not tested</summary>\n\n",
         skipped.len()
-    );
+    ));
     for f in skipped.iter().take(200) {
         s.push_str(&format!(
             "- {}: {}\n",
@@ -160,6 +162,29 @@ fn skipped_block(report: &Report) -> String {
         ));
     }
     s.push_str("\n</details>\n");
+    s
+}
+
+/// The engines the budget left out, one item per reason with the functions it holds for.
+fn budget_block(report: &Report) -> String {
+    let cuts = report.budget_cuts();
+    if cuts.is_empty() {
+        return String::new();
+    }
+    let count: usize = cuts.iter().map(|(_, names)| names.len()).sum();
+    let mut s = format!(
+        "<details><summary>{count} function(s) with engines left out by the budget</summary>\n\n"
+    );
+    for (why, names) in &cuts {
+        let names: Vec<String> = names.iter().take(200).map(|n| code(n)).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        s.push_str(&format!(
+            "- {}: {}\n",
+            one_line(why),
+            super::some_names(&names, 50)
+        ));
+    }
+    s.push_str("\n</details>\n\n");
     s
 }
 

@@ -45,6 +45,18 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, String> {
         t.build_ms = t.build_ms.max(report.timing.build_ms);
         t.run_ms = t.run_ms.max(report.timing.run_ms);
         t.total_ms = t.total_ms.max(report.timing.total_ms);
+        // The shards ran side by side: the longest one's wall, everyone's process time.
+        t.build_end_ms = t.build_end_ms.max(report.timing.build_end_ms);
+        t.budget_ms = t.budget_ms.max(report.timing.budget_ms);
+        t.after_build_ms = t.after_build_ms.max(report.timing.after_build_ms);
+        t.jobs += report.timing.jobs;
+        t.engines_ms += report.timing.engines_ms;
+        t.follow_ups_ms += report.timing.follow_ups_ms;
+        t.idle_ms += report.timing.idle_ms;
+        t.verify_ms = match (t.verify_ms, report.timing.verify_ms) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
     }
     // A changed function one shard tested as a caller of its helper, and another as changed,
     // is listed as changed, as the unsharded run lists it.

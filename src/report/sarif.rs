@@ -65,18 +65,28 @@ pub fn to_sarif(report: &Report) -> String {
                 .build(),
         )
         .build();
-    // With `--ai-only`, the commits the run's selection came from, for whoever reads the log.
+    // With `--ai-only`, the commits the run's selection came from; and what the budget left
+    // out: for whoever reads the log.
+    let mut properties = BTreeMap::new();
     if let Some(ai) = &report.ai {
-        let properties = BTreeMap::from([
-            (
-                "aiAssistedCommits".to_string(),
-                serde_json::json!(ai.commits),
-            ),
-            (
-                "leftOutNotAiAssisted".to_string(),
-                serde_json::json!(ai.left_out),
-            ),
-        ]);
+        properties.insert(
+            "aiAssistedCommits".to_string(),
+            serde_json::json!(ai.commits),
+        );
+        properties.insert(
+            "leftOutNotAiAssisted".to_string(),
+            serde_json::json!(ai.left_out),
+        );
+    }
+    let cuts: Vec<serde_json::Value> = report
+        .budget_cuts()
+        .into_iter()
+        .map(|(why, names)| serde_json::json!({ "notFuzzed": why, "functions": names }))
+        .collect();
+    if !cuts.is_empty() {
+        properties.insert("leftOutByTheBudget".to_string(), serde_json::json!(cuts));
+    }
+    if !properties.is_empty() {
         run.properties = Some(
             PropertyBag::builder()
                 .additional_properties(properties)
