@@ -28,11 +28,16 @@ What it measures, in one run:
    `elapsed_ms` of the first introduced finding of an expected kind, or "none", and the run's
    `timing.build_ms` with whether that build was a first build of the workspace or a cached one.
 
-3. Cold and warm build times with the default engines (edge,proptest,libfuzzer): a fresh
-   target dir, one run on a two-commit repository (`--base HEAD~1`), then a no-op line added
-   inside the changed function's body, committed, and a second run. It prints `timing.build_ms`
-   of both (the cold one includes compiling proptest, libfuzzer-sys and libFuzzer's C++; the
-   cargo registry itself is not cleared). The fresh target dir is removed afterwards.
+3. Build times with the default engines (edge,proptest,libfuzzer) on a two-commit repository
+   (`--base HEAD~1 --budget 5s`), with a machine cache (CARGO_EDGECHECK_CACHE_DIR) of the run's
+   own: first a hand-written `cargo fuzz build -s none` of a `fuzz_target!` for the same
+   function in a fresh target dir (the yardstick), then the tool's `timing.build_ms` for
+     - cold: an empty machine cache (proptest, libfuzzer-sys and libFuzzer's C++ compiled);
+     - cold, machine cache: a fresh workspace and an empty shared target dir, but the cache's
+       libFuzzer archive kept (a machine that built a harness before, e.g. for another crate);
+     - the same with `--target-dir` (the user's own target dir, empty);
+     - warm: a no-op line added inside the function's body, committed, run again.
+   Each is printed beside its ratio to the cargo-fuzz figure. The cargo registry is not cleared.
 
 How to run it (from the project root; it takes a few minutes):
 
@@ -223,7 +228,7 @@ def git_commit_all(dir_, message, init=False):
     sh(["git", *GIT_ID, "commit", "-q", "-m", message], dir_)
 
 
-def run_tool(a, cwd, args, timeout):
+def run_tool(a, cwd, args, timeout, env=None):
     """Runs the tool with a JSON report; returns (report or None, exit code, stderr, wall s)."""
     out = os.path.join(cwd, "report.json")
     try:
@@ -233,7 +238,7 @@ def run_tool(a, cwd, args, timeout):
     t0 = time.monotonic()
     try:
         p = subprocess.run([a.bin, "edgecheck", *args, "--format", "json", "--output", out],
-                           cwd=cwd, capture_output=True, text=True, timeout=timeout)
+                           cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
         rc, err = p.returncode, p.stderr
     except subprocess.TimeoutExpired as e:
         rc, err = "timeout", (e.stderr or b"").decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
@@ -491,44 +496,121 @@ def part2(a, scratch, host):
 # ---------------------------------------------------------------------------------------------
 # Part 3: cold and warm build times.
 
+def hand_cargo_fuzz(repo, crate, target_dir):
+    """Times a hand-written `cargo fuzz build -s none` of truncate in `repo` (a fuzz/ dir as
+    `cargo fuzz init` writes it, with part 1's target body), cold in `target_dir`.
+    Returns wall seconds, or None when cargo-fuzz is missing or the build fails."""
+    if shutil.which("cargo-fuzz") is None:
+        log("   hand-written cargo fuzz build: cargo-fuzz is not installed (cargo install cargo-fuzz); skipped")
+        return None
+    fuzz = os.path.join(repo, "fuzz")
+    os.makedirs(os.path.join(fuzz, "fuzz_targets"), exist_ok=True)
+    with open(os.path.join(fuzz, "Cargo.toml"), "w") as f:
+        f.write(f'''[package]
+name = "{crate}-fuzz"
+version = "0.0.0"
+publish = false
+edition = "2021"
+
+[package.metadata]
+cargo-fuzz = true
+
+[dependencies]
+libfuzzer-sys = "0.4"
+arbitrary = "1"
+
+[dependencies.{crate}]
+path = ".."
+
+[[bin]]
+name = "truncate"
+path = "fuzz_targets/truncate.rs"
+test = false
+doc = false
+bench = false
+
+[workspace]
+''')
+    body = FUNCTIONS[0]["hand"].replace("CRATE", crate)
+    with open(os.path.join(fuzz, "fuzz_targets", "truncate.rs"), "w") as f:
+        f.write(f"#![no_main]\nuse libfuzzer_sys::fuzz_target;\n\nfuzz_target!({body});\n")
+    env = cargo_env(None)
+    env["CARGO_TARGET_DIR"] = target_dir
+    t0 = time.monotonic()
+    p = subprocess.run(["cargo", "fuzz", "build", "-s", "none", "truncate"], cwd=repo, env=env,
+                       capture_output=True, text=True)
+    wall = time.monotonic() - t0
+    shutil.rmtree(fuzz, ignore_errors=True)
+    if p.returncode != 0:
+        log(f"   hand-written cargo fuzz build failed: {last_lines(p.stderr)}")
+        return None
+    return wall
+
+
 def part3(a, scratch):
     if a.only and a.only not in "truncate":
         log("part 3: --only does not match `truncate`; skipped")
         return
     log("== 3. build times, default engines (edge,proptest,libfuzzer), --base HEAD~1 --budget 5s ==")
     case_dir = os.path.join(a.cases, "01-truncate-utf8")
+    stamp = f"{os.getpid()}-{int(time.time())}"
     repo = os.path.join(scratch, "buildtime", "repo")
     make_case_repo(case_dir, "01-truncate-utf8", repo)
-    target = os.path.join(scratch, "buildtime", f"target-{os.getpid()}-{int(time.time())}")
-    shutil.rmtree(target, ignore_errors=True)
+    crate = "case_01_truncate_utf8"
+    # A machine cache of the run's own, empty at the start: "cold" is a machine that never
+    # ran the tool. Without --target-dir the harness builds in the cache's shared target dir.
+    cache = os.path.join(scratch, "buildtime", f"cache-{stamp}")
+    explicit = os.path.join(scratch, "buildtime", f"target-{stamp}")
+    hand_target = os.path.join(scratch, "buildtime", f"hand-target-{stamp}")
     results = []
+
+    def fresh_workspace():
+        # The workspace (copied sources, harness crate) lives in the crate's target dir.
+        shutil.rmtree(os.path.join(repo, "target"), ignore_errors=True)
+
+    def measure(label, extra, env_cache):
+        env = dict(os.environ, CARGO_EDGECHECK_CACHE_DIR=env_cache)
+        report, rc, err, wall = run_tool(a, repo, ["--base", "HEAD~1", "--budget", "5s", *extra],
+                                         timeout=3600, env=env)
+        if report is None or rc not in (0, 1):
+            log(f"   {label}: the tool failed (exit {rc}): {last_lines(err)}")
+            results.append((label, None, wall))
+            return
+        t = report.get("timing", {})
+        log(f"   {label}: build_ms {t.get('build_ms')}, run_ms {t.get('run_ms')}, total_ms {t.get('total_ms')}, "
+            f"wall {wall:.1f} s, findings {len(report.get('findings', []))}")
+        results.append((label, t.get("build_ms"), wall))
+
     try:
-        for label in ("cold (fresh target dir)", "warm (one function body changed)"):
-            if results:
-                lib = os.path.join(repo, "src", "lib.rs")
-                src = open(lib).read()
-                m = re.search(r"pub fn truncate\([^)]*\)[^{]*\{\n", src)
-                if not m:
-                    die("cannot find truncate's body in the case's after.rs")
-                src = src[:m.end()] + "    let _ = ();\n" + src[m.end():]
-                open(lib, "w").write(src)
-                git_commit_all(repo, "Add a no-op line")
-            report, rc, err, wall = run_tool(a, repo, ["--base", "HEAD~1", "--budget", "5s",
-                                                       "--target-dir", target], timeout=3600)
-            if report is None or rc not in (0, 1):
-                log(f"   {label}: the tool failed (exit {rc}): {last_lines(err)}")
-                results.append((label, None, wall))
-                continue
-            t = report.get("timing", {})
-            log(f"   {label}: build_ms {t.get('build_ms')}, run_ms {t.get('run_ms')}, total_ms {t.get('total_ms')}, "
-                f"wall {wall:.1f} s, findings {len(report.get('findings', []))}")
-            results.append((label, t.get("build_ms"), wall))
+        hand = hand_cargo_fuzz(repo, crate, hand_target)
+        shutil.rmtree(hand_target, ignore_errors=True)
+        if hand is not None:
+            log(f"   hand-written `cargo fuzz build -s none` (fresh target dir): {hand:.1f} s")
+        fresh_workspace()
+        measure("cold (empty cache)", [], cache)
+        shutil.rmtree(os.path.join(cache, "target"), ignore_errors=True)
+        fresh_workspace()
+        measure("cold, machine cache", [], cache)
+        fresh_workspace()
+        measure("cold, machine cache, --target-dir", ["--target-dir", explicit], cache)
+        lib = os.path.join(repo, "src", "lib.rs")
+        src = open(lib).read()
+        m = re.search(r"pub fn truncate\([^)]*\)[^{]*\{\n", src)
+        if not m:
+            die("cannot find truncate's body in the case's after.rs")
+        open(lib, "w").write(src[:m.end()] + "    let _ = ();\n" + src[m.end():])
+        git_commit_all(repo, "Add a no-op line")
+        measure("warm (one function body changed)", [], cache)
     finally:
-        shutil.rmtree(target, ignore_errors=True)
+        for d in (cache, explicit, hand_target):
+            shutil.rmtree(d, ignore_errors=True)
     log("")
-    log(f"   {'build':34} {'build_ms':>9} {'wall s':>7}")
+    log(f"   {'build':38} {'build_ms':>9} {'wall s':>7} {'/ cargo fuzz':>12}")
+    if hand is not None:
+        log(f"   {'hand-written cargo fuzz build -s none':38} {'-':>9} {hand:7.1f} {1.0:12.2f}")
     for label, ms, wall in results:
-        log(f"   {label:34} {ms if ms is not None else '-':>9} {wall:7.1f}")
+        ratio = f"{ms / 1000 / hand:.2f}" if ms is not None and hand else "-"
+        log(f"   {label:38} {ms if ms is not None else '-':>9} {wall:7.1f} {ratio:>12}")
     log("")
 
 
@@ -556,6 +638,8 @@ def main():
     snapshot = os.path.join(scratch, "cargo-edgecheck.snapshot")
     shutil.copy2(a.bin, snapshot)
     source_bin, a.bin = a.bin, snapshot
+    # Parts 1 and 2 keep their machine cache in the scratch dir too, never the user's.
+    os.environ.setdefault("CARGO_EDGECHECK_CACHE_DIR", os.path.join(scratch, "machine-cache"))
     host = host_triple()
     rustflags = fuzz_rustflags()
     profile = release_profile()
