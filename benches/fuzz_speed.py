@@ -33,9 +33,10 @@ What it measures, in one run:
    own: first a hand-written `cargo fuzz build -s none` of a `fuzz_target!` for the same
    function in a fresh target dir (the yardstick), then the tool's `timing.build_ms` for
      - cold: an empty machine cache (proptest, libfuzzer-sys and libFuzzer's C++ compiled);
-     - cold, machine cache: a fresh workspace and an empty shared target dir, but the cache's
-       libFuzzer archive kept (a machine that built a harness before, e.g. for another crate);
-     - the same with `--target-dir` (the user's own target dir, empty);
+     - cold, machine cache: a fresh workspace (as for another crate) on a machine that built a
+       harness before: the cache's shared target dir and libFuzzer archive kept;
+     - the same with `--target-dir` (the user's own target dir, empty: every dependency is
+       compiled, but libFuzzer's C++ comes from the cache);
      - warm: a no-op line added inside the function's body, committed, run again.
    Each is printed beside its ratio to the cargo-fuzz figure. The cargo registry is not cleared.
 
@@ -588,7 +589,8 @@ def part3(a, scratch):
             log(f"   hand-written `cargo fuzz build -s none` (fresh target dir): {hand:.1f} s")
         fresh_workspace()
         measure("cold (empty cache)", [], cache)
-        shutil.rmtree(os.path.join(cache, "target"), ignore_errors=True)
+        # A machine that built a harness before keeps the cache's shared target dir: a new
+        # workspace there compiles only its own crates and the harness.
         fresh_workspace()
         measure("cold, machine cache", [], cache)
         fresh_workspace()
