@@ -33,8 +33,9 @@ What it measures, in one run:
    own: first a hand-written `cargo fuzz build -s none` of a `fuzz_target!` for the same
    function in a fresh target dir (the yardstick), then the tool's `timing.build_ms` for
      - cold: an empty machine cache (proptest, libfuzzer-sys and libFuzzer's C++ compiled);
-     - cold, machine cache: a fresh workspace (as for another crate) on a machine that built a
-       harness before: the cache's shared target dir and libFuzzer archive kept;
+     - cold, machine cache: another crate (a copy of the repository at another path, which
+       the tool sees as another workspace with a harness crate of its own) on a machine that
+       built a harness before: the cache's shared target dir and libFuzzer archive kept;
      - the same with `--target-dir` (the user's own target dir, empty: every dependency is
        compiled, but libFuzzer's C++ comes from the cache);
      - warm: a no-op line added inside the function's body, committed, run again.
@@ -569,9 +570,17 @@ def part3(a, scratch):
         # The workspace (copied sources, harness crate) lives in the crate's target dir.
         shutil.rmtree(os.path.join(repo, "target"), ignore_errors=True)
 
-    def measure(label, extra, env_cache):
+    def other_crate(name):
+        # The same repository at another path is another workspace to the tool (its harness
+        # crate is named after the workspace root), as a second crate on the machine is.
+        other = os.path.join(scratch, "buildtime", name)
+        shutil.rmtree(other, ignore_errors=True)
+        shutil.copytree(repo, other, symlinks=True, ignore=shutil.ignore_patterns("target"))
+        return other
+
+    def measure(label, extra, env_cache, where=None):
         env = dict(os.environ, CARGO_EDGECHECK_CACHE_DIR=env_cache)
-        report, rc, err, wall = run_tool(a, repo, ["--base", "HEAD~1", "--budget", "5s", *extra],
+        report, rc, err, wall = run_tool(a, where or repo, ["--base", "HEAD~1", "--budget", "5s", *extra],
                                          timeout=3600, env=env)
         if report is None or rc not in (0, 1):
             log(f"   {label}: the tool failed (exit {rc}): {last_lines(err)}")
@@ -589,12 +598,11 @@ def part3(a, scratch):
             log(f"   hand-written `cargo fuzz build -s none` (fresh target dir): {hand:.1f} s")
         fresh_workspace()
         measure("cold (empty cache)", [], cache)
-        # A machine that built a harness before keeps the cache's shared target dir: a new
-        # workspace there compiles only its own crates and the harness.
-        fresh_workspace()
-        measure("cold, machine cache", [], cache)
-        fresh_workspace()
-        measure("cold, machine cache, --target-dir", ["--target-dir", explicit], cache)
+        # A machine that built a harness before keeps the cache's shared target dir: another
+        # crate there compiles only its own crates and its harness.
+        measure("cold, machine cache (another crate)", [], cache, other_crate("repo-b"))
+        measure("cold, machine cache, --target-dir", ["--target-dir", explicit], cache,
+                other_crate("repo-c"))
         lib = os.path.join(repo, "src", "lib.rs")
         src = open(lib).read()
         m = re.search(r"pub fn truncate\([^)]*\)[^{]*\{\n", src)
@@ -607,12 +615,12 @@ def part3(a, scratch):
         for d in (cache, explicit, hand_target):
             shutil.rmtree(d, ignore_errors=True)
     log("")
-    log(f"   {'build':38} {'build_ms':>9} {'wall s':>7} {'/ cargo fuzz':>12}")
+    log(f"   {'build':40} {'build_ms':>9} {'wall s':>7} {'/ cargo fuzz':>12}")
     if hand is not None:
-        log(f"   {'hand-written cargo fuzz build -s none':38} {'-':>9} {hand:7.1f} {1.0:12.2f}")
+        log(f"   {'hand-written cargo fuzz build -s none':40} {'-':>9} {hand:7.1f} {1.0:12.2f}")
     for label, ms, wall in results:
         ratio = f"{ms / 1000 / hand:.2f}" if ms is not None and hand else "-"
-        log(f"   {label:38} {ms if ms is not None else '-':>9} {wall:7.1f} {ratio:>12}")
+        log(f"   {label:40} {ms if ms is not None else '-':>9} {wall:7.1f} {ratio:>12}")
     log("")
 
 
