@@ -98,20 +98,13 @@ pub fn rustc_wrapper_mode() -> Option<i32> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let listed = |list: &str| list.split(',').any(|c| c == name);
-    let flags: Vec<&str> = match (listed(&instrumented), listed(&one_unit)) {
-        (true, _) => FUZZ_RUSTFLAGS
+    let (coverage, one_unit) = (listed(&instrumented), listed(&one_unit));
+    rest.extend(
+        FUZZ_RUSTFLAGS
             .iter()
-            .copied()
-            .filter(|f| is_per_crate_flag(f))
-            .collect(),
-        (false, true) => FUZZ_RUSTFLAGS
-            .iter()
-            .copied()
-            .filter(|f| is_one_unit_flag(f))
-            .collect(),
-        (false, false) => Vec::new(),
-    };
-    rest.extend(flags.into_iter().map(Into::into));
+            .filter(|f| (coverage && is_coverage_flag(f)) || (one_unit && is_one_unit_flag(f)))
+            .map(Into::into),
+    );
     let mut cmd = match std::env::var_os(WRAPPER_INNER_ENV).filter(|w| !w.is_empty()) {
         Some(inner) => {
             let mut c = Command::new(inner);

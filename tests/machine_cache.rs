@@ -40,7 +40,7 @@ fn libfuzzer_is_compiled_once_and_linked_from_the_machine_cache() {
         );
         run.assert_code(0);
     }
-    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("edgecheck-cache");
+    let cache = machine_cache_dir();
     let archives: Vec<PathBuf> = entries(&cache.join("libfuzzer"))
         .into_iter()
         .map(|d| d.join("libfuzzer.a"))

@@ -19,11 +19,13 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_cargo-edgecheck");
 /// suite never writes the user's cache and the libFuzzer archive is built once for it.
 pub fn tool() -> Command {
     let mut command = Command::new(BIN);
-    command.env(
-        "CARGO_EDGECHECK_CACHE_DIR",
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join("edgecheck-cache"),
-    );
+    command.env("CARGO_EDGECHECK_CACHE_DIR", machine_cache_dir());
     command
+}
+
+/// The machine cache every run of the suite uses (`CARGO_EDGECHECK_CACHE_DIR`).
+pub fn machine_cache_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("edgecheck-cache")
 }
 
 /// The target dir every run shares, so harness dependencies build once for the suite.
