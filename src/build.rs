@@ -9,6 +9,7 @@ use cargo_metadata::Message;
 
 use crate::error::{Error, Result};
 
+mod libfuzzer;
 mod rustflags;
 
 /// The cfg under which injected entry modules exist.
@@ -58,6 +59,11 @@ const WRAPPER_CRATES_ENV: &str = "EDGECHECK_INSTRUMENT_CRATES";
 const WRAPPER_ONE_UNIT_ENV: &str = "EDGECHECK_ONE_UNIT_CRATES";
 /// A rustc wrapper the user had, which ours runs in turn.
 const WRAPPER_INNER_ENV: &str = "EDGECHECK_INNER_RUSTC_WRAPPER";
+/// Set while the tool compiles libFuzzer's C++ beside cargo: the archive libfuzzer-sys links,
+/// which the wrapper waits for before compiling that crate.
+const WRAPPER_AWAIT_ENV: &str = "EDGECHECK_AWAIT_LIBFUZZER";
+/// The file the tool writes when that compile failed, so the wrapper stops waiting.
+const WRAPPER_AWAIT_FAILED_ENV: &str = "EDGECHECK_AWAIT_LIBFUZZER_FAILED";
 
 /// Whether a flag is given per crate by the wrapper rather than shared by every crate of the
 /// build: the coverage instrumentation, and one codegen unit.
@@ -105,6 +111,12 @@ pub fn rustc_wrapper_mode() -> Option<i32> {
             .filter(|f| (coverage && is_coverage_flag(f)) || (one_unit && is_one_unit_flag(f)))
             .map(Into::into),
     );
+    // rustc bundles the archive into libfuzzer-sys's rlib, when it compiles that crate.
+    if name == LIBFUZZER_SYS.replace('-', "_") {
+        if let Some(code) = await_libfuzzer() {
+            return Some(code);
+        }
+    }
     let mut cmd = match std::env::var_os(WRAPPER_INNER_ENV).filter(|w| !w.is_empty()) {
         Some(inner) => {
             let mut c = Command::new(inner);
@@ -115,6 +127,28 @@ pub fn rustc_wrapper_mode() -> Option<i32> {
     };
     let status = cmd.args(rest).status();
     Some(status.ok().and_then(|s| s.code()).unwrap_or(101))
+}
+
+/// Waits, in the wrapper, for the libFuzzer archive the tool is compiling (when it is):
+/// `Some(exit code)` when that compile failed, `None` once the archive is there. The tool
+/// compiles it in less time than cargo takes to reach libfuzzer-sys's crate (behind its build
+/// script and arbitrary), so this rarely waits at all.
+fn await_libfuzzer() -> Option<i32> {
+    let archive = PathBuf::from(std::env::var_os(WRAPPER_AWAIT_ENV)?);
+    let failed = std::env::var_os(WRAPPER_AWAIT_FAILED_ENV).map(PathBuf::from);
+    loop {
+        if archive.is_file() {
+            return None;
+        }
+        if let Some(why) = failed
+            .as_ref()
+            .and_then(|f| std::fs::read_to_string(f).ok())
+        {
+            eprintln!("error: libFuzzer's C++ did not compile: {why}");
+            return Some(1);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// The sanitizer-coverage flags cargo-fuzz uses with `-s none`, on stable rustc: the
@@ -219,9 +253,35 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
         true => cached_libfuzzer(spec, &host),
         false => None,
     };
-    if let Some(archive) = libfuzzer.as_ref().filter(|a| a.exists()) {
+    // A machine without libFuzzer in its cache compiles it now, beside cargo; the wrapper
+    // holds libfuzzer-sys's crate (which rustc bundles the archive into) until it is there.
+    let mut cxx: Option<std::thread::JoinHandle<std::result::Result<(), String>>> = None;
+    if let Some(archive) = libfuzzer.as_ref().filter(|a| !a.exists()) {
+        if let Some(sources) = libfuzzer_sources(spec) {
+            let compile = libfuzzer::CompileSpec {
+                target: host.clone(),
+                opt_level: crate::generate::HARNESS_OPT_LEVEL,
+                jobs: spec.jobs,
+            };
+            let (path, failed) = (archive.path.clone(), failed_marker(&archive.path));
+            let _ = std::fs::remove_file(&failed);
+            wrapper_env.push((WRAPPER_AWAIT_ENV, path.clone().into_os_string()));
+            wrapper_env.push((WRAPPER_AWAIT_FAILED_ENV, failed.clone().into_os_string()));
+            cxx = Some(std::thread::spawn(move || {
+                let compiled = libfuzzer::compile(&sources, &compile, &path);
+                if let Err(e) = &compiled {
+                    let _ = std::fs::write(&failed, e);
+                }
+                compiled
+            }));
+        }
+    }
+    if let Some(archive) = libfuzzer.as_ref().filter(|a| a.exists() || cxx.is_some()) {
         wrapper_env.extend(archive.link_env());
     }
+    let quick = std::fs::read_to_string(spec.harness_dir.join("Cargo.lock"))
+        .map(|lock| unoptimised_deps(&lock))
+        .unwrap_or_default();
     let mut command = if spec.fuzz && spec.asan {
         // ASan is unstable: this build alone uses nightly, through rustup.
         rustflags.push("-Zsanitizer=address".to_string());
@@ -246,6 +306,12 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
         .arg("-j")
         .arg(spec.jobs.to_string())
         .args(&flavour)
+        .args(quick.iter().flat_map(|package| {
+            [
+                "--config".to_string(),
+                format!("profile.release.package.{package}.opt-level=0"),
+            ]
+        }))
         .envs(wrapper_env)
         // Encoded (separated by 0x1f), so a flag with a space in it stays one flag.
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags.join("\x1f"))
@@ -253,7 +319,17 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
         .env_remove("CARGO_BUILD_RUSTFLAGS")
         .env_remove("CARGO_TARGET_DIR")
         .current_dir(&spec.config_dir);
-    let run = run_cargo(command, &cargo, &spec.harness_dir, progress)?;
+    let mut run = run_cargo(command, &cargo, &spec.harness_dir, progress)?;
+    let cxx_failed = cxx.map(|handle| handle.join().unwrap_or_else(|_| Err("panicked".into())));
+    if let Some(Err(e)) = cxx_failed {
+        run.errors.push(Diag {
+            file: None,
+            line: 0,
+            column: 0,
+            rendered: format!("libFuzzer's C++ did not compile: {e}"),
+            macro_sites: Vec::new(),
+        });
+    }
     if let Some(archive) = libfuzzer.filter(|a| run.success && !a.exists()) {
         // This build compiled libFuzzer's C++: keep it for every later build on the machine.
         // A cache that cannot be written only costs the next build the same time again.
@@ -284,6 +360,74 @@ pub fn build(spec: &BuildSpec, progress: &dyn Fn(&str)) -> Result<Outcome> {
 /// The package libFuzzer's C++ comes with.
 const LIBFUZZER_SYS: &str = "libfuzzer-sys";
 
+/// Packages the harness runtime links but never runs on an input, with the package that needs
+/// them: proptest needs regex-syntax only for regex string strategies, which the runtime does
+/// not use.
+const RUNTIME_ONLY_LINKED: &[(&str, &str)] = &[("regex-syntax", "proptest")];
+
+/// The packages of [`RUNTIME_ONLY_LINKED`] nothing but the runtime's dependency needs in this
+/// harness's `Cargo.lock`: compiled without optimisation (regex-syntax: 2 CPU-seconds instead
+/// of 9 in a cold build). When the code under test depends on one too, it keeps the profile's.
+fn unoptimised_deps(lock: &str) -> Vec<&'static str> {
+    let Ok(doc) = lock.parse::<toml_edit::DocumentMut>() else {
+        return Vec::new();
+    };
+    let Some(packages) = doc.get("package").and_then(|p| p.as_array_of_tables()) else {
+        return Vec::new();
+    };
+    let depends_on = |p: &toml_edit::Table, name: &str| {
+        p.get("dependencies")
+            .and_then(|d| d.as_array())
+            .is_some_and(|d| {
+                d.iter()
+                    .filter_map(|v| v.as_str())
+                    .any(|d| d.split(' ').next() == Some(name))
+            })
+    };
+    let name_of = |p: &toml_edit::Table| p.get("name").and_then(|n| n.as_str()).map(str::to_string);
+    RUNTIME_ONLY_LINKED
+        .iter()
+        .filter(|(package, needer)| {
+            let dependents: Vec<String> = packages
+                .iter()
+                .filter(|p| depends_on(p, package))
+                .filter_map(name_of)
+                .collect();
+            !dependents.is_empty() && dependents.iter().all(|d| d == needer)
+        })
+        .map(|(package, _)| *package)
+        .collect()
+}
+
+/// Where the tool writes why libFuzzer's C++ did not compile, for the waiting wrapper to stop.
+fn failed_marker(archive: &Path) -> PathBuf {
+    archive.with_extension(format!("failed.{}", std::process::id()))
+}
+
+/// The C++ sources of the libfuzzer-sys package the harness resolves to (from `cargo
+/// metadata`, which also fetches it), to compile into the machine cache.
+fn libfuzzer_sources(spec: &BuildSpec) -> Option<libfuzzer::Sources> {
+    let meta = libfuzzer_metadata(spec)?;
+    let package = meta
+        .packages
+        .iter()
+        .find(|p| p.name.as_str() == LIBFUZZER_SYS)?;
+    libfuzzer::Sources::of_package(package.manifest_path.as_std_path())
+}
+
+/// `cargo metadata` of the harness with the libFuzzer flavour's features: its package list
+/// holds only what the features it is given activate.
+fn libfuzzer_metadata(spec: &BuildSpec) -> Option<cargo_metadata::Metadata> {
+    cargo_metadata::MetadataCommand::new()
+        .manifest_path(spec.harness_dir.join("Cargo.toml"))
+        .features(cargo_metadata::CargoOpt::SomeFeatures(vec![
+            "libfuzzer".into()
+        ]))
+        .current_dir(&spec.config_dir)
+        .exec()
+        .ok()
+}
+
 /// Whether a cargo package id (`registry+…#libfuzzer-sys@0.4.13`, or the older
 /// `libfuzzer-sys 0.4.13 (registry+…)`) is libfuzzer-sys's.
 fn is_libfuzzer_sys(package_id: &str) -> bool {
@@ -306,17 +450,8 @@ fn cached_libfuzzer(spec: &BuildSpec, host: &str) -> Option<crate::cache::LibFuz
         .and_then(locked)
         .or_else(|| {
             // A lock seeded from the user's has no libfuzzer-sys yet: resolve it (`cargo
-            // metadata` writes the lock the build then uses), once per workspace. Its package
-            // list holds only what the features it is given activate, so it is given the
-            // fuzz flavour's.
-            let meta = cargo_metadata::MetadataCommand::new()
-                .manifest_path(spec.harness_dir.join("Cargo.toml"))
-                .features(cargo_metadata::CargoOpt::SomeFeatures(vec![
-                    "libfuzzer".into()
-                ]))
-                .current_dir(&spec.config_dir)
-                .exec()
-                .ok()?;
+            // metadata` writes the lock the build then uses), once per workspace.
+            let meta = libfuzzer_metadata(spec)?;
             meta.packages
                 .iter()
                 .find(|p| p.name.as_str() == LIBFUZZER_SYS)
@@ -581,4 +716,36 @@ fn diag(d: &cargo_metadata::diagnostic::Diagnostic, base: &Path) -> Diag {
 /// Removes ANSI colour codes from compiler output shown in plain-text places.
 pub fn strip_ansi(s: &str) -> String {
     console::strip_ansi_codes(s).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCK: &str = r#"
+version = 4
+
+[[package]]
+name = "proptest"
+version = "1.12.0"
+dependencies = ["rand", "regex-syntax"]
+
+[[package]]
+name = "regex-syntax"
+version = "0.8.12"
+"#;
+
+    #[test]
+    fn regex_syntax_only_proptest_needs_is_not_optimised() {
+        assert_eq!(unoptimised_deps(LOCK), vec!["regex-syntax"]);
+    }
+
+    #[test]
+    fn regex_syntax_the_code_under_test_needs_keeps_the_profile() {
+        let lock = format!(
+            "{LOCK}\n[[package]]\nname = \"regex\"\nversion = \"1.11.0\"\ndependencies = [\"regex-syntax 0.8.12\"]\n"
+        );
+        assert!(unoptimised_deps(&lock).is_empty());
+        assert!(unoptimised_deps("not a lock [").is_empty());
+    }
 }

@@ -16,6 +16,9 @@ use entry::{constructor_path, wrapper_path};
 pub use entry::{entry_modules, Exposed, DRAIN_CAP, ENTRY_MODULE};
 
 const CARGO_TOML: &str = include_str!("../harness-templates/Cargo.toml");
+/// The harness profile's `opt-level` (in the template above), which libfuzzer-sys's build
+/// script would compile libFuzzer's C++ with; the tool compiles it with the same.
+pub const HARNESS_OPT_LEVEL: u32 = 2;
 const MAIN_RS: &str = include_str!("../harness-templates/main.rs");
 /// The harness runtime: its root module and one file per job, as `src/<path>` of the harness.
 const RUNTIME: &[(&str, &str)] = &[
@@ -738,6 +741,13 @@ fn render_expr(ty: &Ty, v: TokenStream, depth: usize) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_harness_profile_has_the_opt_level_libfuzzer_is_compiled_with() {
+        let doc: toml_edit::DocumentMut = manifest("h", &[]).parse().unwrap();
+        let level = doc["profile"]["release"]["opt-level"].as_integer();
+        assert_eq!(level, Some(i64::from(HARNESS_OPT_LEVEL)));
+    }
 
     #[test]
     fn the_runtime_knows_the_constructor_reject_message() {
