@@ -177,9 +177,13 @@ impl cc::BuildMessageLogger for Stderr {
 /// error.
 pub fn compile(sources: &Sources, spec: &CompileSpec, out: &Path) -> Result<(), String> {
     let dir = out.parent().unwrap_or(Path::new("."));
-    let work = dir.join(format!("build-{}", std::process::id()));
+    // Names of this process and call: concurrent runs (and builds) each compile their own.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let own = format!("{}-{call}", std::process::id());
+    let work = dir.join(format!("build-{own}"));
     let result = compile_in(sources, spec, &work).and_then(|built| {
-        let partial = dir.join(format!("libfuzzer.a.{}.partial", std::process::id()));
+        let partial = dir.join(format!("libfuzzer.a.{own}.partial"));
         std::fs::copy(&built, &partial)
             .and_then(|_| std::fs::rename(&partial, out))
             .map_err(|e| {
